@@ -1,0 +1,58 @@
+"""Test isolation for the whole repository (core and every plugin).
+
+Every test gets its own MASSGEN_HOME, no .env from the developer's machine,
+and no provider keys from the environment, so nothing a developer has
+installed or configured leaks into a test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+KEY_VARS = (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "XAI_API_KEY",
+    "GROQ_API_KEY",
+    "TOGETHER_API_KEY",
+    "OPENROUTER_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "MISTRAL_API_KEY",
+    "CEREBRAS_API_KEY",
+    "FIREWORKS_API_KEY",
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    home = tmp_path_factory.mktemp("massgen_home")
+    monkeypatch.setenv("MASSGEN_HOME", str(home))
+    monkeypatch.delenv("MASSGEN_DEBUG", raising=False)
+    for var in KEY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    from massgen_core import plugins
+
+    plugins.set_plugin_manager(None)
+    yield home
+    plugins.set_plugin_manager(None)
+
+
+@pytest.fixture
+def plugin_manager(monkeypatch: pytest.MonkeyPatch):
+    """A fresh plugin manager with no installed plugins; register throwaway plugins on it."""
+    from massgen_core import plugins
+
+    manager = plugins.PluginManager()
+    plugins.set_plugin_manager(manager)
+    yield manager
+    plugins.set_plugin_manager(None)
+
+
+@pytest.fixture
+def installed_plugins():
+    """The plugin manager as the CLI sees it: every installed plugin loaded."""
+    from massgen_core import plugins
+
+    return plugins.get_plugin_manager()

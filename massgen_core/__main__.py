@@ -1,0 +1,3 @@
+from massgen_core.cli.main import main
+
+main()

@@ -1,0 +1,173 @@
+"""The normalized language-model interface every backend plugin implements.
+
+A backend turns a ``Request`` (messages, function tools) into an async stream
+of ``Chunk`` values: text and reasoning deltas, complete tool calls, builtin
+tool progress, usage, and a final ``Done``. Failures are typed exceptions from
+``massgen_core.http.errors`` (the provider layer). This module holds data
+and the abstract base only; it performs no I/O.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import attrs
+
+if TYPE_CHECKING:
+    from massgen_core.config.schema import BackendConfig
+    from massgen_core.events import Event
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@attrs.frozen(kw_only=True)
+class ToolCall:
+    """One complete function call the model made, arguments already assembled and parsed."""
+
+    id: str
+    name: str
+    arguments: Mapping[str, Any] | None = None  # None when the JSON was invalid
+    arguments_raw: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Message:
+    role: Role
+    content: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None  # for role == "tool"
+    name: str | None = None  # tool name, for role == "tool"
+
+
+@attrs.frozen(kw_only=True)
+class FunctionSpec:
+    """A function tool offered to the model: name, description and JSON-schema parameters."""
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any]
+
+
+@attrs.frozen(kw_only=True)
+class Request:
+    messages: tuple[Message, ...]
+    tools: tuple[FunctionSpec, ...] = ()
+    tool_choice: Literal["auto", "required", "none"] = "auto"
+
+
+@attrs.frozen(kw_only=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+            cost_usd=self.cost_usd + other.cost_usd,
+        )
+
+
+# -- chunks ---------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class TextDelta:
+    text: str
+
+
+@attrs.frozen(slots=True)
+class ReasoningDelta:
+    text: str
+
+
+@attrs.frozen(slots=True)
+class ToolCallChunk:
+    call: ToolCall
+
+
+@attrs.frozen(kw_only=True)
+class BuiltinToolChunk:
+    """Progress or result of a provider-side tool (web search, code execution)."""
+
+    tool: str
+    status: str  # "started" | "in_progress" | "completed" | "failed"
+    data: Mapping[str, Any] = attrs.Factory(dict)
+
+
+@attrs.frozen(slots=True)
+class UsageChunk:
+    usage: Usage
+
+
+@attrs.frozen(kw_only=True)
+class Done:
+    finish_reason: str | None = None
+    model: str | None = None
+    citations: tuple[Mapping[str, Any], ...] = ()
+
+
+Chunk = TextDelta | ReasoningDelta | ToolCallChunk | BuiltinToolChunk | UsageChunk | Done
+
+
+@attrs.frozen(kw_only=True)
+class HealthResult:
+    ok: bool
+    latency_s: float | None = None
+    error: str | None = None
+    models: tuple[str, ...] = ()
+    status: str = "ok"  # "ok" | "down" | "timeout" | "unauthorized" | ...
+
+
+@attrs.define(kw_only=True)
+class BackendContext:
+    """What the core hands a backend: who uses it and where to report events."""
+
+    agent_id: str = "?"
+    emit: Callable[[Event], None] | None = None  # for retry / fallback events
+    debug: bool = False
+
+
+class Backend:
+    """Base class for backend plugins.
+
+    Subclasses set ``name`` (the config ``type``), ``model_patterns`` (fnmatch
+    patterns of model names this type serves, so ``--model`` finds it),
+    ``Options`` (an attrs class of backend-specific config keys, validated by
+    the config loader) and ``key_env`` (environment variables holding the API
+    key, first wins; empty when no key is needed).
+    """
+
+    name: ClassVar[str]
+    model_patterns: ClassVar[tuple[str, ...]] = ()
+    Options: ClassVar[type | None] = None
+    key_env: ClassVar[tuple[str, ...]] = ()
+    default_base_url: ClassVar[str | None] = None
+    description: ClassVar[str] = ""
+
+    def __init__(self, config: BackendConfig, context: BackendContext | None = None) -> None:
+        self.config = config
+        self.context = context or BackendContext()
+
+    @classmethod
+    def serves_model(cls, model: str) -> bool:
+        model = model.lower()
+        return any(fnmatch.fnmatchcase(model, pattern) for pattern in cls.model_patterns)
+
+    def stream(self, request: Request) -> AsyncIterator[Chunk]:
+        """Send ``request`` and yield chunks as they arrive, ending with ``Done``."""
+        raise NotImplementedError
+
+    async def health_check(self) -> HealthResult:
+        """A cheap authenticated probe with a short timeout."""
+        return HealthResult(ok=True, status="unknown")
+
+    async def aclose(self) -> None:
+        """Release what the backend holds (shared HTTP clients are closed by the core)."""

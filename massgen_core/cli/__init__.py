@@ -1,0 +1,1 @@
+"""The ``massgen`` command line."""

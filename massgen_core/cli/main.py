@@ -1,0 +1,148 @@
+"""Entry point of the ``massgen`` command.
+
+``massgen [OPTIONS] "question"`` (the v0.0.3 command line) runs a session;
+``massgen COMMAND ...`` runs a sub-command. Sub-commands are imported only
+when used, and plugin commands (``register_commands``) are looked up only for
+a name the core does not know, so ``massgen --help`` imports no plugin code.
+Errors print one line and exit non-zero; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from massgen_core import __version__
+from massgen_core.errors import MassGenError
+
+# name -> (module, attribute); a command whose module is absent is hidden.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("massgen_core.cli.run", "run"),
+    "plugins": ("massgen_core.cli.plugins_cmd", "plugins"),
+    "config": ("massgen_core.cli.config_cmd", "config"),
+    "backends": ("massgen_core.cli.backends_cmd", "backends"),
+    "conversations": ("massgen_core.cli.conversations_cmd", "conversations"),
+    "export": ("massgen_core.cli.conversations_cmd", "export"),
+    "presets": ("massgen_core.cli.presets_cmd", "presets"),
+    "templates": ("massgen_core.cli.presets_cmd", "templates"),
+}
+GLOBAL_FLAGS = {"--debug"}
+
+
+def _available(name: str) -> bool:
+    module = LAZY_COMMANDS[name][0]
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # pragma: no cover - parent package missing
+        return False
+
+
+class MassGenGroup(click.Group):
+    """A group whose commands load lazily and whose default command is ``run``."""
+
+    _plugin_commands_loaded = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = {n for n in LAZY_COMMANDS if _available(n)} | set(self.commands)
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.commands:
+            return self.commands[name]
+        if name in LAZY_COMMANDS and _available(name):
+            module_name, attr = LAZY_COMMANDS[name]
+            command = getattr(importlib.import_module(module_name), attr)
+            self.add_command(command, name)
+            return command
+        if not self._plugin_commands_loaded:
+            self.load_plugin_commands()
+            return self.commands.get(name)
+        return None
+
+    def load_plugin_commands(self) -> None:
+        """Let plugins add sub-commands; a plugin that fails here is reported, not fatal."""
+        from massgen_core.plugins import get_plugin_manager
+
+        self._plugin_commands_loaded = True
+        manager = get_plugin_manager()
+        for impl in manager.hook.register_commands.get_hookimpls():
+            try:
+                impl.function(cli=self)
+            except Exception as exc:
+                click.echo(f"massgen: warning: plugin {impl.plugin_name} failed to add commands: {exc}", err=True)
+
+    def is_command(self, name: str) -> bool:
+        if name in LAZY_COMMANDS:
+            return _available(name)
+        if name.startswith("-"):
+            return False
+        if not self._plugin_commands_loaded:
+            self.load_plugin_commands()
+        return name in self.commands
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        i = 0
+        while i < len(args) and args[i] in GLOBAL_FLAGS:
+            i += 1
+        if i == len(args) or not (args[i] in ("--help", "-h", "--version") or self.is_command(args[i])):
+            args = [*args[:i], "run", *args[i:]]
+        return super().parse_args(ctx, args)
+
+
+@click.group(
+    cls=MassGenGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog='Without a command, runs a session: massgen [--config FILE] "question" (see massgen run --help).',
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs (with redacted HTTP traces).")
+@click.version_option(__version__, prog_name="massgen")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """MassGen: several LLM agents answer, read each other's answers and vote; the winner presents."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug or ctx.obj.get("debug", False)
+    if ctx.obj["debug"]:
+        os.environ["MASSGEN_DEBUG"] = "1"
+
+
+def main(argv: Sequence[str] | None = None) -> Any:
+    """Run the CLI; errors become one line on stderr and a non-zero exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("MASSGEN_DEBUG") == "1"
+    try:
+        return cli.main(args=args, prog_name="massgen", standalone_mode=False, obj={"debug": debug})
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("massgen: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("massgen: interrupted", err=True)
+        sys.exit(130)
+    except MassGenError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"massgen: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(
+            f"massgen: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+            err=True,
+        )
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,45 @@
+"""``massgen plugins``: what is installed, what each plugin registers, what failed."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from massgen_core.plugins import KINDS, get_plugin_manager
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of plugins.")
+@click.pass_context
+def plugins(ctx: click.Context, as_json: bool) -> None:
+    """List installed plugins, what each registers, and load errors."""
+    manager = get_plugin_manager()
+    infos = manager.plugin_infos()
+    if as_json:
+        click.echo(json.dumps([info.to_dict() for info in infos], indent=2))
+        return
+    if not infos:
+        click.echo("No plugins installed (or none allowed by MASSGEN_LOAD_PLUGINS).")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="MassGen plugins", show_lines=False)
+    table.add_column("plugin")
+    table.add_column("version")
+    table.add_column("registers")
+    table.add_column("error", style="red")
+    for info in infos:
+        parts = []
+        for kind in KINDS:
+            names = getattr(info, kind)
+            if names:
+                parts.append(f"{kind.replace('_', ' ')}: {', '.join(names)}")
+        table.add_row(info.name, info.version or "-", "\n".join(parts) or "-", info.error or "")
+    console = Console(soft_wrap=False)
+    console.print(table)
+    failed = [i for i in infos if i.error]
+    if failed and (ctx.obj or {}).get("debug"):
+        for info in failed:
+            click.echo(manager.debug_tracebacks.get(info.name, ""), err=True)

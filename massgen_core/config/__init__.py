@@ -1,0 +1,1 @@
+"""Configuration: attrs schema, YAML/JSON loading with located errors, environments."""

@@ -1,0 +1,99 @@
+"""The configuration schema as attrs classes.
+
+This is the shape every other part of the core reads. Loading, validation,
+interpolation, legacy shapes and located errors live in the loader of this
+package; nothing here reads files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen(kw_only=True)
+class BackendConfig:
+    """One backend: the keys every backend shares, plus ``options`` owned by the backend plugin."""
+
+    type: str | None = None
+    model: str | None = None
+    api_key: str | None = attrs.field(default=None, repr=False)
+    base_url: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    timeout: float | None = None  # per-call timeout, seconds
+    max_retries: int | None = None
+    retry_initial_delay: float | None = None
+    retry_max_delay: float | None = None
+    health_timeout: float | None = None
+    input_price_per_mtok: float | None = None
+    output_price_per_mtok: float | None = None
+    fallback: tuple[BackendConfig, ...] = ()
+    pool: tuple[BackendConfig, ...] = ()
+    routing: str = "round_robin"  # round_robin | least_busy | lowest_latency
+    options: Mapping[str, Any] = attrs.Factory(dict)  # backend-specific keys, validated by the plugin
+
+
+@attrs.frozen(kw_only=True)
+class VotingConfig:
+    strategy: str = "majority"
+    options: Mapping[str, Any] = attrs.Factory(dict)
+
+
+@attrs.frozen(kw_only=True)
+class OrchestratorConfig:
+    voting_sensitivity: str | None = None  # accepted for compatibility with later MassGen versions
+    answer_novelty_requirement: str | None = None  # likewise
+    max_new_answers_per_agent: int | None = None
+    max_attempts: int = 3  # attempts per launch (PROTOCOL.md §4)
+    max_consecutive_failures: int = 3  # failed launches before an agent is dropped
+    max_cost_usd: float | None = None
+    final_presentation: bool = True  # False: the winner's answer is the final answer verbatim
+    coordination_instructions: str | None = None  # overrides of the default prompt texts
+    presentation_instructions: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class TimeoutConfig:
+    orchestrator_timeout_seconds: float = 1800.0
+    per_call_timeout_seconds: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class UIConfig:
+    display_type: str = "rich_terminal"  # rich_terminal | terminal | simple
+    logging_enabled: bool = True
+    use_orchestrator_for_single_agent: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class AgentConfig:
+    """One agent; an agent with ``agents`` is a nested team (hierarchical orchestration)."""
+
+    id: str
+    backend: BackendConfig | None = None
+    system_message: str | None = None
+    role: str | None = None
+    weight: float = 1.0
+    agents: tuple[AgentConfig, ...] = ()
+    voting: VotingConfig | None = None
+    orchestrator: OrchestratorConfig | None = None
+
+    @property
+    def is_team(self) -> bool:
+        return bool(self.agents)
+
+
+@attrs.frozen(kw_only=True)
+class Config:
+    agents: tuple[AgentConfig, ...]
+    backend_params: Mapping[str, Any] = attrs.Factory(dict)
+    ui: UIConfig = attrs.Factory(UIConfig)
+    orchestrator: OrchestratorConfig = attrs.Factory(OrchestratorConfig)
+    timeout_settings: TimeoutConfig = attrs.Factory(TimeoutConfig)
+    voting: VotingConfig = attrs.Factory(VotingConfig)
+    roles: Mapping[str, str] = attrs.Factory(dict)  # role name -> system message preset
+    environment: str | None = None  # the environment overlay applied, if any
+    source: str | None = None  # file the config came from

@@ -1,0 +1,250 @@
+"""The typed events a session is made of.
+
+The orchestrator yields these; displays, the conversation store, exporters
+and ``on_event`` plugins all read the same stream. Events are frozen attrs
+values carrying the session id, a gap-free sequence number and a timestamp.
+They serialise to JSON-ready dicts (with a ``type`` tag) through one cattrs
+converter and back. Nothing here prints or parses display strings.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import attrs
+import cattrs
+
+
+@attrs.frozen(kw_only=True)
+class Event:
+    """Fields every event carries."""
+
+    type: ClassVar[str] = "event"
+    session_id: str
+    seq: int
+    ts: float
+
+
+def _event(cls: type) -> type:
+    return attrs.frozen(kw_only=True)(cls)
+
+
+@_event
+class SessionStarted(Event):
+    type: ClassVar[str] = "session_started"
+    question: str
+    agent_ids: tuple[str, ...]
+    strategy: str = "majority"
+    turn: int = 1
+
+
+@_event
+class AgentStarted(Event):
+    type: ClassVar[str] = "agent_started"
+    agent_id: str
+    attempt: int = 1
+    labels: Mapping[str, str] = attrs.Factory(dict)  # label -> real agent id in its snapshot
+
+
+@_event
+class TextDelta(Event):
+    type: ClassVar[str] = "text_delta"
+    agent_id: str
+    text: str
+
+
+@_event
+class ReasoningDelta(Event):
+    type: ClassVar[str] = "reasoning_delta"
+    agent_id: str
+    text: str
+
+
+@_event
+class ToolCalled(Event):
+    type: ClassVar[str] = "tool_called"
+    agent_id: str
+    call_id: str
+    name: str
+    arguments: Mapping[str, Any] | None = None
+
+
+@_event
+class ToolResult(Event):
+    type: ClassVar[str] = "tool_result"
+    agent_id: str
+    call_id: str
+    name: str
+    result: str
+    is_error: bool = False
+
+
+@_event
+class AnswerSubmitted(Event):
+    type: ClassVar[str] = "answer_submitted"
+    agent_id: str
+    label: str
+    text: str
+    revision: int
+
+
+@_event
+class AnswerRejected(Event):
+    type: ClassVar[str] = "answer_rejected"
+    agent_id: str
+    reason: str
+
+
+@_event
+class VoteCast(Event):
+    type: ClassVar[str] = "vote_cast"
+    voter: str
+    target: str
+    target_label: str
+    reason: str = ""
+    ranking: tuple[str, ...] = ()  # real ids, best first (ranked strategies)
+
+
+@_event
+class VoteDiscarded(Event):
+    type: ClassVar[str] = "vote_discarded"
+    voter: str
+    target: str | None
+    reason: str
+
+
+@_event
+class AgentRestarted(Event):
+    type: ClassVar[str] = "agent_restarted"
+    agent_id: str
+    reason: str
+
+
+@_event
+class AgentFailed(Event):
+    type: ClassVar[str] = "agent_failed"
+    agent_id: str
+    error: str
+
+
+@_event
+class BackendRetry(Event):
+    type: ClassVar[str] = "backend_retry"
+    agent_id: str
+    backend: str
+    model: str | None
+    attempt: int
+    delay_s: float
+    error: str
+    restart: bool = False  # True when output had already streamed: a visible restart
+
+
+@_event
+class BackendFallback(Event):
+    type: ClassVar[str] = "backend_fallback"
+    agent_id: str
+    from_backend: str
+    to_backend: str
+    error: str
+
+
+@_event
+class UsageReported(Event):
+    """Usage and cost of one model request."""
+
+    type: ClassVar[str] = "usage_reported"
+    agent_id: str
+    backend: str
+    model: str | None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float | None = None
+    ttft_s: float | None = None
+    retries: int = 0
+    status: str = "ok"
+
+
+@_event
+class WinnerSelected(Event):
+    type: ClassVar[str] = "winner_selected"
+    winner: str
+    strategy: str
+    tally: Mapping[str, float] = attrs.Factory(dict)
+    reasons: Mapping[str, str] = attrs.Factory(dict)  # voter -> reason
+    explanation: str = ""
+
+
+@_event
+class FinalAnswerDelta(Event):
+    type: ClassVar[str] = "final_answer_delta"
+    agent_id: str
+    text: str
+
+
+@_event
+class SessionFinished(Event):
+    type: ClassVar[str] = "session_finished"
+    final_answer: str | None
+    winner: str | None
+    ended_by: str  # consensus | timeout | budget | answer_cap | all_agents_failed | cancelled | single_agent
+    usage: Mapping[str, int] = attrs.Factory(dict)
+    cost_usd: float = 0.0
+    duration_s: float = 0.0
+    error: str | None = None
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        SessionStarted,
+        AgentStarted,
+        TextDelta,
+        ReasoningDelta,
+        ToolCalled,
+        ToolResult,
+        AnswerSubmitted,
+        AnswerRejected,
+        VoteCast,
+        VoteDiscarded,
+        AgentRestarted,
+        AgentFailed,
+        BackendRetry,
+        BackendFallback,
+        UsageReported,
+        WinnerSelected,
+        FinalAnswerDelta,
+        SessionFinished,
+    )
+}
+
+converter = cattrs.Converter()
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    data = converter.unstructure(event)
+    data["type"] = event.type
+    return data
+
+
+def event_from_dict(data: Mapping[str, Any]) -> Event:
+    data = dict(data)
+    cls = EVENT_TYPES[data.pop("type")]
+    return converter.structure(data, cls)
+
+
+class EventFactory:
+    """Stamps events of one session with its id, a gap-free sequence and a timestamp."""
+
+    def __init__(self, session_id: str, clock: Any = time.time) -> None:
+        self.session_id = session_id
+        self._seq = itertools.count(1)
+        self._clock = clock
+
+    def __call__(self, cls: type[Event], **fields: Any) -> Any:
+        return cls(session_id=self.session_id, seq=next(self._seq), ts=self._clock(), **fields)

@@ -1,0 +1,267 @@
+"""Finding, loading and registering plugins.
+
+Entry points in the ``massgen`` group are loaded one at a time: a plugin that
+fails to import, names a hook that does not exist, or raises while registering
+is recorded with its distribution and error and skipped, so one broken plugin
+never takes the CLI down. Two plugins registering the same name is an error
+that names both. Nothing here runs at import time: ``massgen --help`` must not
+import plugin code.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Iterator
+from importlib import metadata
+from typing import Any, Generic, TypeVar
+
+import attrs
+import pluggy
+
+from massgen_core import hookspecs
+from massgen_core.errors import MassGenError, UnknownNameError, did_you_mean
+
+T = TypeVar("T")
+
+KINDS = ("backends", "voting_strategies", "exporters", "tools")
+_KIND_SINGULAR = {
+    "backends": "backend",
+    "voting_strategies": "voting strategy",
+    "exporters": "exporter",
+    "tools": "tool",
+}
+
+
+class PluginConflictError(MassGenError):
+    """Two plugins registered the same name for the same kind."""
+
+
+@attrs.define
+class PluginInfo:
+    """What one plugin is and what it contributed (or why it could not load)."""
+
+    name: str
+    version: str | None = None
+    entry_point: str | None = None
+    backends: list[str] = attrs.Factory(list)
+    voting_strategies: list[str] = attrs.Factory(list)
+    exporters: list[str] = attrs.Factory(list)
+    tools: list[str] = attrs.Factory(list)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+@attrs.define
+class Registry(Generic[T]):
+    """Things of one kind by name, each remembering the plugin that registered it."""
+
+    kind: str
+    _items: dict[str, T] = attrs.Factory(dict)
+    _owners: dict[str, str] = attrs.Factory(dict)
+    _conflicts: dict[str, list[str]] = attrs.Factory(dict)
+
+    def add(self, name: str, item: T, owner: str) -> None:
+        if name in self._items or name in self._conflicts:
+            owners = self._conflicts.setdefault(name, [self._owners.get(name, "?")])
+            owners.append(owner)
+            self._items.pop(name, None)
+            raise PluginConflictError(
+                f"{_KIND_SINGULAR[self.kind]} {name!r} is registered by more than one plugin: "
+                + " and ".join(owners)
+                + "; uninstall one of them or limit MASSGEN_LOAD_PLUGINS"
+            )
+        self._items[name] = item
+        self._owners[name] = owner
+
+    def get(self, name: str) -> T:
+        if name in self._conflicts:
+            raise PluginConflictError(
+                f"{_KIND_SINGULAR[self.kind]} {name!r} is registered by more than one plugin: "
+                + " and ".join(self._conflicts[name])
+            )
+        try:
+            return self._items[name]
+        except KeyError:
+            raise UnknownNameError(_KIND_SINGULAR[self.kind], name, self._items) from None
+
+    def owner(self, name: str) -> str | None:
+        return self._owners.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._items)
+
+    def items(self) -> list[tuple[str, T]]:
+        return sorted(self._items.items())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def suggest(self, name: str) -> str | None:
+        return did_you_mean(name, self._items)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _wanted_plugins() -> set[str] | None:
+    """The plugin names MASSGEN_LOAD_PLUGINS allows; None means all of them."""
+    value = os.environ.get("MASSGEN_LOAD_PLUGINS")
+    if value is None:
+        return None
+    return {part.strip() for part in value.split(",") if part.strip()}
+
+
+class PluginManager:
+    """pluggy's manager plus typed registries and a record of every plugin's fate."""
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager("massgen")
+        self.pm.add_hookspecs(hookspecs)
+        self.infos: dict[str, PluginInfo] = {}
+        self.backends: Registry[Any] = Registry("backends")
+        self.voting_strategies: Registry[Any] = Registry("voting_strategies")
+        self.exporters: Registry[Any] = Registry("exporters")
+        self.tools: Registry[Any] = Registry("tools")
+        self.debug_tracebacks: dict[str, str] = {}
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    # -- loading -----------------------------------------------------------
+
+    def load_entrypoints(self, group: str = "massgen") -> None:
+        """Load every installed plugin (as MASSGEN_LOAD_PLUGINS allows), one by one."""
+        wanted = _wanted_plugins()
+        seen: set[str] = set()
+        for ep in sorted(metadata.entry_points(group=group), key=lambda e: e.name):
+            dist = getattr(ep, "dist", None)
+            dist_name = dist.name if dist is not None else ep.name
+            version = dist.version if dist is not None else None
+            if wanted is not None and ep.name not in wanted and dist_name not in wanted:
+                continue
+            if (ep.name, dist_name) in seen:  # same distribution seen twice on sys.path
+                continue
+            seen.add((ep.name, dist_name))  # type: ignore[arg-type]
+            info = PluginInfo(name=dist_name, version=version, entry_point=f"{ep.name} = {ep.value}")
+            try:
+                module = ep.load()
+            except Exception as exc:  # a broken plugin is reported, never fatal
+                self._fail(info, f"failed to import: {_describe(exc)}", exc)
+                continue
+            self.register(module, name=dist_name, info=info)
+
+    def register(self, plugin: object, name: str | None = None, info: PluginInfo | None = None) -> PluginInfo:
+        """Register one plugin object (a module or any object with hook implementations)."""
+        name = name or getattr(plugin, "__name__", None) or repr(plugin)
+        info = info or PluginInfo(name=name)
+        try:
+            self.pm.register(plugin, name=name)
+        except Exception as exc:
+            return self._fail(info, f"failed to register: {_describe(exc)}", exc)
+        unknown = [
+            hook.name for hook in (self.pm.get_hookcallers(plugin) or []) if not hook.has_spec()
+        ]
+        if unknown:
+            self.pm.unregister(plugin)
+            names = [n for n in dir(hookspecs) if n.startswith(("register_", "on_"))]
+            parts = []
+            for hook_name in unknown:
+                hint = did_you_mean(hook_name, names)
+                parts.append(f"{hook_name!r}" + (f" (did you mean {hint!r}?)" if hint else ""))
+            return self._fail(info, "unknown hook " + ", ".join(parts))
+        self.pm.check_pending()
+        self.infos[info.name] = info
+        for kind in KINDS:
+            self._collect(plugin, kind, info)
+        return info
+
+    def unregister(self, name: str) -> None:
+        """Remove a plugin registered under ``name`` (tests use this for throwaway plugins)."""
+        plugin = self.pm.get_plugin(name)
+        if plugin is not None:
+            self.pm.unregister(plugin)
+        self.infos.pop(name, None)
+        for kind in KINDS:
+            registry: Registry[Any] = getattr(self, kind)
+            for item_name in [n for n, o in registry._owners.items() if o == name]:
+                registry._items.pop(item_name, None)
+                registry._owners.pop(item_name, None)
+
+    def _fail(self, info: PluginInfo, message: str, exc: BaseException | None = None) -> PluginInfo:
+        info.error = message
+        if exc is not None:
+            self.debug_tracebacks[info.name] = "".join(traceback.format_exception(exc))
+        self.infos[info.name] = info
+        return info
+
+    def _collect(self, plugin: object, kind: str, info: PluginInfo) -> None:
+        hook_name = f"register_{kind}"
+        impl = getattr(plugin, hook_name, None)
+        if impl is None or not any(
+            h.plugin is plugin for h in getattr(self.pm.hook, hook_name).get_hookimpls()
+        ):
+            return
+        registry: Registry[Any] = getattr(self, kind)
+        added: list[str] = []
+
+        def register(item: Any, name: str | None = None) -> None:
+            item_name = name or getattr(item, "name", None)
+            if not item_name:
+                raise MassGenError(f"{info.name}: cannot register {item!r} without a name")
+            registry.add(item_name, item, info.name)
+            added.append(item_name)
+
+        try:
+            impl(register=register)
+        except Exception as exc:
+            self._fail(info, f"{hook_name} raised {_describe(exc)}", exc)
+        getattr(info, kind).extend(added)
+
+    # -- reading -----------------------------------------------------------
+
+    def plugin_infos(self) -> list[PluginInfo]:
+        return sorted(self.infos.values(), key=lambda i: i.name)
+
+    def emit(self, event: object) -> None:
+        """Deliver one event to every ``on_event`` implementation."""
+        self.pm.hook.on_event(event=event)
+
+
+_manager: PluginManager | None = None
+
+
+def get_plugin_manager() -> PluginManager:
+    """The process-wide manager, loading installed plugins on first use."""
+    global _manager
+    if _manager is None:
+        _manager = PluginManager()
+        _manager.load_entrypoints()
+    return _manager
+
+
+def set_plugin_manager(manager: PluginManager | None) -> None:
+    """Replace the process-wide manager (tests use this; None forces a reload)."""
+    global _manager
+    _manager = manager
+
+
+__all__ = [
+    "KINDS",
+    "PluginConflictError",
+    "PluginInfo",
+    "PluginManager",
+    "Registry",
+    "get_plugin_manager",
+    "set_plugin_manager",
+]

@@ -1,0 +1,89 @@
+"""The voting-strategy interface.
+
+A strategy owns its part of the protocol: the ``vote`` tool's parameter
+schema, turning a vote call's arguments into a ``Vote``, deciding whether
+consensus has been reached, and the final decision with its tally and
+explanation. Strategies are plugins registered through
+``register_voting_strategies``; the core ships none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import attrs
+
+
+@attrs.frozen(kw_only=True)
+class AgentInfo:
+    """What a strategy may know about an agent."""
+
+    id: str
+    weight: float = 1.0
+    role: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Vote:
+    voter: str
+    target: str  # real agent id
+    reason: str = ""
+    ranking: tuple[str, ...] = ()  # real ids, best first, for ranked strategies
+
+
+@attrs.frozen(kw_only=True)
+class Decision:
+    winner: str | None
+    tally: Mapping[str, float] = attrs.Factory(dict)
+    reasons: Mapping[str, str] = attrs.Factory(dict)
+    explanation: str = ""
+
+
+class InvalidVote(ValueError):
+    """The vote call's arguments do not form a valid vote; the message is fed back to the model."""
+
+
+class VotingStrategy:
+    """Base class for voting strategies; the defaults are simple plurality."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    Options: ClassVar[type | None] = None  # attrs class of the strategy's config options
+
+    def __init__(self, agents: Sequence[AgentInfo], options: Any = None) -> None:
+        self.agents = list(agents)
+        self.options = options
+
+    def vote_parameters(self, labels: Sequence[str]) -> dict[str, Any]:
+        """JSON schema of the ``vote`` tool's parameters, given the labels that can be voted for."""
+        return {
+            "type": "object",
+            "properties": {
+                "agent_id": {"type": "string", "enum": list(labels), "description": "Anonymous label of the best answer"},
+                "reason": {"type": "string", "description": "A short reason for the vote"},
+            },
+            "required": ["agent_id", "reason"],
+        }
+
+    def parse_vote(self, voter: str, arguments: Mapping[str, Any], labels: Mapping[str, str]) -> Vote:
+        """Turn a vote call into a ``Vote`` with real ids (``labels`` maps label -> real id); raise InvalidVote."""
+        label = arguments.get("agent_id")
+        if label not in labels:
+            raise InvalidVote(f"Invalid agent_id {label!r}. Valid agents: {', '.join(labels) or 'none'}")
+        return Vote(voter=voter, target=labels[label], reason=str(arguments.get("reason", "")))
+
+    def voters(self) -> list[str]:
+        """Ids of the agents whose votes are needed."""
+        return [a.id for a in self.agents]
+
+    def may_answer(self, agent_id: str) -> bool:
+        """Whether ``agent_id`` may submit answers (a judge may not)."""
+        return True
+
+    def consensus_reached(self, votes: Mapping[str, Vote], active: Sequence[str]) -> bool:
+        """Whether coordination may end: by default, every active agent has voted."""
+        return all(agent in votes for agent in active)
+
+    def decide(self, votes: Mapping[str, Vote], answers: Mapping[str, str]) -> Decision:
+        raise NotImplementedError

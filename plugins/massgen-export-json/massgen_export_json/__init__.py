@@ -1,0 +1,1 @@
+"""MassGen plugin massgen-export-json (under construction)."""

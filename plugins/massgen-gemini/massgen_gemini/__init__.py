@@ -1,0 +1,1 @@
+"""MassGen plugin massgen-gemini (under construction)."""

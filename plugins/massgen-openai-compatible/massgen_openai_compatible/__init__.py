@@ -1,0 +1,1 @@
+"""MassGen plugin massgen-openai-compatible (under construction)."""

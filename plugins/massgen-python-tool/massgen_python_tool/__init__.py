@@ -1,0 +1,1 @@
+"""MassGen plugin massgen-python-tool (under construction)."""

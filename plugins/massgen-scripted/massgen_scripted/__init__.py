@@ -1,0 +1,1 @@
+"""MassGen plugin massgen-scripted (under construction)."""

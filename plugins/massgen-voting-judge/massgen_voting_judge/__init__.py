@@ -1,0 +1,1 @@
+"""MassGen plugin massgen-voting-judge (under construction)."""

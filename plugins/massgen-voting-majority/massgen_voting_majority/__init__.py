@@ -1,0 +1,1 @@
+"""MassGen plugin massgen-voting-majority (under construction)."""
