@@ -56,3 +56,14 @@ def installed_plugins():
     from massgen_core import plugins
 
     return plugins.get_plugin_manager()
+
+
+@pytest.fixture(scope="session")
+def shared_dir():
+    """../shared beside the checkout (recordings, legacy configs); skips plainly when absent."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "shared"
+    if not path.is_dir():
+        pytest.skip(f"../shared is absent (looked for {path}); these tests read it in place")
+    return path
