@@ -1,0 +1,158 @@
+"""The {{ cookiecutter.registered_name|tojson }} backend, as MassGen's plugin manager and orchestrator see it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from massgen_core.backend import (
+    Done,
+    FunctionSpec,
+    Message,
+    Request,
+    TextDelta,
+    ToolCallChunk,
+    UsageChunk,
+)
+from massgen_core.backend_factory import create_backend
+from massgen_core.config.schema import BackendConfig
+from massgen_core.plugins import PluginManager
+
+import {{ cookiecutter.module_name }}
+
+NAME = {{ cookiecutter.registered_name|tojson }}
+NEW_ANSWER = FunctionSpec(
+    name="new_answer",
+    description="Submit a better answer",
+    parameters={
+        "type": "object",
+        "properties": {"content": {"type": "string"}},
+        "required": ["content"],
+    },
+)
+
+
+def vote_tool(labels: list[str]) -> FunctionSpec:
+    return FunctionSpec(
+        name="vote",
+        description="Vote for the best answer",
+        parameters={
+            "type": "object",
+            "properties": {
+                "agent_id": {"type": "string", "enum": labels},
+                "reason": {"type": "string"},
+            },
+            "required": ["agent_id", "reason"],
+        },
+    )
+
+
+def coordination_request(question: str, tools: tuple[FunctionSpec, ...]) -> Request:
+    user = (
+        f"<ORIGINAL MESSAGE> {question} <END OF ORIGINAL MESSAGE>\n\n"
+        "<CURRENT ANSWERS from the agents>\n(no answers available yet)\n<END OF CURRENT ANSWERS>"
+    )
+    return Request(
+        messages=(Message(role="system", content="Be brief."), Message(role="user", content=user)),
+        tools=tools,
+    )
+
+
+def manager() -> PluginManager:
+    pm = PluginManager()
+    pm.register({{ cookiecutter.module_name }}, name={{ cookiecutter.project_slug|tojson }})
+    return pm
+
+
+def run(request: Request) -> list:
+    backend = create_backend(BackendConfig(type=NAME, model=NAME), manager=manager())
+
+    async def collect() -> list:
+        return [chunk async for chunk in backend.stream(request)]
+
+    return asyncio.run(collect())
+
+
+def test_the_plugin_registers_the_backend_under_its_name() -> None:
+    pm = manager()
+    assert pm.backends.get(NAME) is {{ cookiecutter.module_name }}.EchoBackend
+    assert pm.plugin_infos()[0].backends == [NAME]
+
+
+def test_model_names_starting_with_the_backend_name_select_it() -> None:
+    backend = manager().backends.get(NAME)
+    assert backend.serves_model(NAME)
+    assert backend.serves_model(NAME + "-large")
+    assert not backend.serves_model("gpt-4o-mini")
+
+
+def test_streams_the_message_back_token_by_token_then_usage_then_done() -> None:
+    chunks = run(Request(messages=(Message(role="user", content="the sky is blue"),)))
+    deltas = [c.text for c in chunks if isinstance(c, TextDelta)]
+    assert deltas == ["the", " sky", " is", " blue"]
+    usage = [c.usage for c in chunks if isinstance(c, UsageChunk)]
+    assert usage[0].input_tokens == 4 and usage[0].output_tokens == 4
+    assert isinstance(chunks[-1], Done) and chunks[-1].model == NAME
+
+
+def test_without_workflow_tools_it_makes_no_tool_call() -> None:
+    chunks = run(coordination_request("What is 2 + 2?", ()))
+    assert not [c for c in chunks if isinstance(c, ToolCallChunk)]
+    assert "".join(c.text for c in chunks if isinstance(c, TextDelta)) == "What is 2 + 2?"
+
+
+def test_with_nothing_to_vote_for_it_submits_its_echo_as_a_new_answer() -> None:
+    chunks = run(coordination_request("What is 2 + 2?", (NEW_ANSWER, vote_tool([]))))
+    calls = [c.call for c in chunks if isinstance(c, ToolCallChunk)]
+    assert [(c.name, dict(c.arguments)) for c in calls] == [
+        ("new_answer", {"content": "What is 2 + 2?"})
+    ]
+
+
+def test_with_answers_on_offer_it_votes_for_the_first_label() -> None:
+    chunks = run(
+        coordination_request("What is 2 + 2?", (NEW_ANSWER, vote_tool(["agent1", "agent2"])))
+    )
+    calls = [c.call for c in chunks if isinstance(c, ToolCallChunk)]
+    assert len(calls) == 1
+    assert calls[0].name == "vote"
+    assert calls[0].arguments["agent_id"] == "agent1"
+    assert calls[0].arguments["reason"]
+
+
+def test_the_health_check_passes_without_network() -> None:
+    backend = create_backend(BackendConfig(type=NAME, model=NAME), manager=manager())
+    result = asyncio.run(backend.health_check())
+    assert result.ok and NAME in result.models
+
+
+def test_it_echoes_the_latest_user_message_of_a_chat() -> None:
+    chunks = run(
+        Request(
+            messages=(
+                Message(role="user", content="first question"),
+                Message(role="assistant", content="an earlier reply"),
+            )
+        )
+    )
+    assert "".join(c.text for c in chunks if isinstance(c, TextDelta)) == "first question"
+
+
+def test_a_request_without_a_user_message_streams_nothing_but_still_ends() -> None:
+    chunks = run(Request(messages=(Message(role="system", content="You are terse."),)))
+    assert not [c for c in chunks if isinstance(c, TextDelta)]
+    assert isinstance(chunks[-1], Done)
+
+
+def test_a_token_delay_paces_the_stream() -> None:
+    backend = create_backend(BackendConfig(type=NAME, model=NAME), manager=manager())
+    backend.token_delay_s = 0.02  # type: ignore[misc]
+    request = Request(messages=(Message(role="user", content="one two three"),))
+
+    async def timed() -> float:
+        started = time.monotonic()
+        async for _ in backend.stream(request):
+            pass
+        return time.monotonic() - started
+
+    assert asyncio.run(timed()) >= 3 * 0.02

@@ -1,0 +1,53 @@
+"""{{ cookiecutter.description }}.
+
+The MassGen entry point of {{ cookiecutter.project_slug }}: the hook below registers the
+{{ cookiecutter.kind.replace('_', ' ') }} {{ cookiecutter.registered_name|tojson }} when MassGen loads plugins. This module
+must stay cheap to import: MassGen imports it whenever it lists or loads plugins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from massgen_core.hookspecs import hookimpl
+{%- if cookiecutter.kind == "backend" %}
+
+from {{ cookiecutter.module_name }}.backend import EchoBackend
+
+__all__ = ["EchoBackend", "register_backends"]
+
+
+@hookimpl
+def register_backends(register: Callable[..., None]) -> None:
+    register(EchoBackend)
+{%- elif cookiecutter.kind == "voting_strategy" %}
+
+from {{ cookiecutter.module_name }}.voting import UnanimousOrFirst
+
+__all__ = ["UnanimousOrFirst", "register_voting_strategies"]
+
+
+@hookimpl
+def register_voting_strategies(register: Callable[..., None]) -> None:
+    register(UnanimousOrFirst)
+{%- elif cookiecutter.kind == "exporter" %}
+
+from {{ cookiecutter.module_name }}.exporter import VotesCsvExporter
+
+__all__ = ["VotesCsvExporter", "register_exporters"]
+
+
+@hookimpl
+def register_exporters(register: Callable[..., None]) -> None:
+    register(VotesCsvExporter)
+{%- elif cookiecutter.kind == "tool" %}
+
+from {{ cookiecutter.module_name }}.tool import WORD_COUNT
+
+__all__ = ["WORD_COUNT", "register_tools"]
+
+
+@hookimpl
+def register_tools(register: Callable[..., None]) -> None:
+    register(WORD_COUNT)
+{%- endif %}

@@ -1,0 +1,54 @@
+"""The python tool as MassGen sees it: registered through the plugin manager and callable."""
+
+from __future__ import annotations
+
+import massgen_python_tool
+from massgen_python_tool.runner import Limits
+
+from massgen_core.plugins import PluginManager
+from massgen_core.tools import Tool
+
+
+def test_registers_a_tool_named_python(plugin_manager: PluginManager) -> None:
+    info = plugin_manager.register(massgen_python_tool, name="massgen-python-tool")
+    assert info.error is None
+    assert info.tools == ["python"]
+    tool = plugin_manager.tools.get("python")
+    assert isinstance(tool, Tool)
+    assert plugin_manager.tools.owner("python") == "massgen-python-tool"
+
+
+def test_the_tool_spec_asks_for_code_and_states_the_limits(plugin_manager: PluginManager) -> None:
+    plugin_manager.register(massgen_python_tool, name="massgen-python-tool")
+    spec = plugin_manager.tools.get("python").spec()
+    assert spec.name == "python"
+    assert spec.parameters["required"] == ["code"]
+    assert "10 s" in spec.description and "256 MiB" in spec.description
+
+
+async def test_calling_the_registered_tool_runs_the_code(plugin_manager: PluginManager) -> None:
+    plugin_manager.register(massgen_python_tool, name="massgen-python-tool")
+    text = await plugin_manager.tools.get("python")(code="print(6 * 7)")
+    assert text == "exit status 0\n--- stdout ---\n42\n"
+
+
+async def test_a_tool_made_with_custom_limits_enforces_them() -> None:
+    tool = massgen_python_tool.make_tool(Limits(timeout_s=0.5), name="py")
+    assert tool.name == "py"
+    text = await tool(code="while True: pass")
+    assert text.startswith("timed out after")
+
+
+def test_the_registered_tool_honours_limits_from_the_environment(
+    monkeypatch, plugin_manager
+) -> None:
+    monkeypatch.setenv("MASSGEN_PYTHON_TOOL_TIMEOUT", "3")
+    plugin_manager.register(massgen_python_tool, name="massgen-python-tool")
+    assert "3 s wall clock" in plugin_manager.tools.get("python").description
+
+
+async def test_a_call_without_code_gets_an_explanation_instead_of_an_exception() -> None:
+    tool = massgen_python_tool.make_tool(Limits())
+    assert (await tool()).startswith("error: pass the Python source")
+    assert (await tool(code=42)).startswith("error: pass the Python source")
+    assert (await tool(source="print(1)")).startswith("error: pass the Python source")
