@@ -1,0 +1,26 @@
+"""An agent as the orchestrator sees it: a backend with an id, system message, role and weight.
+
+This module holds the agent's static description only; the coordination
+state of a session (answers, votes, launches) lives in ``session.py``.
+It performs no I/O.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from massgen_core.backend import Backend
+
+
+@attrs.define(eq=False, kw_only=True)
+class Agent:
+    """One participant of a team; ``backend`` may itself wrap a nested team."""
+
+    id: str
+    backend: Backend
+    backend_type: str = "?"
+    model: str | None = None
+    system_message: str | None = None  # role preset + the config's own system message
+    role: str | None = None
+    weight: float = 1.0
+    call_timeout: float | None = None  # seconds per model call; None: no per-call bound

@@ -1,0 +1,305 @@
+"""Building an ``Orchestrator`` from a ``Config``: backends, roles, weights, strategy, tools, nested teams.
+
+This is the only place that turns configuration into live objects for a
+session. It reads no files (the config loader does) and runs no session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+import attrs
+import cattrs
+
+from massgen_core import backend as bk
+from massgen_core import events as ev
+from massgen_core.backend_factory import create_backend
+from massgen_core.config.schema import (
+    AgentConfig,
+    BackendConfig,
+    Config,
+    OrchestratorConfig,
+    VotingConfig,
+)
+from massgen_core.errors import MassGenError
+from massgen_core.orchestrator import prompts
+from massgen_core.orchestrator.agent import Agent
+from massgen_core.orchestrator.context import current_launch
+from massgen_core.orchestrator.roles import compose_system_message, resolve_role
+from massgen_core.orchestrator.session import Limits, Orchestrator
+from massgen_core.plugins import PluginManager, get_plugin_manager
+from massgen_core.voting import AgentInfo, VotingStrategy
+
+_BACKEND_FIELDS = {field.name for field in attrs.fields(BackendConfig)}
+_options_converter = cattrs.Converter(forbid_extra_keys=True)
+
+
+def build_orchestrator(
+    config: Config,
+    *,
+    manager: PluginManager | None = None,
+    emit_backend_event: Callable[[ev.Event], None] | None = None,
+) -> Orchestrator:
+    """An orchestrator for ``config``; backends are created through the plugin registry."""
+    manager = manager or get_plugin_manager()
+    return _build_team(
+        config.agents,
+        config=config,
+        voting=config.voting,
+        orchestrator=config.orchestrator,
+        manager=manager,
+        emit_backend_event=emit_backend_event,
+    )
+
+
+def build_strategy(
+    voting: VotingConfig, agents: Sequence[AgentInfo], manager: PluginManager
+) -> VotingStrategy:
+    """The configured strategy from the registry, its options structured into its ``Options`` class."""
+    cls = manager.voting_strategies.get(voting.strategy)
+    options: Any = dict(voting.options)
+    options_cls = getattr(cls, "Options", None)
+    if options_cls is not None:
+        try:
+            options = _options_converter.structure(options, options_cls)
+        except Exception as exc:
+            detail = "; ".join(_leaf_errors(exc))
+            raise MassGenError(
+                f"voting strategy {voting.strategy!r}: invalid options: {detail}"
+            ) from None
+    elif options:
+        raise MassGenError(
+            f"voting strategy {voting.strategy!r} takes no options (got {', '.join(options)})"
+        )
+    return cls(agents, options)
+
+
+def _leaf_errors(exc: BaseException) -> list[str]:
+    if isinstance(exc, cattrs.BaseValidationError):
+        return [message for inner in exc.exceptions for message in _leaf_errors(inner)]
+    if isinstance(exc, KeyError):
+        return [f"missing option {exc}"]
+    return [str(exc)]
+
+
+def _build_team(
+    agent_configs: Sequence[AgentConfig],
+    *,
+    config: Config,
+    voting: VotingConfig,
+    orchestrator: OrchestratorConfig,
+    manager: PluginManager,
+    emit_backend_event: Callable[[ev.Event], None] | None,
+) -> Orchestrator:
+    holder: list[Orchestrator] = []
+
+    def emit(event: ev.Event) -> None:
+        if holder:
+            holder[0].backend_event(event)
+        elif emit_backend_event is not None:  # pragma: no cover - only while building
+            emit_backend_event(event)
+
+    agents = [_build_agent(agent_config, config, manager, emit) for agent_config in agent_configs]
+    ids = [agent.id for agent in agents]
+    if len(set(ids)) != len(ids):
+        raise MassGenError(f"agent ids must be unique, got {', '.join(ids)}")
+    infos = [AgentInfo(id=agent.id, weight=agent.weight, role=agent.role) for agent in agents]
+    strategy = build_strategy(voting, infos, manager)
+    timeouts = config.timeout_settings
+    limits = Limits(
+        max_attempts=orchestrator.max_attempts,
+        max_new_answers_per_agent=orchestrator.max_new_answers_per_agent,
+        max_consecutive_failures=orchestrator.max_consecutive_failures,
+        session_timeout=timeouts.orchestrator_timeout_seconds,
+        max_cost_usd=orchestrator.max_cost_usd,
+        final_presentation=orchestrator.final_presentation,
+        coordination_instructions=orchestrator.coordination_instructions,
+        presentation_instructions=orchestrator.presentation_instructions,
+    )
+    tools = [tool for _name, tool in manager.tools.items()]
+    orch = Orchestrator(
+        agents,
+        strategy,
+        strategy_name=voting.strategy,
+        limits=limits,
+        tools=tools,
+        use_orchestrator_for_single_agent=config.ui.use_orchestrator_for_single_agent,
+        emit_backend_event=emit_backend_event,
+    )
+    holder.append(orch)
+    return orch
+
+
+def _build_agent(
+    agent_config: AgentConfig,
+    config: Config,
+    manager: PluginManager,
+    emit: Callable[[ev.Event], None],
+) -> Agent:
+    role_text = resolve_role(agent_config.role, config.roles) if agent_config.role else None
+    system_message = compose_system_message(role_text, agent_config.system_message)
+    per_call = config.timeout_settings.per_call_timeout_seconds
+    if agent_config.is_team:
+        inner = _build_team(
+            agent_config.agents,
+            config=config,
+            voting=agent_config.voting or config.voting,
+            orchestrator=agent_config.orchestrator or config.orchestrator,
+            manager=manager,
+            emit_backend_event=emit,
+        )
+        backend: bk.Backend = TeamBackend(inner, agent_config.id)
+        return Agent(
+            id=agent_config.id,
+            backend=backend,
+            backend_type="team",
+            model=None,
+            system_message=system_message,
+            role=agent_config.role,
+            weight=agent_config.weight,
+            call_timeout=per_call,
+        )
+    if agent_config.backend is None:
+        raise MassGenError(f"agent {agent_config.id}: no backend configured")
+    backend_config = apply_backend_params(agent_config.backend, config.backend_params)
+    if not backend_config.type and backend_config.model:
+        backend_config = attrs.evolve(
+            backend_config, type=_infer_type(backend_config.model, manager)
+        )
+    backend = create_backend(
+        backend_config, bk.BackendContext(agent_id=agent_config.id, emit=emit), manager
+    )
+    return Agent(
+        id=agent_config.id,
+        backend=backend,
+        backend_type=backend_config.type or "?",
+        model=backend_config.model,
+        system_message=system_message,
+        role=agent_config.role,
+        weight=agent_config.weight,
+        call_timeout=per_call if per_call is not None else backend_config.timeout,
+    )
+
+
+def apply_backend_params(backend: BackendConfig, params: Mapping[str, Any]) -> BackendConfig:
+    """Fill the agent's unset shared backend keys from ``backend_params`` (the agent's own values win)."""
+    changes = {
+        key: value
+        for key, value in params.items()
+        if key in _BACKEND_FIELDS
+        and key not in ("type", "options")
+        and getattr(backend, key) is None
+    }
+    return attrs.evolve(backend, **changes) if changes else backend
+
+
+def _infer_type(model: str, manager: PluginManager) -> str | None:
+    for name, cls in manager.backends.items():
+        if cls.serves_model(model):
+            return name
+    return None
+
+
+class TeamBackend(bk.Backend):
+    """A nested team used as one agent: its coordinated final answer is this agent's answer.
+
+    On its first coordination call the inner team runs on the original message
+    and the result is submitted with ``new_answer``; afterwards the team stands
+    by its answer (votes for it, or for the first answer offered when its own
+    is not in the snapshot). A call without workflow tools returns the team's
+    latest answer. Inner text reaches the outer stream as text deltas.
+    """
+
+    name: ClassVar[str] = "team"
+
+    def __init__(self, orchestrator: Orchestrator, agent_id: str) -> None:
+        super().__init__(BackendConfig(type="team"), bk.BackendContext(agent_id=agent_id))
+        self.inner = orchestrator
+        self.last_answer: str | None = None
+        self._calls = 0
+
+    def stream(self, request: bk.Request) -> AsyncIterator[bk.Chunk]:
+        return self._stream(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    async def _stream(self, request: bk.Request) -> AsyncIterator[bk.Chunk]:
+        launch = current_launch.get()
+        names = {tool.name for tool in request.tools}
+        offered = _offered(request)
+        self._calls += 1
+        if self.last_answer is not None and (offered or not names & prompts.WORKFLOW_TOOLS):
+            if prompts.VOTE in names and offered:
+                own = None
+                if launch is not None:
+                    own = next(
+                        (lab for lab, real in launch.labels.items() if real == launch.agent_id),
+                        None,
+                    )
+                label = own if own in offered else offered[0]
+                reason = "the team's coordinated answer stands"
+                arguments: dict[str, Any] = {"agent_id": label, "reason": reason}
+                if _ranked(request):
+                    arguments = {
+                        "ranking": [label] + [lab for lab in offered if lab != label],
+                        "reason": reason,
+                    }
+                yield bk.ToolCallChunk(
+                    bk.ToolCall(id=f"team_{self._calls}", name=prompts.VOTE, arguments=arguments)
+                )
+            else:
+                yield bk.TextDelta(self.last_answer)
+            yield bk.Done(finish_reason="stop")
+            return
+        question = launch.question if launch is not None else request.messages[-1].content
+        history = launch.history if launch is not None else ()
+        usage = bk.Usage()
+        final: str | None = None
+        error: str | None = None
+        # aclosing: when the outer launch is cancelled, the inner session's tasks are cancelled at once.
+        async with contextlib.aclosing(self.inner.run(question, history=history)) as stream:
+            async for event in stream:
+                if isinstance(event, ev.FinalAnswerDelta):
+                    yield bk.TextDelta(event.text)
+                elif isinstance(event, ev.UsageReported):
+                    usage = usage + bk.Usage(
+                        input_tokens=event.input_tokens,
+                        output_tokens=event.output_tokens,
+                        cached_tokens=event.cached_tokens,
+                        reasoning_tokens=event.reasoning_tokens,
+                        cost_usd=event.cost_usd,
+                    )
+                elif isinstance(event, ev.SessionFinished):
+                    final, error = event.final_answer, event.error
+        yield bk.UsageChunk(usage)
+        if final is None:
+            raise MassGenError(
+                f"team {self.context.agent_id} produced no answer: {error or 'unknown reason'}"
+            )
+        self.last_answer = final
+        if prompts.NEW_ANSWER in names:
+            yield bk.ToolCallChunk(
+                bk.ToolCall(
+                    id=f"team_{self._calls}", name=prompts.NEW_ANSWER, arguments={"content": final}
+                )
+            )
+        yield bk.Done(finish_reason="stop")
+
+
+def _offered(request: bk.Request) -> list[str]:
+    for tool in request.tools:
+        if tool.name == prompts.VOTE:
+            props = tool.parameters.get("properties", {})
+            spec = props.get("agent_id") or props.get("ranking") or {}
+            return list(spec.get("enum") or spec.get("items", {}).get("enum") or [])
+    return []
+
+
+def _ranked(request: bk.Request) -> bool:
+    return any(
+        tool.name == prompts.VOTE and "ranking" in tool.parameters.get("properties", {})
+        for tool in request.tools
+    )
