@@ -1,0 +1,238 @@
+"""``massgen config``: validate, show and set configuration files.
+
+``validate`` prints ``file:line:col: message`` lines (``--json``: a list of
+problem objects) and exits 1 when any file has an error; ``show`` prints the
+effective config as YAML with secrets redacted; ``set`` rewrites one value
+keeping comments, and leaves the file untouched when the result would be
+invalid. The loader is imported inside each command so ``massgen --help``
+stays cheap; nothing here prints an API key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def config() -> None:
+    """Validate, show and edit configuration files."""
+
+
+@config.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of problem objects.")
+def validate(files: tuple[str, ...], as_json: bool) -> None:
+    """Check config files; exit 0 when all are valid, 1 otherwise."""
+    from massgen_core.config.loader import validate_files
+
+    problems = validate_files(files)
+    if as_json:
+        click.echo(json.dumps([p.to_dict() for p in problems], indent=2))
+    else:
+        for problem in problems:
+            click.echo(problem.format())
+        failed = {p.file for p in problems if p.is_error}
+        for name in files:
+            if name not in failed:
+                click.echo(f"{name}: ok")
+    # sys.exit, not ctx.exit: the entry point runs click with standalone_mode=False (see run.py)
+    sys.exit(1 if any(p.is_error for p in problems) else 0)
+
+
+def default_config_path() -> Path:
+    """The user's default config: ``config.yaml`` in the user config dir."""
+    from massgen_core.paths import config_dir
+
+    return config_dir() / "config.yaml"
+
+
+def _warn(problems: list[Any]) -> None:
+    for problem in problems:
+        click.echo(problem.format(), err=True)
+
+
+@config.command()
+@click.argument("file", required=False)
+@click.option("--env", metavar="NAME", help="Apply the named environment overlay first.")
+def show(file: str | None, env: str | None) -> None:
+    """Print the effective config (defaults filled in, API keys redacted) as YAML."""
+    from massgen_core.config.loader import config_to_dict, load_config_with_warnings
+    from massgen_core.errors import MassGenError
+
+    if file is None:
+        path = default_config_path()
+        if not path.is_file():
+            raise MassGenError(f"no FILE given and no default config at {path}")
+        file = str(path)
+    config_obj, warnings = load_config_with_warnings(file, env=env)
+    _warn(warnings)
+    click.echo(dump_yaml(config_to_dict(config_obj)), nl=False)
+
+
+def dump_yaml(data: Any) -> str:
+    """Readable YAML: block style, key order kept, multi-line strings as ``|`` blocks."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def represent_str(dumper: yaml.SafeDumper, value: str) -> Any:
+        style = "|" if "\n" in value and not value.endswith((" ", "\t")) else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, represent_str)
+    return yaml.dump(
+        data, Dumper=Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False
+    )
+
+
+def parse_key_path(text: str) -> list[str | int]:
+    """``agents[0].backend.model`` (or ``agents.0.backend.model``) -> ``["agents", 0, "backend", "model"]``."""
+    from massgen_core.errors import MassGenError
+
+    parts: list[str | int] = []
+    position = 0
+    for match in _PART.finditer(text):
+        gap = text[position : match.start()]
+        if gap not in ("", "."):
+            raise MassGenError(f"cannot read key path {text!r} near {gap!r}")
+        name, index = match.groups()
+        parts.append(int(index) if index is not None else (int(name) if name.isdigit() else name))
+        position = match.end()
+    if not parts or text[position:] not in ("",):
+        raise MassGenError(f"cannot read key path {text!r}; write it like agents[0].backend.model")
+    return parts
+
+
+def _parse_value(text: str) -> Any:
+    """VALUE as YAML (``0.5`` a number, ``true`` a boolean, ``{verbosity: low}`` a mapping)."""
+    from massgen_core.config.document import DocumentError, parse_yaml
+
+    try:
+        return parse_yaml(text, "VALUE").data
+    except DocumentError:
+        return text
+
+
+def _set_in(data: Any, parts: list[str | int], value: Any, new_map: Any) -> None:
+    from massgen_core.errors import MassGenError
+
+    current = data
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        shown = "".join(
+            f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts[: depth + 1]
+        ).lstrip(".")
+        if isinstance(current, list):
+            if not isinstance(part, int) or not -len(current) <= part < len(current):
+                raise MassGenError(f"{shown}: no such list item (the list has {len(current)})")
+        elif isinstance(current, dict):
+            part = str(part)
+            if not last and part not in current:
+                current[part] = new_map()
+        else:
+            raise MassGenError(f"{shown}: cannot set inside a {type(current).__name__}")
+        if last:
+            current[part] = value  # type: ignore[index]
+        else:
+            current = current[part]  # type: ignore[index]
+
+
+@config.command(name="set")
+@click.argument("file")
+@click.argument("key_path", metavar="KEY.PATH")
+@click.argument("value")
+def set_value(file: str, key_path: str, value: str) -> None:
+    """Set one value (e.g. agents[0].backend.model gpt-4o), keeping comments; refuse if invalid."""
+    from massgen_core.config.loader import load_text_with_warnings
+    from massgen_core.config.problems import ConfigError
+    from massgen_core.errors import MassGenError
+
+    path = Path(file)
+    try:
+        original = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MassGenError(f"{file}: cannot read: {exc}") from None
+    parts = parse_key_path(key_path)
+    new_value = _parse_value(value)
+    if file.lower().endswith(".json"):
+        try:
+            data = json.loads(original)
+        except json.JSONDecodeError as exc:
+            raise MassGenError(
+                f"{file}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"
+            ) from None
+        _set_in(data, parts, new_value, dict)
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = _set_yaml(file, original, parts, new_value)
+    try:
+        _, warnings = load_text_with_warnings(text, file)
+    except ConfigError as exc:
+        lines = "\n".join(p.format() for p in exc.problems)
+        raise MassGenError(
+            f"not written: {file} would be invalid with {key_path} = {value}:\n{lines}"
+        ) from None
+    _write_atomically(path, text)
+    _warn(warnings)
+    click.echo(f"{file}: set {key_path}")
+
+
+def _set_yaml(file: str, original: str, parts: list[str | int], value: Any) -> str:
+    import io
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    from massgen_core.errors import MassGenError
+
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never re-wrap users' long lines
+    try:
+        _, indent, block_seq_indent = load_yaml_guess_indent(original)
+        data = yaml.load(original)
+    except YAMLError as exc:
+        raise MassGenError(f"{file}: invalid YAML: {exc}".replace("\n", " ")) from None
+    # keep the file's own indentation so the diff is the one changed line
+    # (ruamel's guess: ``indent`` is the sequence indent, ``block_seq_indent`` the dash offset)
+    offset = block_seq_indent or 0
+    sequence = indent or 2
+    yaml.indent(
+        mapping=max(sequence - offset, 1) if offset else sequence, sequence=sequence, offset=offset
+    )
+    if data is None:
+        data = CommentedMap()
+    _set_in(data, parts, value, CommentedMap)
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Replace the file in one step so a crash never leaves half a config."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        with contextlib.suppress(
+            OSError
+        ):  # keep the new file's default mode if the old one cannot be read
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
