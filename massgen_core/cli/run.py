@@ -23,6 +23,7 @@ class RunOptions:
     no_display: bool = False
     no_logs: bool = False
     json_output: bool = False
+    json_lines: bool = False
     env: str | None = None
     preset: str | None = None
     template: str | None = None
@@ -43,6 +44,7 @@ class RunOptions:
 @click.option("--no-display", is_flag=True, help="No live view: plain progress on stderr, final answer on stdout.")
 @click.option("--no-logs", is_flag=True, help="Do not record this session in the conversation store.")
 @click.option("--json", "json_output", is_flag=True, help="Print one JSON object with the result at the end.")
+@click.option("--jsonl", "json_lines", is_flag=True, help="Stream every event as a JSON line on stdout.")
 @click.option("--env", metavar="NAME", help="Apply the named environment overlay from the config.")
 @click.option("--preset", metavar="NAME", help="Run with a saved preset configuration.")
 @click.option("--template", metavar="NAME", help="Build the question from a saved template.")
