@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from typing import Any, Generic, TypeVar
 
@@ -133,6 +133,8 @@ class PluginManager:
         self.exporters: Registry[Any] = Registry("exporters")
         self.tools: Registry[Any] = Registry("tools")
         self.debug_tracebacks: dict[str, str] = {}
+        self.failed_observers: dict[str, str] = {}
+        self.on_observer_error: Callable[[str, BaseException], None] | None = None
 
     @property
     def hook(self) -> Any:
@@ -234,8 +236,23 @@ class PluginManager:
         return sorted(self.infos.values(), key=lambda i: i.name)
 
     def emit(self, event: object) -> None:
-        """Deliver one event to every ``on_event`` implementation."""
-        self.pm.hook.on_event(event=event)
+        """Deliver one event to every ``on_event`` implementation.
+
+        Each observer is called on its own: one that raises is switched off
+        for the rest of the process and reported through
+        ``on_observer_error`` (plugin name, exception), while the others keep
+        receiving events.
+        """
+        for impl in self.pm.hook.on_event.get_hookimpls():
+            name = impl.plugin_name
+            if name in self.failed_observers:
+                continue
+            try:
+                impl.function(event=event)
+            except Exception as exc:
+                self.failed_observers[name] = _describe(exc)
+                if self.on_observer_error is not None:
+                    self.on_observer_error(name, exc)
 
 
 _manager: PluginManager | None = None

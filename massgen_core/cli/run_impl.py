@@ -251,6 +251,9 @@ class Runner:
         if self.recorder is not None:
             consumers.append(_Guarded("the conversation store", self.recorder, self.streams))
         if self.manager.hook.on_event.get_hookimpls():
+            self.manager.on_observer_error = lambda name, exc: self.streams.warn(
+                f"on_event plugin {name} failed and was switched off: {type(exc).__name__}: {exc}"
+            )
             consumers.append(_Guarded("an on_event plugin", self.manager.emit, self.streams))
         return consumers
 

@@ -130,3 +130,20 @@ def test_plugin_info_serialises_every_field():
 
     data = PluginInfo(name="x", version="1", error="boom").to_dict()
     assert set(data) >= {"name", "version", "backends", "voting_strategies", "exporters", "tools", "error"}
+
+
+def test_a_failing_observer_is_switched_off_while_the_others_keep_receiving(plugin_manager: PluginManager):
+    seen: list[object] = []
+    reported: list[tuple[str, str]] = []
+
+    def explode(event):
+        raise ValueError("observer bug")
+
+    plugin_manager.register(make_plugin("bad_obs", on_event=explode), name="bad-obs")
+    plugin_manager.register(make_plugin("good_obs", on_event=lambda event: seen.append(event)), name="good-obs")
+    plugin_manager.on_observer_error = lambda name, exc: reported.append((name, str(exc)))
+    plugin_manager.emit(1)
+    plugin_manager.emit(2)
+    assert seen == [1, 2]
+    assert reported == [("bad-obs", "observer bug")]
+    assert plugin_manager.failed_observers == {"bad-obs": "ValueError: observer bug"}
