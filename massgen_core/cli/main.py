@@ -32,6 +32,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("massgen_core.cli.conversations_cmd", "export"),
     "presets": ("massgen_core.cli.presets_cmd", "presets"),
     "templates": ("massgen_core.cli.presets_cmd", "templates"),
+    "setup": ("massgen_core.cli.setup_cmd", "setup"),
 }
 GLOBAL_FLAGS = {"--debug"}
 

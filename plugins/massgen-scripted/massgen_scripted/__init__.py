@@ -154,14 +154,19 @@ def _structure_script(value: Any, _: Any = None) -> tuple[Step, ...]:
     return tuple(s if isinstance(s, Step) else Step.parse(s, i) for i, s in enumerate(value))
 
 
+# Without a script an agent answers once, then votes for the best answer.
+DEFAULT_SCRIPT = (
+    Step(action="answer", value="A scripted answer to: {question}"),
+    Step(action="vote", value={"for": "best"}),
+)
+
+
 @attrs.frozen(kw_only=True)
 class ScriptedOptions:
     """Keys of a ``scripted`` backend entry (validated; unknown keys are errors)."""
 
     token_delay: float = attrs.field(default=0.0, validator=attrs.validators.ge(0))
-    script: tuple[Step, ...] = attrs.field(
-        default=(Step(action="vote", value={"for": "best"}),), converter=_structure_script
-    )
+    script: tuple[Step, ...] = attrs.field(default=DEFAULT_SCRIPT, converter=_structure_script)
     final: str | None = None
 
 

@@ -64,9 +64,11 @@ def _calls(chunks: list[Any]) -> list[tuple[str, dict[str, Any]]]:
 # -- options ---------------------------------------------------------------------
 
 
-def test_defaults_vote_for_the_best_answer():
+def test_without_a_script_an_agent_answers_then_votes_for_the_best_answer():
     options = parse_options({})
-    assert options.token_delay == 0 and options.script[0].action == "vote" and options.final is None
+    assert [step.action for step in options.script] == ["answer", "vote"]
+    assert options.script[1].value == {"for": "best"}
+    assert options.token_delay == 0 and options.final is None
 
 
 @pytest.mark.parametrize(
