@@ -1,25 +1,59 @@
-"""Seam between a CLI run and the conversation store (issue: Conversations).
+"""Seam between a CLI run and the conversation store.
 
-``start_recording`` returns an event consumer that saves a session as it runs,
-or None when recording is off. ``resolve_history`` turns ``--continue`` /
-``--resume ID`` into the conversation to continue. The store replaces these
-placeholders; until then nothing is recorded and no history is found.
+``start_recording`` returns an event consumer that saves a session as it runs
+(a ``massgen_core.store.recorder.Recorder``: call it with every event, call
+``close()`` at the end), or None when recording is off. ``resolve_history``
+turns ``--continue`` / ``--resume ID`` into the conversation to continue and
+its history; pass that id back as ``start_recording(conversation_id=...)`` so
+the new turn is appended to it. Nothing here runs a session or prints.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
+
+from massgen_core.errors import MassGenError
+
+if TYPE_CHECKING:
+    from massgen_core.store.recorder import Recorder
 
 
-def start_recording(config: Any, *, enabled: bool = True) -> Callable[[Any], None] | None:
-    return None
+def start_recording(config: Any, *, enabled: bool = True, conversation_id: str | None = None) -> Recorder | None:
+    """A recorder for a new conversation (or for ``conversation_id``), or None when ``enabled`` is False."""
+    if not enabled:
+        return None
+    import sqlite3
+
+    from massgen_core.store import Store, StoreError, default_path
+    from massgen_core.store.recorder import Recorder
+
+    try:
+        store = Store()
+    except (StoreError, sqlite3.Error) as exc:
+        # The answer matters more than its record: say so once and run without recording.
+        print(
+            f"massgen: warning: this session is not recorded: cannot open {default_path()}: {exc} (use --no-logs to silence)",
+            file=sys.stderr,
+        )
+        return None
+    return Recorder(store, config=config, conversation_id=conversation_id)
 
 
 def resolve_history(*, resume: str | None = None, continue_latest: bool = False) -> tuple[str | None, list[tuple[str, str]]]:
-    """(conversation id to append to, [(question, final answer), ...])."""
-    if resume or continue_latest:
-        from massgen_core.errors import MassGenError
+    """(conversation id to append to, [(question, final answer), ...]); (None, []) for a new conversation."""
+    if not resume and not continue_latest:
+        return None, []
+    from massgen_core.store import Store, default_path
 
-        raise MassGenError("conversation history is not available: no conversation store is installed")
-    return None, []
+    if not default_path().exists():
+        raise MassGenError("no conversations recorded yet, so there is nothing to continue")
+    with Store() as store:
+        if resume:
+            conversation_id = store.resolve_id(resume)
+        else:
+            latest = store.latest_id()
+            if latest is None:
+                raise MassGenError("no conversations recorded yet, so there is nothing to continue")
+            conversation_id = latest
+        return conversation_id, store.history(conversation_id)

@@ -1,0 +1,1 @@
+"""Presets and templates bundled with MassGen (YAML files beside this module; data only)."""

@@ -1,0 +1,287 @@
+"""The conversation store: the SQLite database every session is recorded in.
+
+``Store`` answers the questions the ``conversations`` commands ask (list with
+filters, full-text search, show, delete, import/export documents, history for
+``--continue``/``--resume``); ``massgen_core.store.recorder.Recorder`` writes a
+session into it as its events arrive. Nothing here prints or formats for a
+terminal.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any, NamedTuple, Self
+
+from massgen_core import paths
+from massgen_core.store import document as _doc
+from massgen_core.store.schema import SCHEMA_VERSION, StoreError, connect
+
+DB_NAME = "conversations.db"
+_KIND_NAMES = {_doc.FTS_ANSWER: "answer", _doc.FTS_QUESTION: "question", _doc.FTS_FINAL: "final answer"}
+_MAX_CANDIDATES = 10
+
+
+def default_path() -> Path:
+    """Where the conversation database lives (MASSGEN_HOME relocates it)."""
+    return paths.data_dir() / DB_NAME
+
+
+class AmbiguousIdError(StoreError):
+    """An id prefix that matches more than one conversation."""
+
+
+# Query values are NamedTuples rather than attrs classes: immutable all the same, and importing
+# attrs would cost ``massgen conversations list`` a noticeable share of its start-up budget.
+class Filters(NamedTuple):
+    """Restrictions shared by ``list`` and ``search``; None means no restriction."""
+
+    since: float | None = None
+    until: float | None = None
+    model: str | None = None
+    backend: str | None = None
+    agent: str | None = None
+    winner: str | None = None
+    min_cost: float | None = None
+    max_cost: float | None = None
+    unfinished: bool = False
+    limit: int | None = 50
+
+    def where(self) -> tuple[list[str], list[Any]]:
+        """SQL conditions on the alias ``c`` (conversations) and their parameters."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.since is not None:
+            clauses.append("c.started_at >= ?")
+            params.append(self.since)
+        if self.until is not None:
+            clauses.append("c.started_at < ?")
+            params.append(self.until)
+        for kind, value in (("model", self.model), ("backend", self.backend), ("agent", self.agent), ("winner", self.winner)):
+            if value is not None:
+                clauses.append("c.id IN (SELECT conversation_id FROM facets WHERE kind = ? AND value = ?)")
+                params += [kind, value]
+        if self.min_cost is not None:
+            clauses.append("c.cost_usd >= ?")
+            params.append(self.min_cost)
+        if self.max_cost is not None:
+            clauses.append("c.cost_usd <= ?")
+            params.append(self.max_cost)
+        if self.unfinished:
+            clauses.append("c.finished_at IS NULL")
+        return clauses, params
+
+
+class Summary(NamedTuple):
+    """One line of ``conversations list``."""
+
+    id: str
+    title: str
+    started_at: float
+    finished_at: float | None
+    ended_by: str | None
+    cost_usd: float
+    turns: int
+    winner: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._asdict()
+
+
+class SearchHit(NamedTuple):
+    """The best-matching text of one conversation for a search."""
+
+    summary: Summary
+    kind: str  # question | answer | final answer
+    agent_id: str | None
+    snippet: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.summary.to_dict()
+        data.update(kind=self.kind, agent_id=self.agent_id, snippet=self.snippet, score=self.score)
+        return data
+
+
+_SUMMARY_SELECT = """
+SELECT c.id, c.title, c.started_at, c.finished_at, c.ended_by, c.cost_usd,
+       (SELECT COUNT(*) FROM turns t WHERE t.conversation_id = c.id),
+       (SELECT t.winner FROM turns t WHERE t.conversation_id = c.id ORDER BY t.turn DESC LIMIT 1)
+"""
+
+
+def _summary(row: tuple[Any, ...]) -> Summary:
+    return Summary(
+        id=row[0], title=row[1], started_at=row[2], finished_at=row[3], ended_by=row[4],
+        cost_usd=row[5], turns=row[6], winner=row[7],
+    )  # fmt: skip
+
+
+class Store:
+    """An open conversation database."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        self.conn = connect(self.path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- ids ---------------------------------------------------------------
+
+    def resolve_id(self, prefix: str) -> str:
+        """The full id of the one conversation whose id starts with ``prefix``."""
+        prefix = prefix.strip().lower()
+        if not prefix:
+            raise StoreError("empty conversation id")
+        # A range on the primary key rather than LIKE, so the index serves it.
+        rows = self.conn.execute(
+            "SELECT id, title FROM conversations WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+            (prefix, prefix + "\U0010ffff", _MAX_CANDIDATES + 1),
+        ).fetchall()
+        if not rows:
+            raise StoreError(f"no conversation with id {prefix!r} (see: massgen conversations list)")
+        if len(rows) > 1:
+            shown = "; ".join(f"{r[0][:12]} {r[1][:40]!r}" for r in rows[:_MAX_CANDIDATES])
+            more = " and more" if len(rows) > _MAX_CANDIDATES else ""
+            raise AmbiguousIdError(f"conversation id {prefix!r} is ambiguous; it matches: {shown}{more}")
+        return str(rows[0][0])
+
+    def latest_id(self) -> str | None:
+        """The conversation with the most recent turn, or None when there is none."""
+        row = self.conn.execute(
+            "SELECT conversation_id FROM turns ORDER BY started_at DESC, id DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    # -- reading -----------------------------------------------------------
+
+    def list_conversations(self, filters: Filters | None = None) -> list[Summary]:
+        filters = filters or Filters()
+        clauses, params = filters.where()
+        sql = _SUMMARY_SELECT + " FROM conversations c"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY c.started_at DESC, c.id"
+        if filters.limit is not None:
+            sql += " LIMIT ?"
+            params.append(filters.limit)
+        return [_summary(row) for row in self.conn.execute(sql, params)]
+
+    def search(self, query: str, filters: Filters | None = None, *, mark: tuple[str, str] = ("[", "]")) -> list[SearchHit]:
+        """Conversations matching an FTS5 query, best first, each with its best snippet."""
+        filters = filters or Filters()
+        clauses, params = filters.where()
+        sql = (
+            # MATERIALIZED: bm25() cannot run inside the aggregate if the CTE were flattened.
+            "WITH hits AS MATERIALIZED (SELECT rowid AS hit, bm25(fts) AS score FROM fts WHERE fts MATCH ?), "
+            # Group by turn from the rowid alone (no row reads), then by conversation; SQLite takes
+            # the bare column ``hit`` from the row holding MIN(score).
+            "best_turn AS (SELECT hit >> 32 AS turn_id, hit, MIN(score) AS score FROM hits GROUP BY 1), "
+            "best AS (SELECT t.conversation_id, b.hit, MIN(b.score) AS score FROM best_turn b "
+            "JOIN turns t ON t.id = b.turn_id GROUP BY t.conversation_id), "
+            # Filter, rank and cut first; only the survivors get their summary columns computed.
+            "top AS (SELECT best.conversation_id, best.hit, best.score, c.started_at FROM best "
+            "JOIN conversations c ON c.id = best.conversation_id"
+        )
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY best.score, c.started_at DESC"
+        all_params: list[Any] = [query, *params]
+        if filters.limit is not None:
+            sql += " LIMIT ?"
+            all_params.append(filters.limit)
+        sql += (
+            ") "
+            + _SUMMARY_SELECT
+            + ", top.score, top.hit FROM top JOIN conversations c ON c.id = top.conversation_id "
+            "ORDER BY top.score, top.started_at DESC"
+        )
+        try:
+            rows = self.conn.execute(sql, all_params).fetchall()
+            snippets: dict[int, str] = {}
+            hit_ids = [row[9] for row in rows]
+            # One pass for every snippet: FTS5 serves MATCH together with rowid lookups.
+            for start in range(0, len(hit_ids), 500):
+                chunk = hit_ids[start : start + 500]
+                snippets.update(
+                    self.conn.execute(
+                        "SELECT rowid, snippet(fts, 0, ?, ?, '…', 16) FROM fts WHERE fts MATCH ? "
+                        f"AND rowid IN ({', '.join('?' * len(chunk))})",
+                        (mark[0], mark[1], query, *chunk),
+                    ).fetchall()
+                )
+        except sqlite3.OperationalError as exc:
+            # Anything but contention is the query's fault (syntax, unterminated string, unknown column).
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise StoreError(
+                    f"cannot understand the search {query!r} ({exc}); use words, \"exact phrases\", prefix* "
+                    "and AND/OR/NOT, and quote text with punctuation"
+                ) from None
+            raise  # pragma: no cover - only under a lock held past busy_timeout
+        sources = {hit: _doc.fts_source(hit) for hit in hit_ids}
+        answer_ids = [answer for _, kind, answer in sources.values() if kind == _doc.FTS_ANSWER]
+        agents: dict[int, str] = {}
+        for start in range(0, len(answer_ids), 500):
+            chunk = answer_ids[start : start + 500]
+            agents.update(
+                self.conn.execute(f"SELECT id, agent_id FROM answers WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+            )
+        return [
+            SearchHit(
+                summary=_summary(row[:8]),
+                kind=_KIND_NAMES[sources[row[9]][1]],
+                agent_id=agents.get(sources[row[9]][2]) if sources[row[9]][1] == _doc.FTS_ANSWER else None,
+                snippet=snippets.get(row[9], ""),
+                score=row[8],
+            )
+            for row in rows
+        ]
+
+    def document(self, conversation_id: str) -> dict[str, Any]:
+        return _doc.build_document(self.conn, conversation_id)
+
+    def history(self, conversation_id: str) -> list[tuple[str, str]]:
+        """(question, final answer) of every turn that produced a final answer, in order."""
+        rows = self.conn.execute(
+            "SELECT question, final_answer FROM turns WHERE conversation_id = ? AND final_answer IS NOT NULL ORDER BY turn",
+            (conversation_id,),
+        )
+        return [(q, a) for q, a in rows]
+
+    # -- writing -----------------------------------------------------------
+
+    def import_document(self, document: Any, *, replace: bool = False) -> str:
+        return _doc.import_document(self.conn, document, replace=replace)
+
+    def delete(self, conversation_id: str) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            _doc.delete_conversation(self.conn, conversation_id)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+
+__all__ = [
+    "DB_NAME",
+    "SCHEMA_VERSION",
+    "AmbiguousIdError",
+    "Filters",
+    "SearchHit",
+    "Store",
+    "StoreError",
+    "Summary",
+    "default_path",
+]

@@ -1,0 +1,330 @@
+"""Recording a session into the store as its events arrive.
+
+A ``Recorder`` is an event consumer: called with every event, it writes
+questions, answers, votes, per-request usage and notable events as they come,
+committing after each so a crash or SIGKILL loses nothing already recorded
+(agent starts and restarts, frequent and minor, ride along with the next commit).
+Text deltas are not stored (answers are stored when submitted); final-answer
+deltas are batched and flushed every ``flush_interval_s`` or ``flush_chars``.
+A turn stays unfinished until SessionFinished. It never raises into the
+session: a database failure is reported once on stderr and recording stops.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import attrs
+
+from massgen_core import events as ev
+from massgen_core.store import Store
+from massgen_core.store.document import (
+    FTS_ANSWER,
+    FTS_FINAL,
+    FTS_QUESTION,
+    add_facet,
+    dump_json,
+    fts_rowid,
+    index_text,
+)
+
+TITLE_CHARS = 80
+_SECRET_MARKERS = ("api_key", "apikey", "secret", "password", "authorization", "credential")
+_SECRET_NAMES = {"key", "token", "bearer"}
+REDACTED = "***"
+# Events kept whole in the ``events`` table; the others have tables of their own or are not kept.
+_KEPT_EVENTS = (
+    ev.ToolCalled,
+    ev.ToolResult,
+    ev.AnswerRejected,
+    ev.AgentFailed,
+    ev.BackendRetry,
+    ev.BackendFallback,
+)
+
+
+# Frequent and of little value alone: written with the next commit rather than in one of their own.
+_DEFERRED_EVENTS = (ev.AgentStarted, ev.AgentRestarted)
+
+
+def new_conversation_id() -> str:
+    return uuid.uuid4().hex
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a config or event key names a credential."""
+    lowered = key.lower().replace("-", "_")
+    return (
+        lowered in _SECRET_NAMES
+        or lowered.endswith(("_key", "_token"))
+        or any(marker in lowered for marker in _SECRET_MARKERS)
+    )
+
+
+def redact(value: Any) -> Any:
+    """A JSON-ready copy of ``value`` (attrs classes, mappings, sequences) with secrets replaced."""
+    if attrs.has(type(value)):
+        value = attrs.asdict(value, recurse=False)
+    if isinstance(value, Mapping):
+        return {
+            str(k): (REDACTED if is_secret_key(str(k)) and v not in (None, "") else redact(v)) for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+class Recorder:
+    """Writes one conversation (one or more turns) into a store as events arrive."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        config: Any = None,
+        conversation_id: str | None = None,
+        flush_interval_s: float = 0.5,
+        flush_chars: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.conn = store.conn
+        self.conversation_id = conversation_id or new_conversation_id()
+        self.config = redact(config) if config is not None else None
+        self.error: str | None = None
+        self.flush_interval_s = flush_interval_s
+        self.flush_chars = flush_chars
+        self._clock = clock
+        self._turn_id: int | None = None
+        self._pending: list[tuple[Any, ...]] = []  # deferred event rows
+        self._seen_backends: set[str] = set()
+        self._seen_models: set[str | None] = set()
+        self._final: list[str] = []
+        self._final_chars = 0
+        self._last_flush = clock()
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            ev.SessionStarted: self._session_started,
+            ev.AnswerSubmitted: self._answer,
+            ev.VoteCast: self._vote,
+            ev.VoteDiscarded: self._vote_discarded,
+            ev.UsageReported: self._usage,
+            ev.WinnerSelected: self._winner,
+            ev.FinalAnswerDelta: self._final_delta,
+            ev.SessionFinished: self._finished,
+        }
+        for cls in _KEPT_EVENTS:
+            self._handlers[cls] = self._other
+        for cls in _DEFERRED_EVENTS:
+            self._handlers[cls] = self._deferred
+
+    # -- the consumer ------------------------------------------------------
+
+    def __call__(self, event: Any) -> None:
+        handler = self._handlers.get(type(event))
+        if handler is None or self.error is not None:
+            return
+        if self._turn_id is None and type(event) is not ev.SessionStarted:
+            return  # nothing to attach it to
+        try:
+            handler(event)
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    @property
+    def has_turns(self) -> bool:
+        """Whether a turn of the current conversation has been recorded."""
+        return self._turn_id is not None
+
+    def new_conversation(self) -> str:
+        """Start a fresh conversation for the next turn (interactive ``/clear``)."""
+        self.flush()
+        self.conversation_id = new_conversation_id()
+        self._turn_id = None
+        self._seen_backends.clear()
+        self._seen_models.clear()
+        return self.conversation_id
+
+    def flush(self) -> None:
+        """Write buffered final-answer text and deferred events now (``/save``, close)."""
+        if self._turn_id is None or not (self._final or self._pending):
+            return
+        try:
+            with self._tx():
+                self._flush_final()
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def close(self) -> None:
+        """Flush and close; an unfinished turn stays marked unfinished."""
+        if self.error is None:
+            self.flush()
+        self.store.close()
+
+    # -- helpers -----------------------------------------------------------
+
+    def _fail(self, exc: BaseException) -> None:
+        self.error = f"{type(exc).__name__}: {exc}"
+        print(f"massgen: warning: conversation recording stopped: {self.error}", file=sys.stderr)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._write_pending()
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def _flush_final(self) -> None:
+        if not self._final or self._turn_id is None:
+            return
+        text = "".join(self._final)
+        self._final.clear()
+        self._final_chars = 0
+        self._last_flush = self._clock()
+        self.conn.execute(
+            "UPDATE turns SET final_answer = COALESCE(final_answer, '') || ? WHERE id = ?", (text, self._turn_id)
+        )
+
+    def _add_cost(self, conn: sqlite3.Connection, delta: float) -> None:
+        if delta:
+            conn.execute("UPDATE turns SET cost_usd = cost_usd + ? WHERE id = ?", (delta, self._turn_id))
+            conn.execute("UPDATE conversations SET cost_usd = cost_usd + ? WHERE id = ?", (delta, self.conversation_id))
+
+    # -- handlers ----------------------------------------------------------
+
+    def _session_started(self, e: ev.SessionStarted) -> None:
+        self._flush_final()
+        cid = self.conversation_id
+        with self._tx() as conn:
+            exists = conn.execute("SELECT 1 FROM conversations WHERE id = ?", (cid,)).fetchone()
+            if exists:
+                conn.execute("UPDATE conversations SET finished_at = NULL, ended_by = NULL WHERE id = ?", (cid,))
+            else:
+                conn.execute(
+                    "INSERT INTO conversations (id, title, config, started_at) VALUES (?, ?, ?, ?)",
+                    (cid, " ".join(e.question.split())[:TITLE_CHARS], dump_json(self.config), e.ts),
+                )
+            number = conn.execute(
+                "SELECT COALESCE(MAX(turn), 0) + 1 FROM turns WHERE conversation_id = ?", (cid,)
+            ).fetchone()[0]
+            cursor = conn.execute(
+                "INSERT INTO turns (conversation_id, turn, session_id, question, agent_ids, strategy, started_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (cid, number, e.session_id, e.question, dump_json(list(e.agent_ids)), e.strategy, e.ts),
+            )
+            self._turn_id = int(cursor.lastrowid or 0)
+            index_text(conn, fts_rowid(self._turn_id, FTS_QUESTION), e.question)
+            for agent in e.agent_ids:
+                add_facet(conn, cid, "agent", agent)
+
+    def _answer(self, e: ev.AnswerSubmitted) -> None:
+        with self._tx() as conn:
+            cursor = conn.execute(
+                "INSERT INTO answers (turn_id, agent_id, label, revision, text, ts) VALUES (?, ?, ?, ?, ?, ?)",
+                (self._turn_id, e.agent_id, e.label, e.revision, e.text, e.ts),
+            )
+            index_text(conn, fts_rowid(self._turn_id, FTS_ANSWER, int(cursor.lastrowid or 0)), e.text)  # type: ignore[arg-type]
+            add_facet(conn, self.conversation_id, "agent", e.agent_id)
+
+    def _vote(self, e: ev.VoteCast) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO votes (turn_id, voter, target, target_label, reason, ranking, ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (self._turn_id, e.voter, e.target, e.target_label, e.reason, dump_json(list(e.ranking)), e.ts),
+            )
+
+    def _vote_discarded(self, e: ev.VoteDiscarded) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO votes (turn_id, voter, target, discarded, discard_reason, ts) VALUES (?, ?, ?, 1, ?, ?)",
+                (self._turn_id, e.voter, e.target, e.reason, e.ts),
+            )
+
+    def _usage(self, e: ev.UsageReported) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO requests (turn_id, agent_id, backend, model, input_tokens, output_tokens, cached_tokens, "
+                "reasoning_tokens, cost_usd, latency_s, ttft_s, retries, status, ts) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self._turn_id, e.agent_id, e.backend, e.model, e.input_tokens, e.output_tokens, e.cached_tokens,
+                    e.reasoning_tokens, e.cost_usd, e.latency_s, e.ttft_s, e.retries, e.status, e.ts,
+                ),
+            )  # fmt: skip
+            self._add_cost(conn, e.cost_usd)
+            if e.backend not in self._seen_backends or e.model not in self._seen_models:
+                self._seen_backends.add(e.backend)
+                self._seen_models.add(e.model)
+                add_facet(conn, self.conversation_id, "backend", e.backend)
+                add_facet(conn, self.conversation_id, "model", e.model)
+
+    def _winner(self, e: ev.WinnerSelected) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE turns SET winner = ?, strategy = ?, tally = ?, reasons = ?, explanation = ? WHERE id = ?",
+                (e.winner, e.strategy, dump_json(dict(e.tally)), dump_json(dict(e.reasons)), e.explanation, self._turn_id),
+            )
+            add_facet(conn, self.conversation_id, "winner", e.winner)
+
+    def _final_delta(self, e: ev.FinalAnswerDelta) -> None:
+        self._final.append(e.text)
+        self._final_chars += len(e.text)
+        if self._final_chars >= self.flush_chars or self._clock() - self._last_flush >= self.flush_interval_s:
+            self._flush_final()
+
+    def _finished(self, e: ev.SessionFinished) -> None:
+        turn_id = self._turn_id
+        with self._tx() as conn:
+            buffered = "".join(self._final)
+            self._final.clear()
+            self._final_chars = 0
+            final = e.final_answer
+            if final is None:
+                stored = conn.execute("SELECT final_answer FROM turns WHERE id = ?", (turn_id,)).fetchone()[0]
+                final = (stored or "") + buffered or None
+            recorded = conn.execute("SELECT cost_usd FROM turns WHERE id = ?", (turn_id,)).fetchone()[0]
+            # The session's own total wins over the sum of the requests we saw, when it has one.
+            if e.cost_usd:
+                self._add_cost(conn, e.cost_usd - recorded)
+            conn.execute(
+                "UPDATE turns SET final_answer = ?, winner = COALESCE(?, winner), ended_by = ?, error = ?, usage = ?, "
+                "duration_s = ?, finished_at = ? WHERE id = ?",
+                (final, e.winner, e.ended_by, e.error, dump_json(dict(e.usage)), e.duration_s, e.ts, turn_id),
+            )
+            conn.execute(
+                "UPDATE conversations SET finished_at = ?, ended_by = ? WHERE id = ?",
+                (e.ts, e.ended_by, self.conversation_id),
+            )
+            add_facet(conn, self.conversation_id, "winner", e.winner)
+            if final is not None:
+                conn.execute("DELETE FROM fts WHERE rowid = ?", (fts_rowid(turn_id, FTS_FINAL),))  # type: ignore[arg-type]
+                index_text(conn, fts_rowid(turn_id, FTS_FINAL), final)  # type: ignore[arg-type]
+
+    def _event_row(self, e: Any) -> tuple[Any, ...]:
+        data = ev.event_to_dict(e)
+        for key in ("type", "session_id", "seq", "ts"):
+            data.pop(key, None)
+        return (self._turn_id, e.seq, e.ts, e.type, dump_json(redact(data)))
+
+    def _other(self, e: Any) -> None:
+        with self._tx() as conn:
+            conn.execute("INSERT INTO events (turn_id, seq, ts, type, data) VALUES (?, ?, ?, ?, ?)", self._event_row(e))
+
+    def _deferred(self, e: Any) -> None:
+        self._pending.append(self._event_row(e))
+
+    def _write_pending(self) -> None:
+        if self._pending:
+            self.conn.executemany("INSERT INTO events (turn_id, seq, ts, type, data) VALUES (?, ?, ?, ?, ?)", self._pending)
+            self._pending.clear()

@@ -1,0 +1,210 @@
+"""The conversation database: opening a connection and migrating its schema.
+
+One SQLite file in WAL mode, versioned with ``PRAGMA user_version``; every
+open migrates it forward inside an immediate transaction so two processes
+opening a fresh database at once cannot both create it. Nothing here knows
+about events or documents.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from massgen_core.errors import MassGenError
+
+BUSY_TIMEOUT_MS = 30_000
+
+_V1 = """
+CREATE TABLE conversations (
+    id          TEXT PRIMARY KEY,
+    title       TEXT NOT NULL DEFAULT '',
+    config      TEXT,                       -- JSON, keys redacted
+    started_at  REAL NOT NULL,
+    finished_at REAL,                       -- NULL while a turn is running or after a crash
+    ended_by    TEXT,
+    cost_usd    REAL NOT NULL DEFAULT 0
+);
+CREATE INDEX conversations_started ON conversations(started_at);
+CREATE INDEX conversations_unfinished ON conversations(started_at) WHERE finished_at IS NULL;
+
+-- What the list filters ask about (agent, winner, backend, model), one row per distinct value,
+-- so a filter is one index lookup instead of a join over every request of every turn.
+CREATE TABLE facets (
+    kind            TEXT NOT NULL,
+    value           TEXT NOT NULL,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    PRIMARY KEY (kind, value, conversation_id)
+) WITHOUT ROWID;
+CREATE INDEX facets_conversation ON facets(conversation_id);
+
+CREATE TABLE turns (
+    id              INTEGER PRIMARY KEY,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    turn            INTEGER NOT NULL,
+    session_id      TEXT NOT NULL,
+    question        TEXT NOT NULL,
+    agent_ids       TEXT NOT NULL DEFAULT '[]', -- JSON list
+    strategy        TEXT,
+    started_at      REAL NOT NULL,
+    finished_at     REAL,
+    ended_by        TEXT,
+    error           TEXT,
+    final_answer    TEXT,
+    winner          TEXT,
+    tally           TEXT,                       -- JSON {agent: score}
+    reasons         TEXT,                       -- JSON {voter: reason}
+    explanation     TEXT,
+    usage           TEXT,                       -- JSON {kind: tokens}
+    cost_usd        REAL NOT NULL DEFAULT 0,
+    duration_s      REAL,
+    UNIQUE (conversation_id, turn)
+);
+CREATE INDEX turns_winner ON turns(winner);
+
+CREATE TABLE answers (
+    id       INTEGER PRIMARY KEY,
+    turn_id  INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+    agent_id TEXT NOT NULL,
+    label    TEXT,
+    revision INTEGER NOT NULL,
+    text     TEXT NOT NULL,
+    ts       REAL
+);
+CREATE INDEX answers_turn ON answers(turn_id);
+CREATE INDEX answers_agent ON answers(agent_id);
+
+CREATE TABLE votes (
+    id             INTEGER PRIMARY KEY,
+    turn_id        INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+    voter          TEXT NOT NULL,
+    target         TEXT,
+    target_label   TEXT,
+    reason         TEXT NOT NULL DEFAULT '',
+    ranking        TEXT NOT NULL DEFAULT '[]',  -- JSON list
+    discarded      INTEGER NOT NULL DEFAULT 0,
+    discard_reason TEXT,
+    ts             REAL
+);
+CREATE INDEX votes_turn ON votes(turn_id);
+
+CREATE TABLE requests (
+    id               INTEGER PRIMARY KEY,
+    turn_id          INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+    agent_id         TEXT NOT NULL,
+    backend          TEXT NOT NULL,
+    model            TEXT,
+    input_tokens     INTEGER NOT NULL DEFAULT 0,
+    output_tokens    INTEGER NOT NULL DEFAULT 0,
+    cached_tokens    INTEGER NOT NULL DEFAULT 0,
+    reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd         REAL NOT NULL DEFAULT 0,
+    latency_s        REAL,
+    ttft_s           REAL,
+    retries          INTEGER NOT NULL DEFAULT 0,
+    status           TEXT NOT NULL DEFAULT 'ok',
+    ts               REAL
+);
+CREATE INDEX requests_turn ON requests(turn_id);
+CREATE INDEX requests_model ON requests(model);
+CREATE INDEX requests_backend ON requests(backend);
+
+-- Other notable events (failures, retries, fallbacks, restarts, tool calls), as JSON.
+CREATE TABLE events (
+    id      INTEGER PRIMARY KEY,
+    turn_id INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+    seq     INTEGER,
+    ts      REAL,
+    type    TEXT NOT NULL,
+    data    TEXT NOT NULL
+);
+CREATE INDEX events_turn ON events(turn_id);
+
+-- Searchable text. The rowid says where it comes from (massgen_core.store.document.fts_rowid):
+-- turn id << 32 | answer id << 2 | kind, so a search groups hits by turn without reading rows.
+-- Prefix indexes: a short prefix (data*) can expand to many terms, and every snippet would
+-- expand it again; indexed, it is one lookup.
+CREATE VIRTUAL TABLE fts USING fts5(
+    body,
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '2 3 4'
+);
+"""
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    lambda conn: _run_script(conn, _V1),
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StoreError(MassGenError):
+    """The conversation database cannot be used as asked."""
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    # executescript() would COMMIT our immediate transaction; run statement by statement instead.
+    for statement in script.split(";\n"):
+        lines = [line for line in statement.splitlines() if not line.lstrip().startswith("--")]
+        text = "\n".join(lines).strip()
+        if text:
+            conn.execute(text)
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL (persistent in the file, so normally only once, when the file is created).
+
+    Changing the journal mode can report "database is locked" without waiting
+    on the busy handler while another process closes its last connection, so
+    the switch is retried within the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating and migrating as needed) the database at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        _use_wal(conn)
+        # In WAL mode NORMAL still survives a process kill; only an OS crash may lose the last commits.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"the conversation database has schema version {version}, newer than this MassGen "
+            f"understands ({SCHEMA_VERSION}); upgrade massgen-core"
+        )
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Another process may have migrated while we waited for the lock.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for step in MIGRATIONS[version:]:
+            step(conn)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
