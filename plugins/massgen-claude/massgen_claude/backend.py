@@ -1,0 +1,80 @@
+"""The ``claude`` backend: Anthropic's Messages API over the core's HTTP layer.
+
+Only the wire format lives here (request body from ``wire``, event parsing
+from ``stream``, error classification from ``errors``); keys, pooled clients,
+retries, timeouts, cost and the health probe come from
+``massgen_core.http.HttpBackend``. It must not open its own clients or retry
+on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, ClassVar
+
+from massgen_claude import errors, wire
+from massgen_claude.pricing import PRICES
+from massgen_claude.stream import ClaudeStreamParser, StreamProtocolError
+from massgen_core.backend import BackendContext, Chunk, Done, Request, ToolCallChunk
+from massgen_core.http import BackendError, HttpBackend, HttpCall, ServerSentEvent
+
+
+class ClaudeBackend(HttpBackend):
+    """Claude through ``POST {base_url}/v1/messages`` with streaming."""
+
+    name: ClassVar[str] = "claude"
+    description: ClassVar[str] = "Anthropic Claude (Messages API)"
+    model_patterns: ClassVar[tuple[str, ...]] = ("claude-*",)
+    Options: ClassVar[type | None] = wire.ClaudeOptions
+    key_env: ClassVar[tuple[str, ...]] = ("ANTHROPIC_API_KEY",)
+    default_base_url: ClassVar[str | None] = "https://api.anthropic.com"
+    price_table = PRICES
+    health_path: ClassVar[str] = "/v1/models"
+    messages_path: ClassVar[str] = "/v1/messages"
+
+    def __init__(self, config: Any, context: BackendContext | None = None) -> None:
+        super().__init__(config, context)
+        self.options: wire.ClaudeOptions
+        # Thinking blocks that preceded each tool call: the API wants them back with the results.
+        self._replay: dict[str, list[dict[str, Any]]] = {}
+
+    def build_http_request(self, request: Request) -> HttpCall:
+        body = wire.build_body(
+            request,
+            model=self.model or "",
+            options=self.options,
+            max_tokens=self.config.max_tokens,
+            temperature=self.config.temperature,
+            replay=self._replay,
+        )
+        return HttpCall(path=self.messages_path, json=body, headers=wire.beta_headers(self.options))
+
+    def auth_headers(self, key: str | None) -> dict[str, str]:
+        return wire.auth_headers(key)
+
+    def map_error(self, status: int | None, body: Any, headers: Mapping[str, str]) -> BackendError:
+        return errors.classify(status, body, headers, context=self.error_context)
+
+    async def parse_events(self, events: AsyncIterator[ServerSentEvent]) -> AsyncIterator[Chunk]:  # type: ignore[override]
+        parser = ClaudeStreamParser(
+            on_error=lambda payload: self.map_error(None, payload, {}),
+            return_citations=self.options.return_citations,
+        )
+        calls: list[str] = []
+        try:
+            async for event in events:
+                for chunk in self._remember(parser, parser.feed(event.event, event.data), calls):
+                    yield chunk
+            for chunk in self._remember(parser, parser.end_of_stream(), calls):
+                yield chunk
+        except StreamProtocolError as exc:
+            raise self.stream_error(str(exc)) from None
+
+    def _remember(self, parser: ClaudeStreamParser, chunks: list[Chunk], calls: list[str]) -> list[Chunk]:
+        """Note tool calls, and at ``Done`` keep this turn's thinking blocks for its first call."""
+        for chunk in chunks:
+            if isinstance(chunk, ToolCallChunk):
+                calls.append(chunk.call.id)
+            elif isinstance(chunk, Done) and calls and parser.thinking_blocks:
+                self._replay[calls[0]] = list(parser.thinking_blocks)
+        return chunks

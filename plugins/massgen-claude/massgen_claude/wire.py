@@ -1,0 +1,174 @@
+"""Building Anthropic Messages API requests from MassGen requests.
+
+Owns the ``claude`` backend's options and the translation of a normalized
+``Request`` into the JSON body and headers of ``POST /v1/messages``: system
+messages become the top-level ``system``, tool results become ``tool_result``
+blocks in a user message, function tools get ``input_schema``, and the server
+tools (web search, code execution) are added when enabled. Pure data: no I/O,
+and the API key is never part of anything built here except the header map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from massgen_core.backend import Message, Request
+
+ANTHROPIC_VERSION = "2023-06-01"
+DEFAULT_MAX_TOKENS = 8192
+WEB_SEARCH_TOOL = "web_search_20250305"
+CODE_EXECUTION_TOOL = "code_execution_20250522"
+CODE_EXECUTION_BETA = "code-execution-2025-05-22"
+# Claude 3 models (not 3.5/3.7) cap output at 4096 tokens and reject a larger max_tokens.
+_SMALL_OUTPUT_MODELS = ("claude-3-haiku", "claude-3-opus", "claude-3-sonnet")
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+@attrs.frozen(kw_only=True)
+class ClaudeOptions:
+    """Keys a ``claude`` backend entry may carry beyond the shared ones (PROTOCOL.md §9)."""
+
+    enable_web_search: bool = False
+    enable_code_execution: bool = False
+    return_citations: bool = True
+    thinking_budget: int | None = attrs.field(default=None, converter=_optional_int)
+    web_search_max_uses: int | None = attrs.field(default=None, converter=_optional_int)
+    top_p: float | None = None
+    top_k: int | None = attrs.field(default=None, converter=_optional_int)
+    stop_sequences: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    anthropic_beta: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+    @thinking_budget.validator
+    def _check_budget(self, attribute: attrs.Attribute[Any], value: int | None) -> None:
+        if value is not None and value < 1024:
+            raise ValueError("thinking_budget must be at least 1024 tokens (Anthropic's minimum)")
+
+
+_TOOL_CHOICE = {"auto": {"type": "auto"}, "required": {"type": "any"}, "none": {"type": "none"}}
+
+
+def auth_headers(api_key: str | None) -> dict[str, str]:
+    headers = {"anthropic-version": ANTHROPIC_VERSION}
+    if api_key:
+        headers["x-api-key"] = api_key
+    return headers
+
+
+def beta_headers(options: ClaudeOptions) -> dict[str, str]:
+    """The ``anthropic-beta`` header the enabled features need (code execution is a beta)."""
+    betas = list(options.anthropic_beta)
+    if options.enable_code_execution and CODE_EXECUTION_BETA not in betas:
+        betas.append(CODE_EXECUTION_BETA)
+    return {"anthropic-beta": ",".join(betas)} if betas else {}
+
+
+def default_max_tokens(model: str) -> int:
+    return 4096 if model.lower().startswith(_SMALL_OUTPUT_MODELS) else DEFAULT_MAX_TOKENS
+
+
+def build_body(
+    request: Request,
+    *,
+    model: str,
+    options: ClaudeOptions,
+    max_tokens: int | None = None,
+    temperature: float | None = None,
+    replay: Mapping[str, list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """The JSON body of a streaming Messages request.
+
+    ``replay`` maps a tool-call id to the thinking blocks that preceded it, so
+    extended thinking can continue across tool results as the API requires.
+    """
+    system = [m.content for m in request.messages if m.role == "system" and m.content]
+    body: dict[str, Any] = {
+        "model": model,
+        "max_tokens": max_tokens or default_max_tokens(model),
+        "messages": convert_messages(request.messages, replay or {}),
+        "stream": True,
+    }
+    if system:
+        body["system"] = "\n\n".join(system)
+    if options.thinking_budget:
+        # The API wants max_tokens above the budget, and thinking forbids temperature/top_k.
+        body["thinking"] = {"type": "enabled", "budget_tokens": options.thinking_budget}
+        if body["max_tokens"] <= options.thinking_budget:
+            body["max_tokens"] = options.thinking_budget + DEFAULT_MAX_TOKENS
+    else:
+        if temperature is not None:
+            body["temperature"] = temperature
+        if options.top_k is not None:
+            body["top_k"] = options.top_k
+    if options.top_p is not None:
+        body["top_p"] = options.top_p
+    if options.stop_sequences:
+        body["stop_sequences"] = list(options.stop_sequences)
+    tools = [
+        {"name": t.name, "description": t.description, "input_schema": dict(t.parameters) or {"type": "object"}}
+        for t in request.tools
+    ]
+    if options.enable_web_search:
+        search: dict[str, Any] = {"type": WEB_SEARCH_TOOL, "name": "web_search"}
+        if options.web_search_max_uses is not None:
+            search["max_uses"] = options.web_search_max_uses
+        tools.append(search)
+    if options.enable_code_execution:
+        tools.append({"type": CODE_EXECUTION_TOOL, "name": "code_execution"})
+    if tools:
+        body["tools"] = tools
+        if request.tools:
+            choice = dict(_TOOL_CHOICE[request.tool_choice])
+            if options.thinking_budget and choice["type"] == "any":
+                choice = {"type": "auto"}  # forced tool use is rejected with extended thinking
+            body["tool_choice"] = choice
+    return body
+
+
+def convert_messages(
+    messages: tuple[Message, ...], replay: Mapping[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Messages API turns: consecutive user-side content (text, tool results) shares one turn."""
+    out: list[dict[str, Any]] = []
+
+    def add(role: str, blocks: list[dict[str, Any]]) -> None:
+        if not blocks:
+            return
+        if out and out[-1]["role"] == role:
+            out[-1]["content"].extend(blocks)
+        else:
+            out.append({"role": role, "content": blocks})
+
+    for message in messages:
+        if message.role == "system":
+            continue
+        if message.role == "user":
+            add("user", [{"type": "text", "text": message.content}] if message.content else [])
+        elif message.role == "tool":
+            add(
+                "user",
+                [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": message.tool_call_id or "",
+                        "content": message.content,
+                    }
+                ],
+            )
+        else:
+            blocks: list[dict[str, Any]] = []
+            for call in message.tool_calls[:1]:
+                blocks.extend(replay.get(call.id, ()))
+            if message.content:
+                blocks.append({"type": "text", "text": message.content})
+            for call in message.tool_calls:
+                blocks.append(
+                    {"type": "tool_use", "id": call.id, "name": call.name, "input": dict(call.arguments or {})}
+                )
+            add("assistant", blocks)
+    return out
