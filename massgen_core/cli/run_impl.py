@@ -34,7 +34,7 @@ EXIT_INTERRUPTED = 130
 GRACE_S = 3.0
 
 NO_CONFIG_MESSAGE = (
-    "no agents configured: pass --config FILE (try the offline demo, no keys needed: "
+    "no agents configured: run `massgen setup`, or pass --config FILE (try the offline demo, no keys needed: "
     'massgen --config offline-demo.yaml "your question"), or --backend TYPE / --model NAME '
     "with the provider's key in its environment variable (e.g. OPENAI_API_KEY)"
 )
@@ -85,6 +85,13 @@ def resolve_config(options: RunOptions) -> tuple[Any, list[str]]:
         return config, [f"massgen: {p.format()}" for p in problems]
     if options.env:
         raise MassGenError("--env selects an environment of a config file: pass --config FILE too")
+    if not (options.backend or options.model):
+        from massgen_core.cli.setup_cmd import default_output
+
+        if default_output().is_file():  # written by `massgen setup`
+            config, problems = loader.load_config_with_warnings(default_output())
+            config = loader.apply_cli_overrides(config, system_message=options.system_message, base_url=options.base_url)
+            return config, [f"massgen: {p.format()}" for p in problems]
     if options.backend or options.model:
         config = loader.config_from_cli(
             backend=options.backend,
