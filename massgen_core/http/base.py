@@ -1,0 +1,296 @@
+"""``HttpBackend``: the base class of every HTTP provider backend.
+
+A provider plugin subclasses it and writes only its wire format:
+``build_http_request`` (a ``Request`` -> path + JSON body), ``parse_events``
+(SSE events -> chunks) or ``parse_body`` (a non-streamed JSON answer ->
+chunks), and optionally ``auth_headers``, ``map_error``, ``health_path`` /
+``parse_models``. The base does everything else the same way for all of
+them: options validation, the API key (before any request), the shared
+client, timeouts, typed errors, retries with events, cost on usage, the
+health probe and the debug log. It must not know any provider's format
+beyond the OpenAI-style defaults it offers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, ClassVar
+
+import attrs
+import httpx
+
+from massgen_core.backend import Backend, BackendContext, Chunk, HealthResult, Request, Usage, UsageChunk
+from massgen_core.errors import MassGenError, did_you_mean
+from massgen_core.events import BackendRetry
+from massgen_core.http import debug as _debug
+from massgen_core.http.errors import (
+    AuthenticationError,
+    BackendConnectionError,
+    BackendError,
+    BackendTimeoutError,
+    ErrorContext,
+    PermissionDeniedError,
+    RateLimitError,
+    StreamError,
+    error_from_response,
+)
+from massgen_core.http.keys import resolve_key
+from massgen_core.http.pool import get_client, hold_until, wait_for_gate
+from massgen_core.http.pricing import FREE, PriceTable, cost_usd, effective_price
+from massgen_core.http.retry import RetryPolicy, retry_stream
+from massgen_core.http.sse import ServerSentEvent, aiter_events
+
+DEFAULT_TIMEOUT = 300.0
+DEFAULT_HEALTH_TIMEOUT = 5.0
+
+
+@attrs.frozen(kw_only=True)
+class HttpCall:
+    """One HTTP request a backend wants sent, relative to its base URL."""
+
+    path: str
+    method: str = "POST"
+    json: Any = None
+    params: Mapping[str, str] = attrs.Factory(dict)
+    headers: Mapping[str, str] = attrs.Factory(dict)
+    stream: bool = True  # read the answer as SSE (parse_events) or as one JSON body (parse_body)
+
+
+def parse_options(cls: type | None, values: Mapping[str, Any], backend: str) -> Any:
+    """An instance of the plugin's ``Options`` from config values; unknown keys are errors."""
+    if cls is None:
+        return None
+    known = {f.name for f in attrs.fields(cls)}
+    for key in values:
+        if key not in known:
+            hint = did_you_mean(key, known)
+            extra = f" (did you mean {hint!r}?)" if hint else ""
+            raise MassGenError(f"{backend} backend: unknown option {key!r}{extra}; known: {', '.join(sorted(known))}")
+    try:
+        return cls(**dict(values))
+    except (TypeError, ValueError) as exc:
+        raise MassGenError(f"{backend} backend: invalid options: {exc}") from None
+
+
+def make_event(cls: type, **fields: Any) -> Any:
+    """An event with placeholder stamps; the session's emitter re-stamps session id, seq and time."""
+    return cls(session_id="", seq=0, ts=time.time(), **fields)
+
+
+def emit_event(context: BackendContext, cls: type, **fields: Any) -> None:
+    """Report an event through ``context.emit(event)`` (the orchestrator stamps it into its session)."""
+    if context.emit is not None:
+        context.emit(make_event(cls, **fields))
+
+
+class HttpBackend(Backend):
+    """Shared machinery of HTTP backends (see the module docstring)."""
+
+    price_table: ClassVar[PriceTable] = {}
+    free: ClassVar[bool] = False  # local servers: every request costs nothing
+    key_required: ClassVar[bool] = True
+    health_path: ClassVar[str] = "/models"
+
+    def __init__(self, config: Any, context: BackendContext | None = None) -> None:
+        super().__init__(config, context)
+        self.options = parse_options(self.Options, config.options or {}, self.name)
+        self.base_url = (config.base_url or self.default_base_url or "").rstrip("/")
+        self.model = config.model
+        self.retry_policy = RetryPolicy.from_config(config)
+        self.timeout = config.timeout or DEFAULT_TIMEOUT
+        self.health_timeout = config.health_timeout or DEFAULT_HEALTH_TIMEOUT
+        # When True, a stream failing after output began restarts visibly (StreamRestart chunk);
+        # when False it raises with ``output_started`` set. The consumer chooses.
+        self.allow_restart = False
+        self.retries = 0  # retries made by this backend instance, for usage events
+
+    # -- what subclasses write ---------------------------------------------------
+
+    def build_http_request(self, request: Request) -> HttpCall:
+        raise NotImplementedError
+
+    def parse_events(self, events: AsyncIterator[ServerSentEvent]) -> AsyncIterator[Chunk]:
+        raise NotImplementedError
+
+    def parse_body(self, data: Any) -> list[Chunk]:
+        raise NotImplementedError
+
+    def auth_headers(self, key: str | None) -> dict[str, str]:
+        return {"authorization": f"Bearer {key}"} if key else {}
+
+    def map_error(self, status: int, body: bytes, headers: Mapping[str, str]) -> BackendError:
+        return error_from_response(status, body, headers, context=self.error_context)
+
+    def parse_models(self, data: Any) -> tuple[str, ...]:
+        """Model names from the health endpoint's answer (OpenAI ``data[].id`` or Ollama ``models[].name``)."""
+        if not isinstance(data, Mapping):
+            return ()
+        items = data.get("data") or data.get("models") or []
+        names = []
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, Mapping):
+                name = item.get("id") or item.get("name")
+                if name:
+                    names.append(str(name))
+        return tuple(names)
+
+    # -- shared behaviour ------------------------------------------------------
+
+    @property
+    def error_context(self) -> ErrorContext:
+        return ErrorContext(
+            agent_id=self.context.agent_id,
+            backend=self.name,
+            model=self.model,
+            base_url=self.base_url,
+            key_env=self.key_env,
+        )
+
+    def api_key(self) -> str | None:
+        """The key (config, env, .env); ``MissingKeyError`` when required and absent."""
+        env = self.key_env if self.key_required else ()
+        key = resolve_key(self.config.api_key, env, self.error_context)
+        if key is None and not self.key_required:
+            from massgen_core.http.keys import find_key
+
+            key = find_key(None, self.key_env)
+        return key
+
+    def priced(self, usage: Usage) -> Usage:
+        price = FREE if self.free else effective_price(
+            self.price_table, self.model, self.config.input_price_per_mtok, self.config.output_price_per_mtok
+        )
+        return attrs.evolve(usage, cost_usd=cost_usd(usage, price))
+
+    def _on_retry(self, attempt: int, delay: float, error: BackendError, restart: bool) -> None:
+        self.retries += 1
+        _debug.logger.debug("retry %d of %s in %.2f s: %s", attempt, self.name, delay, error)
+        emit_event(
+            self.context,
+            BackendRetry,
+            agent_id=self.context.agent_id,
+            backend=self.name,
+            model=self.model,
+            attempt=attempt,
+            delay_s=delay,
+            error=str(error),
+            restart=restart,
+        )
+
+    async def stream(self, request: Request) -> AsyncIterator[Chunk]:  # type: ignore[override]
+        key = self.api_key()  # before anything is sent
+        call = self.build_http_request(request)
+        async for chunk in retry_stream(
+            lambda: self._attempt(call, key), self.retry_policy, self._on_retry, allow_restart=self.allow_restart
+        ):
+            yield chunk
+
+    def _headers(self, call: HttpCall, key: str | None) -> dict[str, str]:
+        accept = "text/event-stream" if call.stream else "application/json"
+        return {"accept": accept, **self.auth_headers(key), **call.headers}
+
+    def _key_id(self, key: str | None) -> str:
+        import hashlib
+
+        return hashlib.sha256((key or "").encode()).hexdigest()[:16]  # never keep the key itself
+
+    async def _attempt(self, call: HttpCall, key: str | None) -> AsyncIterator[Chunk]:
+        await wait_for_gate(self.base_url, self._key_id(key))
+        client = get_client(self.base_url)
+        url = self.base_url + call.path
+        headers = self._headers(call, key)
+        debug = _debug.debug_enabled(self.context.debug)
+        if debug:
+            _debug.configure_debug_logging()
+        t0 = time.monotonic()
+        try:
+            async with client.stream(
+                call.method, url, json=call.json, params=call.params or None, headers=headers,
+                timeout=httpx.Timeout(self.timeout),
+            ) as response:
+                if debug:
+                    _debug.log_exchange(call.method, url, response.status_code, time.monotonic() - t0, headers, response.headers)
+                if response.status_code >= 400:
+                    body = await response.aread()
+                    error = self.map_error(response.status_code, body, response.headers)
+                    if isinstance(error, RateLimitError) and error.retry_after:
+                        hold_until(self.base_url, self._key_id(key), error.retry_after)
+                    raise error
+                if call.stream:
+                    parsed: AsyncIterator[Chunk] = self.parse_events(aiter_events(response))
+                    async for chunk in parsed:
+                        yield self.priced_chunk(chunk)
+                else:
+                    body = await response.aread()
+                    try:
+                        data = json.loads(body)
+                    except ValueError:
+                        raise StreamError("the answer is not valid JSON", context=self.error_context) from None
+                    for chunk in self.parse_body(data):
+                        yield self.priced_chunk(chunk)
+        except httpx.TimeoutException as exc:
+            raise BackendTimeoutError(
+                f"no data within {self.timeout:g} s ({type(exc).__name__})", context=self.error_context
+            ) from None
+        except httpx.ConnectError as exc:
+            raise BackendConnectionError(_debug.redact_text(str(exc)) or "connection refused", context=self.error_context) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise StreamError(
+                f"the connection closed before the answer was complete ({_debug.redact_text(str(exc))})",
+                context=self.error_context,
+            ) from None
+        except httpx.HTTPError as exc:
+            raise BackendConnectionError(_debug.redact_text(str(exc)), context=self.error_context) from None
+
+    def priced_chunk(self, chunk: Chunk) -> Chunk:
+        return UsageChunk(self.priced(chunk.usage)) if isinstance(chunk, UsageChunk) else chunk
+
+    def stream_error(self, message: str, **kw: Any) -> StreamError:
+        return StreamError(message, context=self.error_context, **kw)
+
+    async def health_check(self) -> HealthResult:
+        """GET ``{base_url}{health_path}`` with the key, answered within ``health_timeout`` or reported as timeout."""
+        t0 = time.monotonic()
+        try:
+            key = self.api_key()
+        except BackendError as exc:
+            return HealthResult(ok=False, status="no_key", error=str(exc))
+        url = self.base_url + self.health_path
+        headers = {"accept": "application/json", **self.auth_headers(key)}
+        # The request runs in its own task and is abandoned at the deadline: cancelling httpx from
+        # outside while its own (anyio) timeout fires can leak a bare CancelledError.
+        probe = asyncio.ensure_future(
+            get_client(self.base_url).get(url, headers=headers, timeout=httpx.Timeout(self.health_timeout))
+        )
+        done, _ = await asyncio.wait({probe}, timeout=self.health_timeout + 0.1)
+        if not done:
+            probe.cancel()
+            await asyncio.gather(probe, return_exceptions=True)
+        exc = probe.exception() if done else None
+        if not done or isinstance(exc, httpx.TimeoutException):
+            return HealthResult(
+                ok=False, status="timeout", latency_s=time.monotonic() - t0,
+                error=f"no answer within {self.health_timeout:g} s",
+            )
+        if exc is not None:
+            err = BackendConnectionError(_debug.redact_text(str(exc)) or "connection failed", context=self.error_context)
+            return HealthResult(ok=False, status="down", latency_s=time.monotonic() - t0, error=str(err))
+        response = probe.result()
+        latency = time.monotonic() - t0
+        if _debug.debug_enabled(self.context.debug):
+            _debug.configure_debug_logging()
+            _debug.log_exchange("GET", url, response.status_code, latency, headers, response.headers)
+        if response.status_code >= 400:
+            error = self.map_error(response.status_code, response.content, response.headers)
+            if isinstance(error, RateLimitError):
+                return HealthResult(ok=True, status="rate_limited", latency_s=latency, error=str(error))
+            status = "unauthorized" if isinstance(error, AuthenticationError | PermissionDeniedError) else "down"
+            return HealthResult(ok=False, status=status, latency_s=latency, error=str(error))
+        try:
+            models = self.parse_models(response.json())
+        except ValueError:
+            models = ()
+        return HealthResult(ok=True, status="ok", latency_s=latency, models=models)

@@ -1,0 +1,133 @@
+"""Where a retry is decided: the policy, the waits, and retrying a chunk stream.
+
+Waits come from the ``backoff`` library's exponential generator with full
+jitter, capped by ``retry_max_delay``, and never shorter than the server's
+Retry-After. Only ``BackendError``s with ``retryable`` set are retried.
+
+Streams: a stream that fails before its first chunk is retried
+transparently. One that fails after chunks were already yielded is either
+raised (``error.output_started`` is True) or, when the caller allowed
+restarts, retried as a visible restart: the ``BackendRetry`` event has
+``restart=True`` and the stream yields a ``StreamRestart`` chunk first, which
+tells the consumer to throw away what this request produced so far. This
+module performs no HTTP itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import attrs
+import backoff
+
+from massgen_core.http.errors import BackendError
+
+DEFAULT_MAX_RETRIES = 3
+DEFAULT_INITIAL_DELAY = 1.0
+DEFAULT_MAX_DELAY = 30.0
+
+
+@attrs.frozen(slots=True)
+class StreamRestart:
+    """Chunk: the request is starting over; discard everything it streamed so far."""
+
+    attempt: int  # the attempt that failed (1-based)
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    max_retries: int = DEFAULT_MAX_RETRIES  # retries after the first attempt
+    initial_delay: float = DEFAULT_INITIAL_DELAY
+    max_delay: float = DEFAULT_MAX_DELAY
+
+    @classmethod
+    def from_config(cls, config: Any) -> RetryPolicy:
+        """From a ``BackendConfig``'s ``max_retries`` / ``retry_initial_delay`` / ``retry_max_delay``."""
+
+        def pick(value: Any, default: Any) -> Any:
+            return default if value is None else value
+
+        return cls(
+            max_retries=max(0, int(pick(config.max_retries, DEFAULT_MAX_RETRIES))),
+            initial_delay=max(0.0, float(pick(config.retry_initial_delay, DEFAULT_INITIAL_DELAY))),
+            max_delay=max(0.0, float(pick(config.retry_max_delay, DEFAULT_MAX_DELAY))),
+        )
+
+    def waits(self) -> Callable[[float | None], float]:
+        """A function giving the next wait, taking the server's Retry-After (or None)."""
+        gen = backoff.expo(base=2, factor=self.initial_delay, max_value=self.max_delay)
+        gen.send(None)
+
+        def next_wait(retry_after: float | None) -> float:
+            wait = backoff.full_jitter(next(gen)) if self.initial_delay > 0 else 0.0
+            return max(wait, retry_after or 0.0)
+
+        return next_wait
+
+
+OnRetry = Callable[[int, float, BackendError, bool], None]  # attempt, delay, error, restart
+
+
+async def retry_call(
+    call: Callable[[], Awaitable[Any]],
+    policy: RetryPolicy,
+    on_retry: OnRetry | None = None,
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+) -> Any:
+    """Await ``call()`` with retries (non-streaming requests)."""
+    next_wait = policy.waits()
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return await call()
+        except BackendError as exc:
+            exc.attempts = attempt
+            if not exc.retryable or attempt > policy.max_retries:
+                raise
+            delay = next_wait(exc.retry_after)
+            if on_retry is not None:
+                on_retry(attempt, delay, exc, False)
+            await sleep(delay)
+
+
+async def retry_stream(
+    open_stream: Callable[[], AsyncIterator[Any]],
+    policy: RetryPolicy,
+    on_retry: OnRetry | None = None,
+    *,
+    allow_restart: bool = False,
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+) -> AsyncIterator[Any]:
+    """Yield the chunks of ``open_stream()``, retrying as the module docstring describes."""
+    next_wait = policy.waits()
+    attempt = 0
+    while True:
+        attempt += 1
+        started = False
+        failure: BackendError | None = None
+        stream = open_stream()
+        try:
+            async for chunk in stream:
+                started = True
+                yield chunk
+            return
+        except BackendError as exc:
+            exc.attempts = attempt
+            exc.output_started = started
+            if not exc.retryable or attempt > policy.max_retries or (started and not allow_restart):
+                raise
+            failure = exc
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        delay = next_wait(failure.retry_after)
+        if on_retry is not None:
+            on_retry(attempt, delay, failure, started)
+        if started:
+            yield StreamRestart(attempt=attempt, reason=str(failure))
+        await sleep(delay)
