@@ -158,7 +158,9 @@ class PluginManager:
             info = PluginInfo(name=dist_name, version=version, entry_point=f"{ep.name} = {ep.value}")
             try:
                 module = ep.load()
-            except Exception as exc:  # a broken plugin is reported, never fatal
+            # A broken plugin is reported, never fatal (some libraries sys.exit() when a dependency
+            # is missing).
+            except (Exception, SystemExit) as exc:
                 self._fail(info, f"failed to import: {_describe(exc)}", exc)
                 continue
             self.register(module, name=dist_name, info=info)
@@ -186,6 +188,9 @@ class PluginManager:
         self.infos[info.name] = info
         for kind in KINDS:
             self._collect(plugin, kind, info)
+            if info.error is not None:
+                self._withdraw(plugin, info)
+                break
         return info
 
     def unregister(self, name: str) -> None:
@@ -199,6 +204,22 @@ class PluginManager:
             for item_name in [n for n, o in registry._owners.items() if o == name]:
                 registry._items.pop(item_name, None)
                 registry._owners.pop(item_name, None)
+
+    def _withdraw(self, plugin: object, info: PluginInfo) -> None:
+        """A plugin that failed part-way through registering is skipped whole.
+
+        Whatever it registered before failing is removed (a conflict it caused
+        stays recorded, so the contested name keeps naming both plugins), and
+        its other hooks (``on_event``, ``register_commands``) never run.
+        """
+        for kind in KINDS:
+            registry: Registry[Any] = getattr(self, kind)
+            for item_name in [n for n, o in registry._owners.items() if o == info.name]:
+                if item_name not in registry._conflicts:
+                    registry._items.pop(item_name, None)
+                    registry._owners.pop(item_name, None)
+            getattr(info, kind).clear()
+        self.pm.unregister(plugin)
 
     def _fail(self, info: PluginInfo, message: str, exc: BaseException | None = None) -> PluginInfo:
         info.error = message

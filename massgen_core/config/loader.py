@@ -78,6 +78,17 @@ MODEL_RULES: tuple[tuple[str, str], ...] = (
     ("grok-", "grok"),
 )
 _SPECIAL_BACKEND_KEYS = ("fallback", "pool", "routing", "options")
+# Bounds a type check lets through but the engine cannot run with (0 attempts, a negative timeout).
+POSITIVE_BOUNDS = frozenset(
+    {
+        "max_attempts",
+        "max_new_answers_per_agent",
+        "max_consecutive_failures",
+        "max_cost_usd",
+        "orchestrator_timeout_seconds",
+        "per_call_timeout_seconds",
+    }
+)
 _INVALID = object()
 _REFERENCE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}")
 _SECRET_KEY = re.compile(r"(?:^|_)(?:api_key|key|token|secret|password)$", re.IGNORECASE)
@@ -186,6 +197,7 @@ class _Checker:
         self.roles: dict[str, str] = {}
         self.option_defaults: dict[str, Any] = {}
         self.option_defaults_used: set[str] = set()
+        self.team_voting: dict[str, KeyPath] = {}  # team id -> where its own voting section is
 
     # reporting
     def add(
@@ -750,6 +762,7 @@ class _Rules:
                 ok = False
             result["agents"] = members
             if "voting" in data:
+                c.team_voting[agent_id] = (*path, "voting")
                 voting = self.voting(data["voting"], (*path, "voting"))
                 ok = ok and voting is not _INVALID
                 result["voting"] = voting
@@ -782,7 +795,16 @@ class _Rules:
         data = self.c.mapping(raw, path, format_key_path(path))
         if data is None:
             return _INVALID
-        return self.c.check_attrs(data, cls, path)
+        checked = self.c.check_attrs(data, cls, path)
+        if checked is _INVALID:
+            return _INVALID
+        ok = True
+        for key, value in checked.items():
+            # `not value > 0` also catches NaN
+            if key in POSITIVE_BOUNDS and value is not None and not value > 0:
+                self.c.add((*path, key), f"{key} must be greater than 0, got {value!r}")
+                ok = False
+        return checked if ok else _INVALID
 
     def ui(self, raw: Any) -> Any:
         checked = self.section(raw, ("ui",), UIConfig)
@@ -866,10 +888,12 @@ class _Rules:
         """v0.0.3's ignored top-level ``display:`` block: map ``type`` onto ``ui.display_type``."""
         c = self.c
         block = c.mapping(data.pop("display"), ("display",), "display")
+        shown = block.get("type") if block else None
+        shown = shown if isinstance(shown, str) and shown else "..."
         c.add(
             ("display",),
-            "the top-level 'display' block is deprecated; write 'ui: {display_type: ...}' instead "
-            "(show_agent_details and show_token_usage are ignored)",
+            f"the top-level 'display' block is deprecated; write 'ui: {{display_type: {shown}}}' "
+            "instead (show_agent_details and show_token_usage are ignored)",
             at_key=True,
             severity="warning",
         )
@@ -912,7 +936,49 @@ class _Rules:
             or any(v is _INVALID or v is None for v in result.values())
         ):
             return None
+        self.strategies_fit(result.get("voting"), agents)
         return result
+
+    def strategies_fit(self, voting: Any, agents: list[Any]) -> None:
+        """Build each team's strategy, as a run would, so its own objections are located problems.
+
+        A judge who is not a member of the team, for one, is otherwise only
+        found when the session starts. A team without ``voting`` uses the
+        top-level one (as the orchestrator builder does).
+        """
+        self.strategy_fits(voting, agents, ("voting",), None)
+        teams = [a for a in agents if a.get("agents")]
+        while teams:
+            team = teams.pop()
+            own = team.get("voting")
+            path = self.c.team_voting.get(team["id"], ("voting",)) if own else ("voting",)
+            self.strategy_fits(own or voting, team["agents"], path, team["id"])
+            teams.extend(a for a in team["agents"] if a.get("agents"))
+
+    def strategy_fits(
+        self, voting: Any, members: list[Any], path: KeyPath, team: str | None
+    ) -> None:
+        from massgen_core.voting import AgentInfo
+
+        voting = voting or {"strategy": VotingConfig().strategy, "options": {}}
+        name = voting.get("strategy")
+        if name not in self.manager.voting_strategies:
+            return
+        cls = self.manager.voting_strategies.get(name)
+        options: Any = dict(voting.get("options") or {})
+        options_cls = getattr(cls, "Options", None)
+        infos = [
+            AgentInfo(id=m["id"], weight=m.get("weight", 1.0), role=m.get("role")) for m in members
+        ]
+        try:
+            if isinstance(options_cls, type) and attrs.has(options_cls):
+                options = _converter().structure(options, options_cls)
+            cls(infos, options)
+        except Exception as exc:  # the strategy's own objection, reported like any other problem
+            message = _exception_text(exc)
+            if not message.startswith(f"voting strategy {name!r}"):
+                message = f"voting strategy {name!r}: {message}"
+            self.c.add(path, f"in team {team!r}: {message}" if team else message)
 
 
 # -- structuring -----------------------------------------------------------------

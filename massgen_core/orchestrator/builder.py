@@ -179,7 +179,9 @@ def _build_agent(
         system_message=system_message,
         role=agent_config.role,
         weight=agent_config.weight,
-        call_timeout=per_call if per_call is not None else backend_config.timeout,
+        # Not backend_config.timeout: that is the HTTP layer's idle timeout, and using it as a
+        # whole-call deadline would cut long streams and leave no time for the layer's retries.
+        call_timeout=per_call,
     )
 
 

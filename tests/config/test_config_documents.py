@@ -86,7 +86,7 @@ def test_legacy_display_block_maps_onto_ui_with_a_warning(write, manager):
     assert [(w.severity, w.key_path, w.line, w.col) for w in warnings] == [
         ("warning", "display", 2, 1)
     ]
-    assert "write 'ui: {display_type: ...}' instead" in warnings[0].message
+    assert "write 'ui: {display_type: simple}' instead" in warnings[0].message
 
 
 def test_legacy_display_does_not_override_an_explicit_ui(load):
