@@ -67,3 +67,40 @@ def shared_dir():
     if not path.is_dir():
         pytest.skip(f"../shared is absent (looked for {path}); these tests read it in place")
     return path
+
+
+# -- coverage by package -------------------------------------------------------
+# The bar is 95% of lines and branches for the core and for each plugin, so the
+# test command prints one line per package after pytest-cov's report.
+
+
+def _coverage_packages(root):
+    yield "massgen-core", [str(root / "massgen_core" / "*")]
+    for plugin in sorted((root / "plugins").iterdir()):
+        if (plugin / "pyproject.toml").is_file():
+            yield plugin.name, [str(plugin / "*")]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    import io
+    from pathlib import Path
+
+    plugin = config.pluginmanager.getplugin("_cov")
+    controller = getattr(plugin, "cov_controller", None)
+    cov = getattr(controller, "cov", None)
+    if cov is None:
+        return
+    root = Path(__file__).resolve().parent
+    lines = []
+    for name, include in _coverage_packages(root):
+        try:
+            percent = cov.report(include=include, omit=["*/tests/*"], file=io.StringIO())
+        except Exception:  # coverage.exceptions.NoDataError: nothing measured for it
+            lines.append(f"{name:<34} no data")
+            continue
+        mark = "" if percent >= 95.0 else "   <- below 95%"
+        lines.append(f"{name:<34} {percent:5.1f}%{mark}")
+    terminalreporter.write_sep("-", "coverage by package (lines and branches)")
+    for line in lines:
+        terminalreporter.write_line(line)
