@@ -165,6 +165,9 @@ class Backend:
         """Send ``request`` and yield chunks as they arrive, ending with ``Done``."""
         raise NotImplementedError
 
+    def preflight(self) -> None:
+        """Raise a ``MassGenError`` now if no request could succeed (e.g. no API key), before any is sent."""
+
     async def health_check(self) -> HealthResult:
         """A cheap authenticated probe with a short timeout."""
         return HealthResult(ok=True, status="unknown")

@@ -138,6 +138,19 @@ class FallbackBackend(Backend):
                 stats.in_flight -= 1
         raise last_error or MassGenError("no backend available")  # pragma: no cover - loop always returns/raises
 
+    def preflight(self) -> None:
+        """Ready when any member is: a fallback exists for the members that are not."""
+        errors: list[Exception] = []
+        for member in self.members:
+            try:
+                member.preflight()
+            except Exception as exc:
+                errors.append(exc)
+            else:
+                return
+        if errors:
+            raise errors[0]
+
     async def health_check(self) -> HealthResult:
         return await self.members[0].health_check()
 

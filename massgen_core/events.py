@@ -9,13 +9,16 @@ converter and back. Nothing here prints or parses display strings.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
-import cattrs
+
+if TYPE_CHECKING:
+    import cattrs
 
 
 @attrs.frozen(kw_only=True)
@@ -223,11 +226,18 @@ EVENT_TYPES: dict[str, type[Event]] = {
     )
 }
 
-converter = cattrs.Converter()
+@functools.cache
+def _converter() -> cattrs.Converter:
+    # Built on first (de)serialisation, not at import: backends and displays import this module
+    # on every command, and importing cattrs and building the converter is a noticeable share of
+    # start-up (see massgen_core/http/__init__.py).
+    import cattrs
+
+    return cattrs.Converter()
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
-    data = converter.unstructure(event)
+    data = _converter().unstructure(event)
     data["type"] = event.type
     return data
 
@@ -235,7 +245,7 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 def event_from_dict(data: Mapping[str, Any]) -> Event:
     data = dict(data)
     cls = EVENT_TYPES[data.pop("type")]
-    return converter.structure(data, cls)
+    return _converter().structure(data, cls)
 
 
 class EventFactory:

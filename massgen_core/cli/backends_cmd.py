@@ -9,7 +9,6 @@ prints a key and sends no model request.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from typing import Any
@@ -117,6 +116,8 @@ async def _check(config: Any) -> list[Any]:
 def check_cmd(config_path: str | None, backend: str | None, model: str | None, base_url: str | None,
               as_json: bool) -> None:
     """Probe every configured backend concurrently; exit 1 when any is down."""
+    import asyncio  # here, not at the top: ``massgen --help`` imports this module for its help line
+
     config = _load(config_path, backend, model, base_url)
     rows = asyncio.run(_check(config))
     down = [r for r in rows if not r.ok]

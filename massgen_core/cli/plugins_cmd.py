@@ -6,14 +6,15 @@ import json
 
 import click
 
-from massgen_core.plugins import KINDS, get_plugin_manager
-
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of plugins.")
 @click.pass_context
 def plugins(ctx: click.Context, as_json: bool) -> None:
     """List installed plugins, what each registers, and load errors."""
+    # here, not at the top: ``massgen --help`` imports this module for its help line
+    from massgen_core.plugins import KINDS, get_plugin_manager
+
     manager = get_plugin_manager()
     infos = manager.plugin_infos()
     if as_json:

@@ -495,6 +495,7 @@ def execute(
 
     manager = get_plugin_manager()
     orchestrator = build_orchestrator(config, manager=manager)
+    orchestrator.preflight()  # a missing key is one clear line before any request or recording
     conversation_id, history = resolve_history(resume=options.resume, continue_latest=options.continue_latest)
     recorder = start_recording(
         config, enabled=not options.no_logs and config.ui.logging_enabled, conversation_id=conversation_id

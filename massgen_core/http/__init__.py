@@ -29,36 +29,98 @@ The modules: ``errors`` (taxonomy and status mapping), ``retry``, ``pool``,
 (redaction, the ``massgen.http`` log), ``health``, and ``openai_chat`` (the
 Chat Completions wire format shared by the OpenAI, Grok and compatible plugins).
 This package does not register any backend itself.
+
+Start-up cost: every command loads every installed backend plugin, so the
+classes a plugin registers (``HttpBackend`` subclasses, their ``Options``)
+must import cheaply. The network libraries (httpx, httpx-sse, backoff,
+python-dotenv, asyncio, email) are therefore imported only inside the
+functions that send a request, read a stream, wait or parse a header, with
+type-only imports under ``TYPE_CHECKING``; ``pool`` and ``sse``, which exist
+to wrap httpx, import it at the top and are themselves imported lazily. The
+names below resolve on first use for the same reason.
 """
 
 from __future__ import annotations
 
-from massgen_core.http.assembly import ToolCallAssembler, parse_arguments
-from massgen_core.http.base import HttpBackend, HttpCall, emit_event, make_event, parse_options
-from massgen_core.http.errors import (
-    AuthenticationError,
-    BackendConnectionError,
-    BackendError,
-    BackendTimeoutError,
-    BadRequestError,
-    ContentFilterError,
-    ContextLengthError,
-    ErrorContext,
-    MissingKeyError,
-    NotFoundError,
-    OverloadedError,
-    PermissionDeniedError,
-    RateLimitError,
-    StreamError,
-    error_for_status,
-    error_from_response,
-    parse_openai_error_body,
-    parse_retry_after,
-)
-from massgen_core.http.pool import aclose_all, get_client
-from massgen_core.http.pricing import FREE, Price, PriceTable, cost_usd, lookup_price, usage_from_openai
-from massgen_core.http.retry import RetryPolicy, StreamRestart, retry_call, retry_stream
-from massgen_core.http.sse import ServerSentEvent, aiter_events, event_json
+from typing import TYPE_CHECKING, Any
+
+# Every installed backend plugin imports this package when ``massgen`` loads its plugins, which
+# also happens for commands that never send a request (``config validate``, ``plugins``). So the
+# names below resolve lazily, on first attribute access (PEP 562): importing
+# ``massgen_core.http.errors`` must not drag in ``base`` and, through it, httpx.
+_EXPORTS = {
+    "assembly": ("ToolCallAssembler", "parse_arguments"),
+    "base": ("HttpBackend", "HttpCall", "emit_event", "make_event", "parse_options"),
+    "errors": (
+        "AuthenticationError",
+        "BackendConnectionError",
+        "BackendError",
+        "BackendTimeoutError",
+        "BadRequestError",
+        "ContentFilterError",
+        "ContextLengthError",
+        "ErrorContext",
+        "MissingKeyError",
+        "NotFoundError",
+        "OverloadedError",
+        "PermissionDeniedError",
+        "RateLimitError",
+        "StreamError",
+        "error_for_status",
+        "error_from_response",
+        "parse_openai_error_body",
+        "parse_retry_after",
+    ),
+    "pool": ("aclose_all", "get_client"),
+    "pricing": ("FREE", "Price", "PriceTable", "cost_usd", "lookup_price", "usage_from_openai"),
+    "retry": ("RetryPolicy", "StreamRestart", "retry_call", "retry_stream"),
+    "sse": ("ServerSentEvent", "aiter_events", "event_json"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_MODULE_OF})
+
+
+if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
+    from massgen_core.http.assembly import ToolCallAssembler, parse_arguments
+    from massgen_core.http.base import HttpBackend, HttpCall, emit_event, make_event, parse_options
+    from massgen_core.http.errors import (
+        AuthenticationError,
+        BackendConnectionError,
+        BackendError,
+        BackendTimeoutError,
+        BadRequestError,
+        ContentFilterError,
+        ContextLengthError,
+        ErrorContext,
+        MissingKeyError,
+        NotFoundError,
+        OverloadedError,
+        PermissionDeniedError,
+        RateLimitError,
+        StreamError,
+        error_for_status,
+        error_from_response,
+        parse_openai_error_body,
+        parse_retry_after,
+    )
+    from massgen_core.http.pool import aclose_all, get_client
+    from massgen_core.http.pricing import FREE, Price, PriceTable, cost_usd, lookup_price, usage_from_openai
+    from massgen_core.http.retry import RetryPolicy, StreamRestart, retry_call, retry_stream
+    from massgen_core.http.sse import ServerSentEvent, aiter_events, event_json
 
 __all__ = [
     "FREE",

@@ -13,18 +13,15 @@ beyond the OpenAI-style defaults it offers.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
-import httpx
 
 from massgen_core.backend import Backend, BackendContext, Chunk, HealthResult, Request, Usage, UsageChunk
 from massgen_core.errors import MassGenError, did_you_mean
-from massgen_core.events import BackendRetry
 from massgen_core.http import debug as _debug
 from massgen_core.http.errors import (
     AuthenticationError,
@@ -38,10 +35,15 @@ from massgen_core.http.errors import (
     error_from_response,
 )
 from massgen_core.http.keys import resolve_key
-from massgen_core.http.pool import get_client, hold_until, wait_for_gate
 from massgen_core.http.pricing import FREE, PriceTable, cost_usd, effective_price
 from massgen_core.http.retry import RetryPolicy, retry_stream
-from massgen_core.http.sse import ServerSentEvent, aiter_events
+
+if TYPE_CHECKING:
+    from massgen_core.http.sse import ServerSentEvent
+
+# httpx, asyncio, the client pool, SSE reading and the event classes are imported inside the
+# methods that send a request or report a retry: plugins subclass this at load time, and loading
+# must stay cheap (see massgen_core/http/__init__.py).
 
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_HEALTH_TIMEOUT = 5.0
@@ -149,6 +151,9 @@ class HttpBackend(Backend):
             key_env=self.key_env,
         )
 
+    def preflight(self) -> None:
+        self.api_key()  # MissingKeyError, naming the variable, before any request
+
     def api_key(self) -> str | None:
         """The key (config, env, .env); ``MissingKeyError`` when required and absent."""
         env = self.key_env if self.key_required else ()
@@ -166,6 +171,8 @@ class HttpBackend(Backend):
         return attrs.evolve(usage, cost_usd=cost_usd(usage, price))
 
     def _on_retry(self, attempt: int, delay: float, error: BackendError, restart: bool) -> None:
+        from massgen_core.events import BackendRetry
+
         self.retries += 1
         _debug.logger.debug("retry %d of %s in %.2f s: %s", attempt, self.name, delay, error)
         emit_event(
@@ -198,6 +205,11 @@ class HttpBackend(Backend):
         return hashlib.sha256((key or "").encode()).hexdigest()[:16]  # never keep the key itself
 
     async def _attempt(self, call: HttpCall, key: str | None) -> AsyncIterator[Chunk]:
+        import httpx
+
+        from massgen_core.http.pool import get_client, hold_until, wait_for_gate
+        from massgen_core.http.sse import aiter_events
+
         await wait_for_gate(self.base_url, self._key_id(key))
         client = get_client(self.base_url)
         url = self.base_url + call.path
@@ -253,6 +265,12 @@ class HttpBackend(Backend):
 
     async def health_check(self) -> HealthResult:
         """GET ``{base_url}{health_path}`` with the key, answered within ``health_timeout`` or reported as timeout."""
+        import asyncio
+
+        import httpx
+
+        from massgen_core.http.pool import get_client
+
         t0 = time.monotonic()
         try:
             key = self.api_key()

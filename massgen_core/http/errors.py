@@ -12,7 +12,6 @@ their own body fields (their bodies carry the same kinds of information).
 
 from __future__ import annotations
 
-import email.utils
 import json
 import time
 from collections.abc import Mapping
@@ -60,6 +59,9 @@ class BackendError(MassGenError):
     """A provider call failed; ``retryable`` says whether trying again can help."""
 
     retryable = False
+    # A fatal error cannot go away by relaunching the agent (no key, a refused key, a
+    # model that does not exist): the orchestrator drops the agent at once.
+    fatal = False
     summary = "request failed"
 
     def __init__(
@@ -101,6 +103,7 @@ class BackendError(MassGenError):
 
 
 class AuthenticationError(BackendError):
+    fatal = True
     summary = "authentication failed"
 
     def default_hint(self) -> str:
@@ -120,6 +123,7 @@ class MissingKeyError(AuthenticationError):
 
 
 class PermissionDeniedError(BackendError):
+    fatal = True
     summary = "permission denied"
 
     def default_hint(self) -> str:
@@ -127,6 +131,7 @@ class PermissionDeniedError(BackendError):
 
 
 class NotFoundError(BackendError):
+    fatal = True
     summary = "not found"
 
     def default_hint(self) -> str:
@@ -212,6 +217,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return max(0.0, float(value))
     except ValueError:
         pass
+    import email.utils  # lazily: see massgen_core/http/__init__.py
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

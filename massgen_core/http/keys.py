@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dotenv import dotenv_values
-
 from massgen_core.http.debug import remember_secret
 from massgen_core.http.errors import ErrorContext, MissingKeyError
 from massgen_core.paths import config_dir
@@ -37,6 +35,8 @@ def find_key(api_key: str | None, key_env: tuple[str, ...]) -> str | None:
     for path in env_files():
         if not path.is_file():
             continue
+        from dotenv import dotenv_values  # lazily: see massgen_core/http/__init__.py
+
         values = dotenv_values(path)
         for var in key_env:
             value = values.get(var)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from massgen_core.backend import (
     BuiltinToolChunk,
@@ -32,7 +32,9 @@ from massgen_core.http.assembly import ToolCallAssembler
 from massgen_core.http.base import HttpBackend, HttpCall
 from massgen_core.http.errors import BackendError, error_for_status
 from massgen_core.http.pricing import usage_from_openai
-from massgen_core.http.sse import ServerSentEvent
+
+if TYPE_CHECKING:  # httpx-sse loads only when a stream is read (see massgen_core/http/__init__.py)
+    from massgen_core.http.sse import ServerSentEvent
 
 
 def chat_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:

@@ -15,12 +15,10 @@ module performs no HTTP itself.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import attrs
-import backoff
 
 from massgen_core.http.errors import BackendError
 
@@ -58,6 +56,8 @@ class RetryPolicy:
 
     def waits(self) -> Callable[[float | None], float]:
         """A function giving the next wait, taking the server's Retry-After (or None)."""
+        import backoff  # lazily: see massgen_core/http/__init__.py
+
         gen = backoff.expo(base=2, factor=self.initial_delay, max_value=self.max_delay)
         gen.send(None)
 
@@ -68,6 +68,12 @@ class RetryPolicy:
         return next_wait
 
 
+async def _asyncio_sleep(delay: float) -> None:
+    import asyncio  # lazily: see massgen_core/http/__init__.py
+
+    await asyncio.sleep(delay)
+
+
 OnRetry = Callable[[int, float, BackendError, bool], None]  # attempt, delay, error, restart
 
 
@@ -75,9 +81,10 @@ async def retry_call(
     call: Callable[[], Awaitable[Any]],
     policy: RetryPolicy,
     on_retry: OnRetry | None = None,
-    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    sleep: Callable[[float], Awaitable[Any]] | None = None,
 ) -> Any:
-    """Await ``call()`` with retries (non-streaming requests)."""
+    """Await ``call()`` with retries (non-streaming requests); ``sleep`` defaults to ``asyncio.sleep``."""
+    sleep = sleep or _asyncio_sleep
     next_wait = policy.waits()
     attempt = 0
     while True:
@@ -100,9 +107,10 @@ async def retry_stream(
     on_retry: OnRetry | None = None,
     *,
     allow_restart: bool = False,
-    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    sleep: Callable[[float], Awaitable[Any]] | None = None,
 ) -> AsyncIterator[Any]:
     """Yield the chunks of ``open_stream()``, retrying as the module docstring describes."""
+    sleep = sleep or _asyncio_sleep
     next_wait = policy.waits()
     attempt = 0
     while True:

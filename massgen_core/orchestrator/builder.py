@@ -225,6 +225,9 @@ class TeamBackend(bk.Backend):
     def stream(self, request: bk.Request) -> AsyncIterator[bk.Chunk]:
         return self._stream(request)
 
+    def preflight(self) -> None:
+        self.inner.preflight()
+
     async def aclose(self) -> None:
         await self.inner.aclose()
 

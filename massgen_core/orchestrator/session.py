@@ -127,6 +127,19 @@ class Orchestrator:
     def agent_ids(self) -> list[str]:
         return [agent.id for agent in self.agents]
 
+    def preflight(self) -> None:
+        """Raise one ``MassGenError`` naming every agent that cannot run (e.g. a missing key), before any request."""
+        from massgen_core.errors import MassGenError
+
+        problems = []
+        for agent in self.agents:
+            try:
+                agent.backend.preflight()
+            except MassGenError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise MassGenError("; ".join(dict.fromkeys(problems)))
+
     def run(
         self,
         question: str,
@@ -177,6 +190,7 @@ class _Session:
         self.order = [agent.id for agent in orch.agents]
         self.answers: dict[str, str] = {}
         self.votes: dict[str, Vote] = {}
+        self.failures: dict[str, str] = {}  # agent id -> why it was dropped
         self.version = 0
         self.usage = bk.Usage()
         self.stop_reason: str | None = None
@@ -290,20 +304,24 @@ class _Session:
             state.failures = 0
             state.capped_version = self.version
             return
+        if done.outcome == "fatal":  # relaunching cannot help (no key, refused key, unknown model)
+            state.failures += 1
+            self._drop(state, done.detail)
+            return
         if done.outcome == "failed":
             state.failures += 1
             if state.failures >= self.orch.limits.max_consecutive_failures:
-                state.active = False
-                self.votes.pop(state.agent.id, None)
-                self.emit(
-                    ev.AgentFailed,
-                    agent_id=state.agent.id,
-                    error=f"{done.detail} ({state.failures} consecutive failed launches)",
-                )
+                self._drop(state, f"{done.detail} ({state.failures} consecutive failed launches)")
                 return
             state.restart_reason = f"previous launch failed: {done.detail}"
             return
         state.restart_reason = done.detail or None
+
+    def _drop(self, state: _State, error: str) -> None:
+        state.active = False
+        self.votes.pop(state.agent.id, None)
+        self.failures[state.agent.id] = error
+        self.emit(ev.AgentFailed, agent_id=state.agent.id, error=error)
 
     def _schedule(self) -> None:
         if self.stop_reason is not None:
@@ -371,7 +389,7 @@ class _Session:
         try:
             return await self._launch(state)
         except Exception as exc:  # a backend error fails this launch, never the session
-            return "failed", _describe(exc)
+            return ("fatal" if getattr(exc, "fatal", False) else "failed"), _describe(exc)
 
     def _launch_finished(self, state: _State, task: asyncio.Task[tuple[str, str]]) -> None:
         # A done callback, not code in the task: a task cancelled before its first step never runs its body.
@@ -685,7 +703,8 @@ class _Session:
             agent_id: self.answers[agent_id] for agent_id in self.order if agent_id in self.answers
         }
         if not answers:
-            yield self._finished(None, None, ended_by, "no agent produced an answer")
+            reasons = "; ".join(f"{agent_id}: {error}" for agent_id, error in self.failures.items())
+            yield self._finished(None, None, ended_by, "no agent produced an answer" + (f" ({reasons})" if reasons else ""))
             return
         votes = {voter: vote for voter, vote in self.votes.items() if self.states[voter].active}
         decision = strategy.decide(votes, answers)
