@@ -24,3 +24,19 @@ class Exporter:
 
     def load(self, text: str) -> dict[str, Any]:
         raise NotImplementedError(f"the {self.name} format cannot be imported")
+
+
+def vote_rows(turn: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], bool]]:
+    """The turn's recorded votes (discarded ones left out), each with whether it counted.
+
+    A new answer clears the votes cast before it (PROTOCOL.md §5), and a voter's
+    later vote replaces its earlier one, so a vote counted when it is its
+    voter's last and no answer was submitted after it.
+    """
+    votes = [v for v in turn.get("votes", ()) if not v.get("discarded")]
+    last_answer = max((a.get("ts") or 0.0 for a in turn.get("answers", ())), default=0.0)
+    last_by_voter = {v["voter"]: i for i, v in enumerate(votes)}
+    return [
+        (vote, last_by_voter[vote["voter"]] == i and (vote.get("ts") or 0.0) >= last_answer)
+        for i, vote in enumerate(votes)
+    ]

@@ -97,3 +97,22 @@ def test_exporter_base_refuses_to_load():
         Txt().load("x")
     with pytest.raises(NotImplementedError):
         Txt().export({})
+
+
+def test_vote_rows_mark_which_votes_counted():
+    from massgen_core.exporting import vote_rows
+
+    turn = {
+        "answers": [{"agent_id": "a", "ts": 1.0}, {"agent_id": "b", "ts": 3.0}],
+        "votes": [
+            {"voter": "c", "target": "a", "ts": 2.0},  # cast before b's answer: cleared by it
+            {"voter": "a", "target": "b", "ts": 4.0},
+            {"voter": "c", "target": "b", "ts": 5.0},
+            {"voter": "a", "target": "a", "ts": 6.0},  # replaces a's earlier vote
+            {"voter": "d", "target": "a", "ts": 7.0, "discarded": True},
+        ],
+    }
+    assert [(v["voter"], v["ts"], counted) for v, counted in vote_rows(turn)] == [
+        ("c", 2.0, False), ("a", 4.0, False), ("c", 5.0, True), ("a", 6.0, True),
+    ]
+    assert vote_rows({}) == []

@@ -14,14 +14,11 @@ import html
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import nh3
-from markdown_it import MarkdownIt
-
-from massgen_core.exporting import Exporter
+from massgen_core.exporting import Exporter, vote_rows
 from massgen_core.hookspecs import hookimpl
 
-# Images would be fetched from wherever the model pointed them: not self-contained, and a tracking pixel.
-_TAGS = set(nh3.ALLOWED_TAGS) - {"img", "area", "map"}
+# markdown-it-py and nh3 are imported in render_markdown, not here: every massgen command loads
+# this plugin, and only an export renders anything.
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
 _CSS = """
@@ -48,13 +45,15 @@ summary { cursor: pointer; font-weight: 600; }
 """
 
 
-def _md() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"html": True, "linkify": False}).enable("table").enable("strikethrough")
-
-
 def render_markdown(text: str) -> str:
     """Untrusted Markdown to safe HTML."""
-    return nh3.clean(_md().render(text), tags=_TAGS, link_rel="noopener noreferrer nofollow")
+    import nh3
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": True, "linkify": False}).enable("table").enable("strikethrough")
+    # Images would be fetched from wherever the model pointed them: not self-contained, and a tracking pixel.
+    tags = set(nh3.ALLOWED_TAGS) - {"img", "area", "map"}
+    return nh3.clean(md.render(text), tags=tags, link_rel="noopener noreferrer nofollow")
 
 
 def _e(value: Any) -> str:
@@ -90,13 +89,13 @@ def _turn(turn: Mapping[str, Any]) -> str:
     parts.append(f'<div class="answer final">{render_markdown(final)}</div>' if final else "<p><em>No final answer recorded.</em></p>")
     if turn.get("error"):
         parts.append(f'<p class="error">{_e(turn["error"])}</p>')
-    votes = [v for v in turn.get("votes", []) if not v.get("discarded")]
+    votes = vote_rows(turn)
     if votes:
         parts.append(f"<h3>Votes ({_e(turn.get('strategy') or 'majority')})</h3>")
         parts.append(
             _table(
-                ["voter", "voted for", "reason"],
-                [[v["voter"], f"{v['target']} ({v['target_label']})" if v.get("target_label") else v["target"], v["reason"]] for v in votes],
+                ["voter", "voted for", "reason", "counted"],
+                [[v["voter"], f"{v['target']} ({v['target_label']})" if v.get("target_label") else v["target"], v["reason"], "yes" if counted else "superseded"] for v, counted in votes],
             )
         )
     tally = turn.get("tally") or {}

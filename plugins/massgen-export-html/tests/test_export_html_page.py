@@ -79,7 +79,8 @@ def test_the_page_is_self_contained_and_mobile_friendly():
 
 def test_votes_answers_usage_and_cost_are_on_the_page():
     page = HtmlExporter().export(_doc())
-    assert "<th>voter</th><th>voted for</th><th>reason</th>" in page and "<td>bob (agent2)</td>" in page
+    assert "<th>voter</th><th>voted for</th><th>reason</th><th>counted</th>" in page and "<td>bob (agent2)</td>" in page
+    assert "<td>yes</td>" in page
     assert '<details><summary>alice: 1 answer</summary>' in page and "Forty-two." in page
     assert '<td class="num">0.012500</td>' in page and "Turn cost: $0.012500" in page and "cost $0.012500" in page
 

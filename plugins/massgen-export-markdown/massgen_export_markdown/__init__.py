@@ -12,7 +12,7 @@ import datetime as _dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from massgen_core.exporting import Exporter
+from massgen_core.exporting import Exporter, vote_rows
 from massgen_core.hookspecs import hookimpl
 
 
@@ -45,12 +45,12 @@ def _turn(turn: Mapping[str, Any]) -> list[str]:
     out += [turn.get("final_answer") or "*(no final answer recorded)*", ""]
     if turn.get("error"):
         out += [f"**Error:** {_cell(turn['error'])}", ""]
-    votes = [v for v in turn.get("votes", []) if not v.get("discarded")]
+    votes = vote_rows(turn)
     if votes:
         out += [f"**Votes** ({turn.get('strategy') or 'majority'})", ""]
         out += _table(
-            ["voter", "voted for", "reason"],
-            [[v["voter"], f"{v['target']} ({v['target_label']})" if v.get("target_label") else v["target"], v["reason"]] for v in votes],
+            ["voter", "voted for", "reason", "counted"],
+            [[v["voter"], f"{v['target']} ({v['target_label']})" if v.get("target_label") else v["target"], v["reason"], "yes" if counted else "superseded"] for v, counted in votes],
         )
         out.append("")
     tally = turn.get("tally") or {}

@@ -87,3 +87,16 @@ def test_unfinished_failed_and_empty_turns_still_render(overrides, expected):
 
 def test_the_plugin_registers_the_markdown_format(installed_plugins):
     assert installed_plugins.exporters.get("markdown").extension == "md"
+
+
+def test_votes_cleared_by_a_later_answer_or_replaced_are_marked_superseded():
+    votes = [
+        {"voter": "alice", "target": "alice", "target_label": "agent1", "reason": "only one", "ranking": [], "discarded": False, "discard_reason": None, "ts": 0.15},
+        {"voter": "alice", "target": "bob", "target_label": "agent2", "reason": "better", "ranking": [], "discarded": False, "discard_reason": None, "ts": 0.4},
+        {"voter": "bob", "target": "bob", "target_label": "agent2", "reason": "mine", "ranking": [], "discarded": False, "discard_reason": None, "ts": 0.5},
+    ]  # fmt: skip
+    md = MarkdownExporter().export(_doc(votes=votes))
+    assert "| voter | voted for | reason | counted |" in md
+    assert "| alice | alice (agent1) | only one | superseded |" in md
+    assert "| alice | bob (agent2) | better | yes |" in md
+    assert "| bob | bob (agent2) | mine | yes |" in md
