@@ -133,7 +133,8 @@ def main(argv: Sequence[str] | None = None) -> Any:
     except MassGenError as exc:
         if debug:
             traceback.print_exc()
-        click.echo(f"massgen: error: {exc}", err=True)
+        for line in str(exc).splitlines() or [""]:  # one line per problem
+            click.echo(f"massgen: error: {line}", err=True)
         sys.exit(exc.exit_code)
     except Exception as exc:
         if debug:

@@ -138,7 +138,7 @@ class Orchestrator:
             except MassGenError as exc:
                 problems.append(str(exc))
         if problems:
-            raise MassGenError("; ".join(dict.fromkeys(problems)))
+            raise MassGenError("\n".join(dict.fromkeys(problems)))
 
     def run(
         self,
