@@ -70,8 +70,11 @@ def shared_dir():
 
 
 # -- coverage by package -------------------------------------------------------
-# The bar is 95% of lines and branches for the core and for each plugin, so the
-# test command prints one line per package after pytest-cov's report.
+# The bar is 95% of lines and branches for the core and for each plugin. The
+# test command prints one line per package after pytest-cov's report and, when
+# it ran the whole suite (no paths given), fails if any package is below.
+
+COVERAGE_BAR = 95.0
 
 
 def _coverage_packages(root):
@@ -87,20 +90,24 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     from pathlib import Path
 
     plugin = config.pluginmanager.getplugin("_cov")
-    controller = getattr(plugin, "cov_controller", None)
-    cov = getattr(controller, "cov", None)
+    cov = getattr(getattr(plugin, "cov_controller", None), "cov", None)
     if cov is None:
         return
     root = Path(__file__).resolve().parent
-    lines = []
+    whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
+    below = []
+    terminalreporter.write_sep("-", "coverage by package (lines and branches)")
     for name, include in _coverage_packages(root):
         try:
             percent = cov.report(include=include, omit=["*/tests/*"], file=io.StringIO())
-        except Exception:  # coverage.exceptions.NoDataError: nothing measured for it
-            lines.append(f"{name:<34} no data")
+        except Exception:  # coverage.exceptions.NoDataError: none of its files ran
+            terminalreporter.write_line(f"{name:<34} no data")
+            below.append(name)
             continue
-        mark = "" if percent >= 95.0 else "   <- below 95%"
-        lines.append(f"{name:<34} {percent:5.1f}%{mark}")
-    terminalreporter.write_sep("-", "coverage by package (lines and branches)")
-    for line in lines:
-        terminalreporter.write_line(line)
+        mark = "" if percent >= COVERAGE_BAR else f"   <- below {COVERAGE_BAR:g}%"
+        terminalreporter.write_line(f"{name:<34} {percent:5.1f}%{mark}")
+        if percent < COVERAGE_BAR:
+            below.append(name)
+    if whole_suite and below and terminalreporter._session.exitstatus == pytest.ExitCode.OK:
+        terminalreporter.write_line(f"FAIL: coverage below {COVERAGE_BAR:g}% in " + ", ".join(below), red=True)
+        terminalreporter._session.exitstatus = pytest.ExitCode.TESTS_FAILED
