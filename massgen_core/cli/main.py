@@ -33,6 +33,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "presets": ("massgen_core.cli.presets_cmd", "presets"),
     "templates": ("massgen_core.cli.presets_cmd", "templates"),
     "setup": ("massgen_core.cli.setup_cmd", "setup"),
+    "usage": ("massgen_core.cli.reports_cmd", "usage"),
+    "stats": ("massgen_core.cli.reports_cmd", "stats"),
 }
 GLOBAL_FLAGS = {"--debug"}
 
