@@ -148,8 +148,10 @@ class PluginManager:
         seen: set[str] = set()
         for ep in sorted(metadata.entry_points(group=group), key=lambda e: e.name):
             dist = getattr(ep, "dist", None)
-            dist_name = dist.name if dist is not None else ep.name
-            version = dist.version if dist is not None else None
+            # one read of METADATA: ``dist.name`` and ``dist.version`` would each parse the file again
+            meta = dist.metadata if dist is not None else None
+            dist_name = meta["Name"] if meta is not None else ep.name
+            version = meta["Version"] if meta is not None else None
             if wanted is not None and ep.name not in wanted and dist_name not in wanted:
                 continue
             if (ep.name, dist_name) in seen:  # same distribution seen twice on sys.path

@@ -10,13 +10,16 @@ on its own.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from massgen_claude import errors, wire
 from massgen_claude.pricing import PRICES
 from massgen_claude.stream import ClaudeStreamParser, StreamProtocolError
 from massgen_core.backend import BackendContext, Chunk, Done, Request, ToolCallChunk
-from massgen_core.http import BackendError, HttpBackend, HttpCall, ServerSentEvent
+from massgen_core.http import BackendError, HttpBackend, HttpCall
+
+if TYPE_CHECKING:  # httpx-sse loads only when a stream is read (see massgen_core/http/__init__.py)
+    from massgen_core.http.sse import ServerSentEvent
 
 
 class ClaudeBackend(HttpBackend):

@@ -15,7 +15,6 @@ from typing import Any
 from massgen_core.errors import MassGenError
 from massgen_core.exporting import Exporter
 from massgen_core.hookspecs import hookimpl
-from massgen_core.store.document import FORMAT, VERSION
 
 
 class JsonExporter(Exporter):
@@ -29,6 +28,9 @@ class JsonExporter(Exporter):
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
     def load(self, text: str) -> dict[str, Any]:
+        # Imported here: the store package brings sqlite3, and every massgen command loads this plugin.
+        from massgen_core.store.document import FORMAT, VERSION
+
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:

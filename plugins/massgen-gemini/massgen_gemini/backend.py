@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from massgen_core.backend import BackendContext, Chunk, Request, Usage
-from massgen_core.http import BackendError, HttpBackend, HttpCall, ServerSentEvent
+from massgen_core.http import BackendError, HttpBackend, HttpCall
 from massgen_gemini import errors, wire
 from massgen_gemini.pricing import PRICES
 from massgen_gemini.stream import GeminiStreamParser, StreamProtocolError
+
+if TYPE_CHECKING:  # httpx-sse loads only when a stream is read (see massgen_core/http/__init__.py)
+    from massgen_core.http.sse import ServerSentEvent
 
 
 class GeminiBackend(HttpBackend):

@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import attrs
-import httpx
 
 from massgen_core.backend import Request
 from massgen_core.hookspecs import hookimpl
@@ -76,6 +75,8 @@ def preset_for_url(base_url: str | None) -> Preset | None:
     """The hosted preset whose host ``base_url`` points at (so ``chatcompletion`` finds its key variable)."""
     if not base_url:
         return None
+    import httpx  # lazily: loading plugins must stay cheap (see massgen_core/http/__init__.py)
+
     try:
         host = httpx.URL(base_url).host
     except httpx.InvalidURL:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import attrs
 
@@ -35,7 +35,9 @@ from massgen_core.http.base import HttpCall
 from massgen_core.http.errors import BackendError, error_for_status
 from massgen_core.http.openai_chat import ChatCompletionsBackend, is_reasoning_model
 from massgen_core.http.pricing import Price, usage_from_openai
-from massgen_core.http.sse import ServerSentEvent
+
+if TYPE_CHECKING:  # httpx-sse loads only when a stream is read (see massgen_core/http/__init__.py)
+    from massgen_core.http.sse import ServerSentEvent
 
 PRICES: dict[str, Price] = {
     "gpt-4o*": Price(2.50, 10.00, 1.25),

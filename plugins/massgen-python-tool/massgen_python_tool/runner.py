@@ -11,7 +11,6 @@ reused and tested on its own. POSIX only (it relies on ``resource``).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import resource
@@ -20,9 +19,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
+
+if TYPE_CHECKING:
+    import asyncio
 
 MiB = 1024 * 1024
 
@@ -134,6 +136,10 @@ def _kill_group(pid: int) -> None:
 
 async def run_snippet(code: str, limits: Limits | None = None) -> RunResult:
     """Run ``code`` with ``sys.executable -I`` in a temp dir under ``limits``."""
+    # asyncio is imported here, not at the top: every massgen command loads this plugin to
+    # register the tool, and only running a snippet needs it.
+    import asyncio
+
     limits = limits or Limits()
     with tempfile.TemporaryDirectory(prefix="massgen-python-") as workdir:
         script = os.path.join(workdir, "snippet.py")

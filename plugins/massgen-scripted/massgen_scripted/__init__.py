@@ -9,7 +9,6 @@ It must never be mistaken for a real provider: it holds no keys and sends nothin
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 import json
 import re
@@ -42,6 +41,14 @@ REQUEST_LOG_SIZE = 100
 _TOKEN = re.compile(r"\S+\s*|\s+")
 _OWN_ANSWER = re.compile(r"<(\S+) \(your answer\)> (.*?) <end of \1>", re.DOTALL)
 _ANSWER = re.compile(r"<(agent\d+)> (.*?) <end of \1>", re.DOTALL)
+
+
+async def _sleep(seconds: float) -> None:
+    # asyncio is imported here, not at the top: every massgen command loads this plugin, and only
+    # a running session (whose event loop has imported asyncio already) ever sleeps.
+    import asyncio
+
+    await asyncio.sleep(seconds)
 
 
 class ScriptError(MassGenError):
@@ -239,7 +246,7 @@ class ScriptedBackend(Backend):
         step = self.options.script[min(self.calls, len(self.options.script) - 1)]
         self.calls += 1
         if step.delay:
-            await asyncio.sleep(step.delay)
+            await _sleep(step.delay)
         if step.action == "fail":
             raise ScriptedBackendError(step.value, self.context.agent_id)
         if step.reasoning:
@@ -247,7 +254,7 @@ class ScriptedBackend(Backend):
                 out_tokens += 1
                 yield chunk
         if step.action == "stall":
-            await asyncio.sleep(step.value)
+            await _sleep(step.value)
         lead = step.text
         if lead is None and step.action == "answer":
             lead = step.value
@@ -337,7 +344,7 @@ class ScriptedBackend(Backend):
         delay = self.options.token_delay
         for token in _TOKEN.findall(text):
             if delay:
-                await asyncio.sleep(delay)
+                await _sleep(delay)
             yield kind(token)
 
     def _usage(self, request: Request, out_tokens: int) -> UsageChunk:

@@ -1,0 +1,178 @@
+"""Start-up cost: what loading plugins, ``massgen --help`` and ``config validate`` must not import.
+
+Every command loads every installed plugin, so plugins register their real
+classes without importing the libraries that only a request, an export or a
+display needs. Each check runs in a fresh interpreter and reads
+``sys.modules``; timings live in benchmarks/bench_config_validate.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import massgen_core.http
+
+# Libraries a request, an export or a live display needs, and nothing before.
+HEAVY = (
+    "httpx", "httpx_sse", "httpcore", "anyio", "backoff", "markdown_it", "nh3", "rich", "asyncio",
+)
+
+
+def loaded_after(code: str, *, cwd: Path | None = None) -> dict[str, Any]:
+    """Run ``code`` (which sets ``result``) in a fresh interpreter; ``result`` plus the modules."""
+    probe = code + textwrap.dedent(
+        """
+        import json, sys
+        result["modules"] = sorted(sys.modules)
+        print(json.dumps(result))
+        """
+    )
+    # without MASSGEN_LOAD_PLUGINS: every installed plugin loads
+    env = {k: v for k, v in os.environ.items() if k != "MASSGEN_LOAD_PLUGINS"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=cwd, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def heavy_in(modules: list[str]) -> list[str]:
+    return sorted({m.split(".")[0] for m in modules if m.split(".")[0] in HEAVY})
+
+
+def test_loading_every_installed_plugin_imports_no_network_export_or_display_library():
+    result = loaded_after(
+        textwrap.dedent(
+            """
+            from massgen_core.plugins import get_plugin_manager
+
+            manager = get_plugin_manager()
+            result = {
+                "errors": {i.name: i.error for i in manager.plugin_infos() if i.error},
+                "backends": manager.backends.names(),
+                "exporters": manager.exporters.names(),
+            }
+            """
+        )
+    )
+    assert result["errors"] == {}
+    assert {"claude", "gemini", "openai", "grok", "chatcompletion"} <= set(result["backends"])
+    assert {"html", "json", "markdown"} <= set(result["exporters"])
+    assert heavy_in(result["modules"]) == []
+    assert "cattrs" not in result["modules"]  # the event converter is built on first use
+
+
+def test_plugins_register_their_real_classes_with_options_patterns_and_key_variables():
+    result = loaded_after(
+        textwrap.dedent(
+            """
+            from massgen_core.plugins import get_plugin_manager
+
+            backends = get_plugin_manager().backends
+            result = {
+                name: [
+                    f"{cls.__module__}.{cls.__qualname__}",
+                    f"{cls.Options.__module__}.{cls.Options.__qualname__}",
+                    list(cls.model_patterns),
+                    list(cls.key_env),
+                ]
+                for name, cls in backends.items()
+                if name in ("claude", "openai")
+            }
+            """
+        )
+    )
+    assert result["claude"][:2] == [
+        "massgen_claude.backend.ClaudeBackend",
+        "massgen_claude.wire.ClaudeOptions",
+    ]
+    assert "claude-*" in result["claude"][2] and result["claude"][3] == ["ANTHROPIC_API_KEY"]
+    assert result["openai"][0] == "massgen_openai.OpenAIBackend"
+    assert "OPENAI_API_KEY" in result["openai"][3]
+    assert heavy_in(result["modules"]) == []
+
+
+def test_importing_http_errors_does_not_import_the_base_class_or_httpx():
+    result = loaded_after("import massgen_core.http.errors\nresult = {}\n")
+    assert "massgen_core.http.base" not in result["modules"]
+    assert heavy_in(result["modules"]) == []
+
+
+def test_http_package_names_resolve_on_first_use_to_the_submodule_objects():
+    from massgen_core.http.base import HttpBackend
+    from massgen_core.http.pool import get_client
+
+    assert massgen_core.http.HttpBackend is HttpBackend
+    assert massgen_core.http.get_client is get_client
+    assert {"HttpBackend", "ServerSentEvent", "retry_stream"} <= set(dir(massgen_core.http))
+
+
+def test_http_package_unknown_name_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchThing'"):
+        massgen_core.http.NoSuchThing  # noqa: B018
+
+
+def test_http_package_exports_exactly_its_lazy_names():
+    assert sorted(massgen_core.http.__all__) == sorted(massgen_core.http._MODULE_OF)
+    for name in massgen_core.http.__all__:
+        assert getattr(massgen_core.http, name) is not None
+
+
+def test_help_imports_neither_the_plugin_manager_nor_asyncio():
+    result = loaded_after(
+        textwrap.dedent(
+            """
+            import contextlib, io
+            from massgen_core.cli.main import main
+
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+                main(["--help"])
+            result = {}
+            """
+        )
+    )
+    assert "massgen_core.plugins" not in result["modules"]
+    assert "importlib.metadata" not in result["modules"]
+    assert heavy_in(result["modules"]) == []
+
+
+def test_config_validate_imports_no_display_store_orchestrator_or_network_code(tmp_path: Path):
+    config = tmp_path / "two.yaml"
+    config.write_text(
+        "agents:\n"
+        "  - id: a\n    backend: {type: claude, model: claude-3-5-haiku-20241022}\n"
+        "  - id: b\n    backend: {type: openai, model: gpt-4o-mini}\n",
+        encoding="utf-8",
+    )
+    result = loaded_after(
+        textwrap.dedent(
+            f"""
+            import contextlib, io
+            from massgen_core.cli.main import main
+
+            out = io.StringIO()
+            code = None
+            with contextlib.redirect_stdout(out):
+                try:
+                    main(["config", "validate", {str(config)!r}])
+                except SystemExit as exc:
+                    code = exc.code
+            result = {{"code": code, "out": out.getvalue()}}
+            """
+        ),
+        cwd=tmp_path,
+    )
+    assert result["code"] == 0 and result["out"].strip().endswith(": ok")
+    prefixes = (
+        "massgen_core.display", "massgen_core.store", "massgen_core.orchestrator", "massgen_core.events",
+    )
+    assert [m for m in result["modules"] if m.startswith(prefixes)] == []
+    assert heavy_in(result["modules"]) == []
