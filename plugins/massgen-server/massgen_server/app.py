@@ -1,0 +1,449 @@
+"""The ASGI application behind ``massgen serve``: run sessions and read conversations over HTTP.
+
+``create_app(settings)`` returns a Starlette app; every response body is JSON
+(errors are ``{"error": {"type", "message"}}``) except a session streamed as
+Server-Sent Events. Each session gets its own orchestrator built from the
+server's config, so concurrent sessions share no state; a client that goes
+away cancels its session. This module never reads config files, never binds a
+socket (the command does) and never puts API keys in a response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from massgen_core import __version__
+from massgen_core.errors import MassGenError
+from massgen_core.events import Event, event_to_dict
+
+# How long a cancelled session gets to end by itself (with a recorded
+# SessionFinished) before its task is cancelled outright.
+CANCEL_GRACE_S = 2.0
+# A question with its history; larger bodies are refused before they are read.
+MAX_BODY_BYTES = 1_000_000
+
+
+@attrs.frozen
+class Settings:
+    """What one server runs with; ``manager`` None means the process-wide plugin manager."""
+
+    config: Any
+    token: str | None = None
+    max_sessions: int = 4
+    record: bool = True
+    retry_after_s: int = 5
+    manager: Any = None
+
+
+def error_response(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status, headers=headers)
+
+
+class BadRequest(Exception):
+    """A request body or parameter the API cannot use (400)."""
+
+
+@attrs.frozen
+class SessionRequest:
+    question: str
+    history: tuple[tuple[str, str], ...] | None = None
+    conversation_id: str | None = None
+
+
+def parse_session_request(body: bytes) -> SessionRequest:
+    """The validated body of ``POST /v1/sessions``; BadRequest says what is wrong."""
+    try:
+        data = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadRequest('the body must be a JSON object like {"question": "..."}')
+    unknown = sorted(set(data) - {"question", "history", "conversation_id"})
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(unknown)} (known: question, history, conversation_id)")
+    question = data.get("question")
+    if not isinstance(question, str) or not question.strip():
+        raise BadRequest('"question" must be a non-empty string')
+    history = data.get("history")
+    if history is not None:
+        if not isinstance(history, list) or not all(
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair) for pair in history
+        ):
+            raise BadRequest('"history" must be a list of [question, answer] string pairs')
+        history = tuple((q, a) for q, a in history)
+    conversation_id = data.get("conversation_id")
+    if conversation_id is not None and (not isinstance(conversation_id, str) or not conversation_id.strip()):
+        raise BadRequest('"conversation_id" must be a non-empty string')
+    return SessionRequest(question=question, history=history, conversation_id=conversation_id)
+
+
+def describe_agents(agents: Any) -> list[dict[str, Any]]:
+    """id, backend type and model of each configured agent (nested teams nest); never keys or URLs."""
+    described = []
+    for agent in agents:
+        backend = agent.backend
+        entry: dict[str, Any] = {
+            "id": agent.id,
+            "backend": backend.type if backend is not None else None,
+            "model": backend.model if backend is not None else None,
+        }
+        if agent.agents:
+            entry["agents"] = describe_agents(agent.agents)
+        described.append(entry)
+    return described
+
+
+class _Warner:
+    """Stands in for run_impl's Streams: the server reports consumer failures on stderr."""
+
+    def warn(self, message: str) -> None:
+        print(f"massgen: warning: {message}", file=sys.stderr, flush=True)
+
+
+class SessionRun(Response):
+    """One running session as an ASGI response: JSON at the end, or every event as SSE.
+
+    It owns the session slot, the orchestrator and the recorder, and releases
+    all three however the response ends (finished, client gone, server stop).
+    """
+
+    def __init__(
+        self,
+        *,
+        orchestrator: Any,
+        request: SessionRequest,
+        history: list[tuple[str, str]],
+        recorder: Any,
+        manager: Any,
+        stream: bool,
+        release: Callable[[], None],
+    ) -> None:
+        super().__init__()
+        self.orchestrator = orchestrator
+        self.request = request
+        self.history = history
+        self.recorder = recorder
+        self.manager = manager
+        self.stream = stream
+        self.release = release
+        self.consumers = self._consumers()
+
+    def _consumers(self) -> list[Callable[[Event], None]]:
+        from massgen_core.cli.run_impl import _Guarded
+
+        warner: Any = _Warner()
+        consumers: list[Callable[[Event], None]] = []
+        if self.recorder is not None:
+            consumers.append(_Guarded("the conversation store", self.recorder, warner))
+        if self.manager.hook.on_event.get_hookimpls():
+            if self.manager.on_observer_error is None:
+                self.manager.on_observer_error = lambda name, exc: warner.warn(
+                    f"on_event plugin {name} failed and was switched off: {type(exc).__name__}: {exc}"
+                )
+            consumers.append(_Guarded("an on_event plugin", self.manager.emit, warner))
+        return consumers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self._serve(receive, send)
+        finally:
+            try:
+                close = getattr(self.recorder, "close", None)
+                if close is not None:
+                    close()
+                await self.orchestrator.aclose()
+            finally:
+                self.release()
+
+    async def _serve(self, receive: Receive, send: Send) -> None:
+        from massgen_core.display.json_result import session_result
+        from massgen_core.display.state import SessionView
+
+        view = SessionView()
+        if self.stream:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"text/event-stream; charset=utf-8"),
+                        (b"cache-control", b"no-cache"),
+                        (b"x-accel-buffering", b"no"),
+                    ],
+                }
+            )
+
+        async def deliver(event: Event) -> None:
+            view.apply(event)
+            for consume in self.consumers:
+                consume(event)
+            if self.stream:
+                await send({"type": "http.response.body", "body": sse(event.type, event_to_dict(event)), "more_body": True})
+
+        completed = await self._run_watching(deliver, receive)
+        if not completed:
+            return  # the client is gone: nobody to answer
+        result = session_result(view)
+        result["conversation_id"] = getattr(self.recorder, "conversation_id", None)  # None: not recorded
+        if self.stream:
+            await send({"type": "http.response.body", "body": sse("result", result), "more_body": False})
+            return
+        body = json.dumps(result, ensure_ascii=False, default=str).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def _run_watching(self, deliver: Callable[[Event], Awaitable[None]], receive: Receive) -> bool:
+        """Run the session while watching for the client leaving; True when it ran to its end."""
+
+        async def pump() -> None:
+            stream = self.orchestrator.run(self.request.question, history=self.history)
+            async with contextlib.aclosing(stream):
+                async for event in stream:
+                    await deliver(event)
+
+        async def disconnected() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass  # pragma: no cover - nothing but a disconnect follows a fully read body
+
+        session = asyncio.ensure_future(pump())
+        watcher = asyncio.ensure_future(disconnected())
+        try:
+            await asyncio.wait({session, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            if session.done():
+                session.result()  # a bug in the session surfaces as a 500, not a hang
+                return True
+            # Gone: ask the session to stop (it records a cancelled turn), then cut it off.
+            self.orchestrator.cancel()
+            await asyncio.wait({session}, timeout=CANCEL_GRACE_S)
+            return False
+        finally:
+            for task in (session, watcher):
+                task.cancel()
+            await asyncio.gather(session, watcher, return_exceptions=True)
+
+
+def sse(event_type: str, data: Any) -> bytes:
+    """One Server-Sent Event frame."""
+    return f"event: {event_type}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n".encode()
+
+
+class Api:
+    """The endpoints, sharing one settings object and one count of running sessions."""
+
+    def __init__(self, settings: Settings) -> None:
+        from massgen_core.plugins import get_plugin_manager
+
+        self.settings = settings
+        self.manager = settings.manager if settings.manager is not None else get_plugin_manager()
+        self.active = 0
+
+    def _release(self) -> None:
+        self.active -= 1
+
+    def authorized(self, request: Request) -> bool:
+        token = self.settings.token
+        if not token:
+            return True
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+    # -- endpoints ---------------------------------------------------------
+
+    async def health(self, request: Request) -> Response:
+        plugins = [info.name for info in self.manager.plugin_infos() if info.error is None]
+        return JSONResponse(
+            {
+                "ok": True,
+                "version": __version__,
+                "plugins": plugins,
+                "sessions": {"active": self.active, "max": self.settings.max_sessions},
+            }
+        )
+
+    async def backends(self, request: Request) -> Response:
+        return JSONResponse({"agents": describe_agents(self.settings.config.agents)})
+
+    async def create_session(self, request: Request) -> Response:
+        raw = await _read_capped(request)
+        if raw is None:
+            return error_response(413, "payload_too_large", f"the body must be at most {MAX_BODY_BYTES} bytes")
+        try:
+            body = parse_session_request(raw)
+        except BadRequest as exc:
+            return error_response(400, "bad_request", str(exc))
+        history = list(body.history or ())
+        conversation_id = None
+        if body.conversation_id is not None:
+            found = self._stored_history(body.conversation_id)
+            if isinstance(found, Response):
+                return found
+            conversation_id, stored = found
+            if body.history is None:
+                history = stored
+        if self.active >= self.settings.max_sessions:
+            return error_response(
+                429,
+                "too_many_sessions",
+                f"{self.active} sessions are running, the most this server runs at once (--max-sessions); retry later",
+                headers={"Retry-After": str(self.settings.retry_after_s)},
+            )
+        from massgen_core.orchestrator import build_orchestrator
+        from massgen_core.recording import start_recording
+
+        manager = self.manager
+        try:
+            orchestrator = build_orchestrator(self.settings.config, manager=manager)
+        except MassGenError as exc:
+            return error_response(422, "config_error", str(exc))
+        try:
+            orchestrator.preflight()
+        except MassGenError as exc:
+            await orchestrator.aclose()
+            return error_response(503, "backend_unavailable", str(exc))
+        self.active += 1
+        try:
+            recorder = start_recording(self.settings.config, enabled=self.settings.record, conversation_id=conversation_id)
+            return SessionRun(
+                orchestrator=orchestrator,
+                request=attrs.evolve(body, conversation_id=conversation_id),
+                history=history,
+                recorder=recorder,
+                manager=manager,
+                stream="text/event-stream" in request.headers.get("accept", ""),
+                release=self._release,
+            )
+        except BaseException:  # pragma: no cover - the slot must come back even if setting up fails
+            self.active -= 1
+            await orchestrator.aclose()
+            raise
+
+    def _stored_history(self, prefix: str) -> tuple[str, list[tuple[str, str]]] | Response:
+        from massgen_core.store import AmbiguousIdError, Store, StoreError, default_path
+
+        if not default_path().exists():
+            return error_response(404, "not_found", f"no conversation with id {prefix!r}: none recorded yet")
+        with Store() as store:
+            try:
+                conversation_id = store.resolve_id(prefix)
+            except AmbiguousIdError as exc:
+                return error_response(400, "ambiguous_id", str(exc))
+            except StoreError as exc:
+                return error_response(404, "not_found", str(exc))
+            return conversation_id, store.history(conversation_id)
+
+    async def conversations(self, request: Request) -> Response:
+        from massgen_core.store import Filters, Store, default_path
+
+        raw = request.query_params.get("limit", "50")
+        try:
+            limit = int(raw)
+            if limit < 1:
+                raise ValueError
+        except ValueError:
+            return error_response(400, "bad_request", f"limit must be a positive integer, not {raw!r}")
+        if not default_path().exists():
+            return JSONResponse({"conversations": []})
+        with Store() as store:
+            rows = store.list_conversations(Filters(limit=limit))
+        return JSONResponse({"conversations": [row.to_dict() for row in rows]})
+
+    async def conversation(self, request: Request) -> Response:
+        from massgen_core.store import AmbiguousIdError, Store, StoreError, default_path
+
+        prefix = request.path_params["conversation_id"]
+        if not default_path().exists():
+            return error_response(404, "not_found", f"no conversation with id {prefix!r}: none recorded yet")
+        with Store() as store:
+            try:
+                document = store.document(store.resolve_id(prefix))
+            except AmbiguousIdError as exc:
+                return error_response(400, "ambiguous_id", str(exc))
+            except StoreError as exc:
+                return error_response(404, "not_found", str(exc))
+        return JSONResponse(document)
+
+
+async def _read_capped(request: Request) -> bytes | None:
+    """The body, or None when it is larger than MAX_BODY_BYTES (a declared length is trusted first)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _guarded(api: Api, endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    async def guarded(request: Request) -> Response:
+        if not api.authorized(request):
+            return error_response(
+                401,
+                "unauthorized",
+                "this server needs an API token: send the header Authorization: Bearer <token>",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return await endpoint(request)
+
+    return guarded
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    message = f"{request.method} {request.url.path}: {exc.detail}"
+    return error_response(exc.status_code, kind, message, headers=exc.headers)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    print(f"massgen: error: {request.method} {request.url.path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return error_response(500, "internal_error", f"{type(exc).__name__}: {exc}")
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The API for ``settings`` (see docs/api.md)."""
+    api = Api(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> Any:
+        yield
+        from massgen_core.http.pool import aclose_all
+
+        await aclose_all()
+
+    app = Starlette(
+        routes=[
+            Route("/health", api.health, methods=["GET"]),
+            Route("/v1/backends", _guarded(api, api.backends), methods=["GET"]),
+            Route("/v1/sessions", _guarded(api, api.create_session), methods=["POST"]),
+            Route("/v1/conversations", _guarded(api, api.conversations), methods=["GET"]),
+            Route("/v1/conversations/{conversation_id}", _guarded(api, api.conversation), methods=["GET"]),
+        ],
+        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
+        lifespan=lifespan,
+    )
+    app.state.api = api
+    return app

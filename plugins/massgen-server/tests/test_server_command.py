@@ -1,0 +1,176 @@
+"""``massgen serve`` as users run it: a subprocess of the real CLI, reached over loopback HTTP with httpx."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import massgen_scripted
+import pytest
+
+from massgen_core.config.loader import config_from_dict
+from massgen_core.errors import MassGenError
+from massgen_core.plugins import PluginManager
+from massgen_server.command import check_bind, is_loopback, startup_problems
+
+WAIT_S = 15.0
+
+TINY = """
+agents:
+  - id: a1
+    backend: {type: scripted, model: s-1, token_delay: 0, script: [{answer: "A1 says {question}"}, {vote: best}]}
+  - id: a2
+    backend: {type: scripted, model: s-2, token_delay: 0, script: [{answer: "A2 says {question} at length"}, {vote: best}]}
+"""
+
+NO_KEY = """
+agents:
+  - id: gpt
+    backend: {type: openai, model: gpt-4o-mini}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def massgen(*args: str, env: dict[str, str] | None = None, **kw: object) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "massgen_core", *args],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[object]:
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(config_text: str, *extra: str, env: dict[str, str] | None = None) -> tuple[str, subprocess.Popen[str]]:
+        config = tmp_path / "config.yaml"
+        config.write_text(config_text)
+        port = free_port()
+        proc = massgen("serve", "--config", str(config), "--port", str(port), *extra, env=env)
+        procs.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            assert proc.poll() is None, proc.communicate()[1]
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    return url, proc
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "massgen serve did not come up in time"
+            time.sleep(0.05)
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=WAIT_S)
+
+
+def test_serve_runs_a_session_over_http(server):
+    url, proc = server(TINY)
+    response = httpx.post(f"{url}/v1/sessions", json={"question": "Why?"}, timeout=WAIT_S)
+    assert response.status_code == 200
+    assert response.json()["winner"] == "a2"
+    assert response.json()["final_answer"] == "A2 says Why? at length"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=WAIT_S)
+    assert proc.returncode == 0  # Ctrl-C is a normal stop
+    assert "serving the API on http://127.0.0.1:" in stderr
+    assert "the API server stopped" in stderr
+    assert "auth: none" in stderr
+
+
+def test_serve_with_a_token_and_a_missing_key_warns_then_answers_503(server):
+    url, proc = server(NO_KEY, "--no-logs", "--max-sessions", "2", env={"MY_TOKEN": "tok-123"})
+    # the token comes from MASSGEN_API_TOKEN unless --token-env says otherwise
+    assert httpx.get(f"{url}/v1/backends", timeout=WAIT_S).status_code == 200
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=WAIT_S)
+    assert "sessions will fail (503)" in stderr and "OPENAI_API_KEY" in stderr
+
+    url, proc = server(NO_KEY, "--token-env", "MY_TOKEN", env={"MY_TOKEN": "tok-123"})
+    assert httpx.get(f"{url}/v1/backends", timeout=WAIT_S).status_code == 401
+    response = httpx.post(
+        f"{url}/v1/sessions", json={"question": "q"}, headers={"Authorization": "Bearer tok-123"}, timeout=WAIT_S
+    )
+    assert response.status_code == 503
+    assert "OPENAI_API_KEY" in response.json()["error"]["message"]
+    assert httpx.get(f"{url}/health", timeout=WAIT_S).json()["sessions"]["max"] == 4
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=WAIT_S)
+    assert "bearer token from $MY_TOKEN" in stderr
+    assert "tok-123" not in stderr
+
+
+def test_serve_refuses_a_non_loopback_host_without_a_token(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(TINY)
+    proc = massgen("serve", "--config", str(config), "--host", "0.0.0.0", "--port", str(free_port()))
+    _, stderr = proc.communicate(timeout=WAIT_S)
+    assert proc.returncode == 1
+    assert "refusing to listen on 0.0.0.0 without an API token" in stderr
+    assert "MASSGEN_API_TOKEN" in stderr
+
+
+def test_serve_help_lists_its_options_and_massgen_help_does_not_import_starlette():
+    proc = massgen("serve", "--help")
+    stdout, _ = proc.communicate(timeout=WAIT_S)
+    assert proc.returncode == 0
+    for option in ("--config", "--preset", "--host", "--port", "--token-env", "--max-sessions", "--no-logs"):
+        assert option in stdout
+    code = (
+        "import sys\nfrom massgen_core.cli.main import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('STARLETTE' if 'starlette' in sys.modules or 'uvicorn' in sys.modules else 'LEAN', file=sys.stderr)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=WAIT_S)
+    assert proc.stderr.strip().endswith("LEAN")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1", "[::1]"])
+def test_loopback_hosts_need_no_token(host):
+    assert is_loopback(host)
+    check_bind(host, None, "T")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5", "::", "example.com"])
+def test_other_hosts_need_a_token(host):
+    assert not is_loopback(host)
+    with pytest.raises(MassGenError, match="set T"):
+        check_bind(host, None, "T")
+    check_bind(host, "a-token", "T")
+
+
+def test_startup_problems_reports_a_config_that_cannot_build():
+    manager = PluginManager()
+    manager.register(massgen_scripted, name="massgen-scripted")
+    config = config_from_dict({"agents": [{"id": "a", "backend": {"type": "scripted"}}], "voting": {"strategy": "majority"}}, manager=_with_majority())
+    problems = startup_problems(config, manager)
+    assert problems and problems[0].startswith("sessions will fail (422)")
+    assert startup_problems(config, _with_majority()) == []
+
+
+def _with_majority() -> PluginManager:
+    import massgen_voting_majority
+
+    manager = PluginManager()
+    manager.register(massgen_scripted, name="massgen-scripted")
+    manager.register(massgen_voting_majority, name="massgen-voting-majority")
+    return manager
