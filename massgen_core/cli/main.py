@@ -102,7 +102,11 @@ class MassGenGroup(click.Group):
 @click.group(
     cls=MassGenGroup,
     context_settings={"help_option_names": ["-h", "--help"]},
-    epilog='Without a command, runs a session: massgen [--config FILE] "question" (see massgen run --help).',
+    epilog=(
+        'Without a command, runs a session: massgen [--config FILE] "question" (see massgen run --help). '
+        "Installed plugins may add commands (such as serve); they are not imported for this help: "
+        "massgen COMMAND --help works for each."
+    ),
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs (with redacted HTTP traces).")
 @click.version_option(__version__, prog_name="massgen")
