@@ -406,10 +406,11 @@ def test_the_offline_demo_keeps_working_for_later_questions_of_an_interactive_se
     text = resolve_config_path("offline-demo.yaml").read_text()
     fast = tmp_path / "demo-fast.yaml"
     fast.write_text(text.replace("token_delay: 0.025", "token_delay: 0"))  # same script, no streaming pauses
-    proc = cli(["--config", str(fast), "--json"], stdin="one\ntwo\nthree\n")
+    questions = "".join(f"question {i}\n" for i in range(1, 13))  # more turns than the script has moves
+    proc = cli(["--config", str(fast), "--json"], stdin=questions)
     assert proc.returncode == 0, proc.stderr
     results = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert [(r["turn"], r["winner"], r["ended_by"]) for r in results] == [(i, "bob", "consensus") for i in (1, 2, 3)]
+    assert [(r["turn"], r["winner"], r["ended_by"]) for r in results] == [(i, "bob", "consensus") for i in range(1, 13)]
 
 
 def test_jsonl_streams_every_event_as_a_json_line(cli, configs):

@@ -175,9 +175,12 @@ class ScriptedOptions:
     token_delay: float = attrs.field(default=0.0, validator=attrs.validators.ge(0))
     script: tuple[Step, ...] = attrs.field(default=DEFAULT_SCRIPT, converter=_structure_script)
     final: str | None = None
+    # True: the script starts over at each new turn (a new question, or the same one with more
+    # history), so one question's moves serve a whole multi-turn conversation.
+    per_turn: bool = False
 
 
-_OPTION_KEYS = ("token_delay", "script", "final")
+_OPTION_KEYS = ("token_delay", "script", "final", "per_turn")
 
 
 def parse_options(options: Mapping[str, Any]) -> ScriptedOptions:
@@ -194,6 +197,8 @@ def parse_options(options: Mapping[str, Any]) -> ScriptedOptions:
         raise ScriptError("scripted backend: token_delay must be a number of seconds >= 0")
     if "final" in data and data["final"] is not None and not isinstance(data["final"], str):
         raise ScriptError("scripted backend: final must be a string")
+    if "per_turn" in data and not isinstance(data["per_turn"], bool):
+        raise ScriptError("scripted backend: per_turn must be true or false")
     try:
         return ScriptedOptions(**data)
     except ValueError as exc:
@@ -215,6 +220,7 @@ class ScriptedBackend(Backend):
         options = config.options
         self.options = options if isinstance(options, ScriptedOptions) else parse_options(options)
         self.calls = 0  # coordination calls made (steps consumed)
+        self._turn: str | None = None  # with per_turn: the turn the step count belongs to
         # The latest requests, for tests and debugging; bounded so long conversations stay small.
         self.requests: deque[Request] = deque(maxlen=REQUEST_LOG_SIZE)
         self.last_answer: str | None = None
@@ -243,6 +249,10 @@ class ScriptedBackend(Backend):
             yield self._usage(request, out_tokens)
             yield Done(finish_reason="stop", model=self.config.model)
             return
+        if self.options.per_turn:
+            turn = _turn_key(request)
+            if turn != self._turn:
+                self._turn, self.calls = turn, 0
         step = self.options.script[min(self.calls, len(self.options.script) - 1)]
         self.calls += 1
         if step.delay:
@@ -393,6 +403,14 @@ def _question(request: Request) -> str:
                 r"<ORIGINAL MESSAGE> (.*?) <END OF ORIGINAL MESSAGE>", message.content, re.DOTALL
             )
             return match.group(1) if match else message.content
+    return ""
+
+
+def _turn_key(request: Request) -> str:
+    """What identifies a turn: the user message up to the current answers (history and question)."""
+    for message in request.messages:
+        if message.role == "user":
+            return message.content.split("<CURRENT ANSWERS from the agents>", 1)[0]
     return ""
 
 

@@ -291,3 +291,27 @@ async def test_the_request_log_is_bounded():
         await _collect(backend, _request())
     assert len(backend.requests) == massgen_scripted.REQUEST_LOG_SIZE
     assert backend.calls == massgen_scripted.REQUEST_LOG_SIZE + 5
+
+
+# -- per_turn ----------------------------------------------------------------------
+
+
+async def test_per_turn_starts_the_script_over_for_each_new_question():
+    backend = _backend([{"answer": "first for {question}"}, {"answer": "second"}], per_turn=True)
+    first = _calls(await _collect(backend, _request(question="A?")))
+    again = _calls(await _collect(backend, _request(question="A?")))
+    new_turn = _calls(await _collect(backend, _request(question="B?")))
+    assert first == [("new_answer", {"content": "first for A?"})]
+    assert again == [("new_answer", {"content": "second"})]  # same turn: the script goes on
+    assert new_turn == [("new_answer", {"content": "first for B?"})]
+
+
+async def test_without_per_turn_the_script_carries_across_questions():
+    backend = _backend([{"answer": "first"}, {"answer": "second"}])
+    await _collect(backend, _request(question="A?"))
+    assert _calls(await _collect(backend, _request(question="B?"))) == [("new_answer", {"content": "second"})]
+
+
+def test_per_turn_must_be_a_boolean():
+    with pytest.raises(ScriptError, match="per_turn must be true or false"):
+        parse_options({"per_turn": "yes"})
