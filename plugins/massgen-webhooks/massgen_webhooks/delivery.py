@@ -13,7 +13,6 @@ logs a secret, a header value or a URL's path.
 from __future__ import annotations
 
 import collections
-import email.utils
 import hashlib
 import hmac
 import json
@@ -28,6 +27,8 @@ import attrs
 
 from massgen_webhooks.config import Hook, Settings
 
+from massgen_core.http.errors import parse_retry_after  # the provider layer's reading of the header
+
 log = logging.getLogger("massgen_webhooks")
 
 SIGNATURE_HEADER = "X-MassGen-Signature"
@@ -38,22 +39,6 @@ USER_AGENT = "massgen-webhooks/0.0.4"
 def sign(secret: str, body: bytes) -> str:
     """The ``X-MassGen-Signature`` value for ``body``: ``sha256=<hex HMAC-SHA256>``."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), else None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def _retryable(status: int) -> bool:
