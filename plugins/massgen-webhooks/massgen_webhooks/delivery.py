@@ -25,9 +25,8 @@ from typing import Any
 
 import attrs
 
-from massgen_webhooks.config import Hook, Settings
-
 from massgen_core.http.errors import parse_retry_after  # the provider layer's reading of the header
+from massgen_webhooks.config import Hook, Settings
 
 log = logging.getLogger("massgen_webhooks")
 
