@@ -47,21 +47,25 @@ def describe(
 class MajorityStrategy(VotingStrategy):
     name: ClassVar[str] = "majority"
     description: ClassVar[str] = "Most votes wins; ties to config order (the MassGen default)"
+    # What a subclass that weighs votes (``weight_of``) changes: the unit in the explanation
+    # and the score of an answer nobody voted for.
+    unit: ClassVar[str] = "vote"
+    no_votes: ClassVar[float] = 0
 
     def weight_of(self, voter: str) -> float:
         return 1.0
 
     def decide(self, votes: Mapping[str, Vote], answers: Mapping[str, str]) -> Decision:
         order = [agent.id for agent in self.agents]
-        tally: dict[str, float] = {agent: 0 for agent in order if agent in answers}
+        tally: dict[str, float] = {agent: self.no_votes for agent in order if agent in answers}
         for voter, vote in votes.items():
-            tally[vote.target] = tally.get(vote.target, 0) + self.weight_of(voter)
+            tally[vote.target] = tally.get(vote.target, self.no_votes) + self.weight_of(voter)
         winner = plurality(tally, order, answers)
         return Decision(
             winner=winner,
             tally=tally,
             reasons={voter: vote.reason for voter, vote in votes.items()},
-            explanation=describe(winner, tally, votes),
+            explanation=describe(winner, tally, votes, unit=self.unit),
         )
 
 
