@@ -9,6 +9,7 @@ in docs/export-format.md); an exporter that can read its own output back sets
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 
@@ -40,3 +41,16 @@ def vote_rows(turn: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], bool]]:
         (vote, last_by_voter[vote["voter"]] == i and (vote.get("ts") or 0.0) >= last_answer)
         for i, vote in enumerate(votes)
     ]
+
+
+def write_export(text: str, path: Path, conversation_id: str, extension: str) -> Path:
+    """Write an export to ``path`` (a folder gets ``massgen-<id8>.<ext>`` inside it); the path written."""
+    from massgen_core.errors import MassGenError
+
+    if path.is_dir():
+        path = path / f"massgen-{conversation_id[:8]}.{extension}"
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise MassGenError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path

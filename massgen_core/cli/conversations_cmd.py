@@ -274,11 +274,7 @@ def export(conversation_id: str | None, fmt: str, output: str | None, list_forma
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
         return
-    path = Path(output)
-    if path.is_dir():
-        path = path / f"massgen-{cid[:8]}.{exporter.extension}"
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise MassGenError(f"cannot write {path}: {exc.strerror or exc}") from None
+    from massgen_core.exporting import write_export
+
+    path = write_export(text, Path(output), cid, exporter.extension)
     click.echo(f"Wrote {path}", err=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from massgen_core.errors import MassGenError
+from massgen_core.exporting import write_export
 
 HISTORY_PREVIEW = 300
 # id(runner) -> (the runner, the conversation /save wrote for it when recording was off), so that a
@@ -98,13 +99,7 @@ def _export(session: Any, arg: str) -> bool:
             session.streams.stdout.write(text if text.endswith("\n") else text + "\n")
             session.streams.stdout.flush()
             return True
-        path = Path(target).expanduser()
-        if path.is_dir():
-            path = path / f"massgen-{conversation_id[:8]}.{exporter.extension}"
-        try:
-            path.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise MassGenError(f"cannot write {path}: {exc.strerror or exc}") from None
+        path = write_export(text, Path(target).expanduser(), conversation_id, exporter.extension)
         session.streams.info(f"wrote {path}")
     except MassGenError as exc:
         session.streams.error(str(exc))
