@@ -6,7 +6,6 @@ one clear line instead of a traceback. Messages never contain API keys.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -35,6 +34,8 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     lowered = {c.lower(): c for c in candidates}
     if name.lower() in lowered:
         return lowered[name.lower()]
+    import difflib
+
     matches = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     if matches:
         return lowered[matches[0]]

@@ -11,15 +11,13 @@ import plugin code.
 from __future__ import annotations
 
 import os
-import traceback
 from collections.abc import Callable, Iterator
-from importlib import metadata
 from typing import Any, Generic, TypeVar
 
 import attrs
 import pluggy
 
-from massgen_core import hookspecs
+from massgen_core import discovery, hookspecs
 from massgen_core.errors import MassGenError, UnknownNameError, did_you_mean
 
 T = TypeVar("T")
@@ -145,19 +143,11 @@ class PluginManager:
     def load_entrypoints(self, group: str = "massgen") -> None:
         """Load every installed plugin (as MASSGEN_LOAD_PLUGINS allows), one by one."""
         wanted = _wanted_plugins()
-        seen: set[str] = set()
-        for ep in sorted(metadata.entry_points(group=group), key=lambda e: e.name):
-            dist = getattr(ep, "dist", None)
-            # one read of METADATA: ``dist.name`` and ``dist.version`` would each parse the file again
-            meta = dist.metadata if dist is not None else None
-            dist_name = meta["Name"] if meta is not None else ep.name
-            version = meta["Version"] if meta is not None else None
+        for ep in sorted(discovery.entry_points(group), key=lambda e: e.name):
+            dist_name = ep.dist_name or ep.name
             if wanted is not None and ep.name not in wanted and dist_name not in wanted:
                 continue
-            if (ep.name, dist_name) in seen:  # same distribution seen twice on sys.path
-                continue
-            seen.add((ep.name, dist_name))  # type: ignore[arg-type]
-            info = PluginInfo(name=dist_name, version=version, entry_point=f"{ep.name} = {ep.value}")
+            info = PluginInfo(name=dist_name, version=ep.version, entry_point=f"{ep.name} = {ep.value}")
             try:
                 module = ep.load()
             # A broken plugin is reported, never fatal (some libraries sys.exit() when a dependency
@@ -226,17 +216,19 @@ class PluginManager:
     def _fail(self, info: PluginInfo, message: str, exc: BaseException | None = None) -> PluginInfo:
         info.error = message
         if exc is not None:
+            import traceback
+
             self.debug_tracebacks[info.name] = "".join(traceback.format_exception(exc))
         self.infos[info.name] = info
         return info
 
     def _collect(self, plugin: object, kind: str, info: PluginInfo) -> None:
         hook_name = f"register_{kind}"
-        impl = getattr(plugin, hook_name, None)
-        if impl is None or not any(
-            h.plugin is plugin for h in getattr(self.pm.hook, hook_name).get_hookimpls()
-        ):
+        # pluggy's record, not getattr(plugin, ...): a plugin module may forward unknown names lazily
+        impls = [h for h in getattr(self.pm.hook, hook_name).get_hookimpls() if h.plugin is plugin]
+        if not impls:
             return
+        impl = impls[0].function
         registry: Registry[Any] = getattr(self, kind)
         added: list[str] = []
 
@@ -252,6 +244,35 @@ class PluginManager:
         except Exception as exc:
             self._fail(info, f"{hook_name} raised {_describe(exc)}", exc)
         getattr(info, kind).extend(added)
+
+    def verify(self) -> None:
+        """Import everything registered as a ``Lazy`` and record what fails against its plugin.
+
+        Loading plugins imports only what a plugin's entry module holds; a
+        ``Lazy`` registration (see ``massgen_core.lazy``) is imported on first
+        use. ``massgen plugins`` calls this so a broken lazy class shows up with
+        its plugin instead of at the first session.
+        """
+        from massgen_core.lazy import Lazy, PluginLoadError
+
+        for kind in KINDS:
+            registry: Registry[Any] = getattr(self, kind)
+            for name, item in registry.items():
+                if not isinstance(item, Lazy):
+                    continue
+                try:
+                    item.load()
+                except PluginLoadError as exc:
+                    owner = self.infos.get(registry.owner(name) or "")
+                    if owner is not None:
+                        message = f"{_KIND_SINGULAR[kind]} {name!r}: {exc}"
+                        owner.error = message if owner.error is None else f"{owner.error}; {message}"
+                        if exc.__cause__ is not None:
+                            import traceback
+
+                            self.debug_tracebacks[owner.name] = "".join(
+                                traceback.format_exception(exc.__cause__)
+                            )
 
     # -- reading -----------------------------------------------------------
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from massgen_core.backend import FunctionSpec
+if TYPE_CHECKING:  # tool plugins import this module when every command loads them
+    from massgen_core.backend import FunctionSpec
 
 
 @attrs.frozen(kw_only=True)
@@ -18,6 +19,8 @@ class Tool:
     func: Callable[..., Awaitable[str]]
 
     def spec(self) -> FunctionSpec:
+        from massgen_core.backend import FunctionSpec
+
         return FunctionSpec(name=self.name, description=self.description, parameters=self.parameters)
 
     async def __call__(self, **arguments: Any) -> str:

@@ -11,11 +11,9 @@ stays cheap; nothing here prints an API key.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +36,8 @@ def validate(files: tuple[str, ...], as_json: bool) -> None:
 
     problems = validate_files(files)
     if as_json:
+        import json
+
         click.echo(json.dumps([p.to_dict() for p in problems], indent=2))
     else:
         for problem in problems:
@@ -167,6 +167,8 @@ def set_value(file: str, key_path: str, value: str) -> None:
     parts = parse_key_path(key_path)
     new_value = _parse_value(value)
     if file.lower().endswith(".json"):
+        import json
+
         try:
             data = json.loads(original)
         except json.JSONDecodeError as exc:
@@ -224,6 +226,8 @@ def _set_yaml(file: str, original: str, parts: list[str | int], value: Any) -> s
 
 def _write_atomically(path: Path, text: str) -> None:
     """Replace the file in one step so a crash never leaves half a config."""
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

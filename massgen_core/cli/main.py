@@ -13,7 +13,6 @@ import importlib
 import importlib.util
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -138,12 +137,16 @@ def main(argv: Sequence[str] | None = None) -> Any:
         sys.exit(130)
     except MassGenError as exc:
         if debug:
+            import traceback
+
             traceback.print_exc()
         for line in str(exc).splitlines() or [""]:  # one line per problem
             click.echo(f"massgen: error: {line}", err=True)
         sys.exit(exc.exit_code)
     except Exception as exc:
         if debug:
+            import traceback
+
             traceback.print_exc()
         click.echo(
             f"massgen: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",

@@ -16,6 +16,7 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     from massgen_core.plugins import KINDS, get_plugin_manager
 
     manager = get_plugin_manager()
+    manager.verify()  # import lazily registered classes too, so their errors show here
     infos = manager.plugin_infos()
     if as_json:
         click.echo(json.dumps([info.to_dict() for info in infos], indent=2))

@@ -618,8 +618,8 @@ class _Rules:
         checked = c.check_attrs(extra, options_cls, path, also_known=common, where=where)
         if checked is _INVALID:
             return _INVALID
-        try:
-            _construct(options_cls, checked)
+        try:  # as the backend builds them when it starts (massgen_core.http.base.parse_options)
+            options_cls(**checked)
         except Exception as exc:  # the plugin's own validators reject a value
             c.add(path, f"invalid options{where}: {_exception_text(exc)}")
             return _INVALID
@@ -864,7 +864,7 @@ class _Rules:
         checked = c.check_attrs(data, options_cls, path, also_known=["strategy"], where=where)
         if checked is _INVALID:
             return _INVALID
-        try:
+        try:  # structured as the session builder does (massgen_core.orchestrator.builder)
             _construct(options_cls, checked)
         except Exception as exc:
             c.add(path, f"invalid options{where}: {_exception_text(exc)}")
@@ -1043,9 +1043,19 @@ def _manager(manager: PluginManager | None) -> PluginManager:
 
 
 def _process(
-    doc: Document, *, env: str | None, manager: PluginManager, interpolate: bool = True
+    doc: Document,
+    *,
+    env: str | None,
+    manager: PluginManager,
+    interpolate: bool = True,
+    build: bool = True,
 ) -> tuple[Config | None, list[ConfigProblem]]:
-    """Apply every rule to ``doc``; the Config is None when any error was found."""
+    """Apply every rule to ``doc``; the Config is None when any error was found.
+
+    With ``build=False`` (``config validate``) the checked data is not turned into
+    objects: the rules above are the whole validation, and cattrs (whose import and
+    generated code cost more than checking 200 agents) is left unloaded.
+    """
     if env is not None or (isinstance(doc.data, dict) and "display" in doc.data):
         doc = doc.copy()  # overlays move positions around; keep the caller's document intact
     checker = _Checker(doc, manager, os.environ)
@@ -1107,6 +1117,8 @@ def _process(
     cleaned = rules.config(data)
     problems = sort_problems(checker.problems)
     if cleaned is None or any(p.is_error for p in problems):
+        return None, problems
+    if not build:
         return None, problems
     cleaned["environment"] = env
     cleaned["source"] = doc.file
@@ -1215,13 +1227,13 @@ def validate_document(
 ) -> list[ConfigProblem]:
     """Every problem in ``doc``: the base config and each of its environments."""
     manager = _manager(manager)
-    _, problems = _process(doc, env=None, manager=manager)
+    _, problems = _process(doc, env=None, manager=manager, build=False)
     data = doc.data
     envs = data.get("environments") if isinstance(data, dict) else None
     if isinstance(envs, dict) and not any(p.is_error for p in problems):
         for name in envs:
             if isinstance(name, str):
-                _, env_problems = _process(doc, env=name, manager=manager)
+                _, env_problems = _process(doc, env=name, manager=manager, build=False)
                 problems.extend(env_problems)
     return sort_problems(problems)
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from massgen_core.backend import Usage
+if TYPE_CHECKING:  # plugins' price tables import this module, so it stays light
+    from massgen_core.backend import Usage
 
 
 @attrs.frozen
@@ -73,6 +74,8 @@ def _int(value: Any) -> int:
 
 def usage_from_openai(data: Mapping[str, Any] | None) -> Usage:
     """Usage from an OpenAI Chat (``prompt_tokens``...) or Responses (``input_tokens``...) usage object."""
+    from massgen_core.backend import Usage
+
     if not data:
         return Usage()
     inp = data.get("input_tokens", data.get("prompt_tokens"))

@@ -70,33 +70,49 @@ def test_loading_every_installed_plugin_imports_no_network_export_or_display_lib
     assert "cattrs" not in result["modules"]  # the event converter is built on first use
 
 
-def test_plugins_register_their_real_classes_with_options_patterns_and_key_variables():
+def test_plugins_register_lazy_classes_that_load_with_their_options_patterns_and_key_variables():
     result = loaded_after(
         textwrap.dedent(
             """
+            import sys
+            from massgen_core.lazy import Lazy
             from massgen_core.plugins import get_plugin_manager
 
-            backends = get_plugin_manager().backends
-            result = {
-                name: [
-                    f"{cls.__module__}.{cls.__qualname__}",
-                    f"{cls.Options.__module__}.{cls.Options.__qualname__}",
-                    list(cls.model_patterns),
-                    list(cls.key_env),
-                ]
-                for name, cls in backends.items()
-                if name in ("claude", "openai")
+            manager = get_plugin_manager()
+            before = sorted(sys.modules)
+            registered = {
+                kind: {name: type(item).__name__ for name, item in getattr(manager, kind).items()}
+                for kind in ("backends", "voting_strategies", "exporters")
             }
+            loaded = {}
+            for name in ("claude", "openai", "ollama"):
+                lazy = manager.backends.get(name)
+                options = lazy.Options  # a declared path: imports the options module only
+                options_only = [m for m in sys.modules if m.endswith(".backend")]
+                cls = lazy.load()
+                loaded[name] = [
+                    f"{cls.__module__}.{cls.__qualname__}",
+                    f"{options.__module__}.{options.__qualname__}",
+                    list(lazy.model_patterns),
+                    list(lazy.key_env),
+                    options_only,
+                ]
+            result = {"before": before, "registered": registered, "loaded": loaded}
             """
         )
     )
-    assert result["claude"][:2] == [
-        "massgen_claude.backend.ClaudeBackend",
-        "massgen_claude.wire.ClaudeOptions",
-    ]
-    assert "claude-*" in result["claude"][2] and result["claude"][3] == ["ANTHROPIC_API_KEY"]
-    assert result["openai"][0] == "massgen_openai.OpenAIBackend"
-    assert "OPENAI_API_KEY" in result["openai"][3]
+    before = result["before"]
+    # loading plugins imported no backend, strategy or exporter implementation, nor the HTTP base
+    assert [m for m in before if m.startswith("massgen_") and m.endswith((".backend", ".strategy", ".exporter"))] == []
+    assert "massgen_core.http.base" not in before and "massgen_core.backend" not in before
+    assert set(result["registered"]["backends"].values()) == {"Lazy"}
+    assert result["registered"]["voting_strategies"]["quorum"] == "Lazy"
+    assert result["registered"]["exporters"]["html"] == "Lazy"
+    claude, openai, ollama = (result["loaded"][n] for n in ("claude", "openai", "ollama"))
+    assert claude[:2] == ["massgen_claude.backend.ClaudeBackend", "massgen_claude.options.ClaudeOptions"]
+    assert claude[2] == ["claude-*"] and claude[3] == ["ANTHROPIC_API_KEY"] and claude[4] == []
+    assert openai[0] == "massgen_openai.backend.OpenAIBackend" and "OPENAI_API_KEY" in openai[3]
+    assert ollama[0] == "massgen_openai_compatible.backend.OllamaBackend" and ollama[3] == []
     assert heavy_in(result["modules"]) == []
 
 
@@ -176,3 +192,8 @@ def test_config_validate_imports_no_display_store_orchestrator_or_network_code(t
     )
     assert [m for m in result["modules"] if m.startswith(prefixes)] == []
     assert heavy_in(result["modules"]) == []
+    # the options of the two types the file uses, and no backend module, nor cattrs
+    assert {"massgen_claude.options", "massgen_openai.options"} <= set(result["modules"])
+    assert "massgen_gemini.options" not in result["modules"]
+    assert [m for m in result["modules"] if m.endswith(".backend")] == []
+    assert "cattrs" not in result["modules"] and "massgen_core.http.base" not in result["modules"]

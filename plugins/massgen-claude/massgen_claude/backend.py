@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from massgen_claude import errors, wire
+from massgen_claude.options import ClaudeOptions
 from massgen_claude.pricing import PRICES
 from massgen_claude.stream import ClaudeStreamParser, StreamProtocolError
 from massgen_core.backend import BackendContext, Chunk, Done, Request, ToolCallChunk
@@ -28,7 +29,7 @@ class ClaudeBackend(HttpBackend):
     name: ClassVar[str] = "claude"
     description: ClassVar[str] = "Anthropic Claude (Messages API)"
     model_patterns: ClassVar[tuple[str, ...]] = ("claude-*",)
-    Options: ClassVar[type | None] = wire.ClaudeOptions
+    Options: ClassVar[type | None] = ClaudeOptions
     key_env: ClassVar[tuple[str, ...]] = ("ANTHROPIC_API_KEY",)
     default_base_url: ClassVar[str | None] = "https://api.anthropic.com"
     price_table = PRICES
@@ -37,7 +38,7 @@ class ClaudeBackend(HttpBackend):
 
     def __init__(self, config: Any, context: BackendContext | None = None) -> None:
         super().__init__(config, context)
-        self.options: wire.ClaudeOptions
+        self.options: ClaudeOptions
         # Thinking blocks that preceded each tool call: the API wants them back with the results.
         self._replay: dict[str, list[dict[str, Any]]] = {}
 

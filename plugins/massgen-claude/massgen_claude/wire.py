@@ -1,6 +1,6 @@
 """Building Anthropic Messages API requests from MassGen requests.
 
-Owns the ``claude`` backend's options and the translation of a normalized
+Owns the translation of a normalized
 ``Request`` into the JSON body and headers of ``POST /v1/messages``: system
 messages become the top-level ``system``, tool results become ``tool_result``
 blocks in a user message, function tools get ``input_schema``, and the server
@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
+from massgen_claude.options import ClaudeOptions
 from massgen_core.backend import Message, Request
 
 ANTHROPIC_VERSION = "2023-06-01"
@@ -24,31 +23,6 @@ CODE_EXECUTION_TOOL = "code_execution_20250522"
 CODE_EXECUTION_BETA = "code-execution-2025-05-22"
 # Claude 3 models (not 3.5/3.7) cap output at 4096 tokens and reject a larger max_tokens.
 _SMALL_OUTPUT_MODELS = ("claude-3-haiku", "claude-3-opus", "claude-3-sonnet")
-
-
-def _optional_int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-@attrs.frozen(kw_only=True)
-class ClaudeOptions:
-    """Keys a ``claude`` backend entry may carry beyond the shared ones (PROTOCOL.md §9)."""
-
-    enable_web_search: bool = False
-    enable_code_execution: bool = False
-    return_citations: bool = True
-    thinking_budget: int | None = attrs.field(default=None, converter=_optional_int)
-    web_search_max_uses: int | None = attrs.field(default=None, converter=_optional_int)
-    top_p: float | None = None
-    top_k: int | None = attrs.field(default=None, converter=_optional_int)
-    stop_sequences: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    anthropic_beta: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-
-    @thinking_budget.validator
-    def _check_budget(self, attribute: attrs.Attribute[Any], value: int | None) -> None:
-        if value is not None and value < 1024:
-            raise ValueError("thinking_budget must be at least 1024 tokens (Anthropic's minimum)")
-
 
 _TOOL_CHOICE = {"auto": {"type": "auto"}, "required": {"type": "any"}, "none": {"type": "none"}}
 

@@ -193,9 +193,10 @@ def test_thinking_budget_below_the_minimum_is_rejected():
         ClaudeBackend(BackendConfig(type="claude", model="claude-x", options={"thinking_budget": 100}))
 
 
-def test_claude_type_is_registered_and_serves_claude_models(installed_plugins):
+def test_claude_type_is_registered_lazily_and_serves_claude_models(installed_plugins):
     cls = installed_plugins.backends.get("claude")
-    assert cls is ClaudeBackend
+    assert cls.Options is ClaudeOptions and cls.model_patterns == ("claude-*",)
+    assert cls.load() is ClaudeBackend  # the declaration agrees with the class
     assert cls.serves_model("claude-sonnet-4-20250514") and cls.serves_model("Claude-3-5-Haiku-20241022")
     assert not cls.serves_model("gpt-4o")
 

@@ -8,7 +8,6 @@ JSON. Nothing here touches the database.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -25,11 +24,14 @@ class JsonExporter(Exporter):
     can_load = True
 
     def export(self, document: Mapping[str, Any]) -> str:
+        import json  # json and the store load when used: every massgen command loads this plugin
+
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
     def load(self, text: str) -> dict[str, Any]:
-        # Imported here: the store package brings sqlite3, and every massgen command loads this plugin.
-        from massgen_core.store.document import FORMAT, VERSION
+        import json
+
+        from massgen_core.store.document import FORMAT, VERSION  # the store package brings sqlite3
 
         try:
             data = json.loads(text)

@@ -1,7 +1,9 @@
 """MassGen plugin ``massgen-gemini``: the ``gemini`` backend (Gemini streamGenerateContent).
 
 Registers ``GeminiBackend`` for config ``type: gemini`` and model names
-``gemini-*``. The plugin holds no state of its own; see ``backend``.
+``gemini-*`` as a ``Lazy``: loading the plugin imports only the options
+class, and ``massgen_gemini.backend`` is imported when a backend is first
+built. The plugin holds no state of its own; see ``backend``.
 """
 
 from __future__ import annotations
@@ -9,13 +11,22 @@ from __future__ import annotations
 from typing import Any
 
 from massgen_core.hookspecs import hookimpl
-from massgen_gemini.backend import GeminiBackend
-from massgen_gemini.wire import GeminiOptions
+from massgen_core.lazy import Lazy, forward_to
+
+BACKEND = Lazy(
+    "massgen_gemini.backend:GeminiBackend",
+    name="gemini",
+    description="Google Gemini (streamGenerateContent)",
+    model_patterns=("gemini-*",),
+    Options="massgen_gemini.options:GeminiOptions",
+)
 
 
 @hookimpl
 def register_backends(register: Any) -> None:
-    register(GeminiBackend)
+    register(BACKEND)
 
 
-__all__ = ["GeminiBackend", "GeminiOptions", "register_backends"]
+__getattr__ = forward_to(__name__, "backend")  # GeminiBackend: imported on first use
+
+__all__ = ["BACKEND", "register_backends"]

@@ -18,6 +18,7 @@ import attrs
 from massgen_core.backend import BackendContext, Chunk, Request, Usage
 from massgen_core.http import BackendError, HttpBackend, HttpCall
 from massgen_gemini import errors, wire
+from massgen_gemini.options import GeminiOptions
 from massgen_gemini.pricing import PRICES
 from massgen_gemini.stream import GeminiStreamParser, StreamProtocolError
 
@@ -31,7 +32,7 @@ class GeminiBackend(HttpBackend):
     name: ClassVar[str] = "gemini"
     description: ClassVar[str] = "Google Gemini (streamGenerateContent)"
     model_patterns: ClassVar[tuple[str, ...]] = ("gemini-*",)
-    Options: ClassVar[type | None] = wire.GeminiOptions
+    Options: ClassVar[type | None] = GeminiOptions
     key_env: ClassVar[tuple[str, ...]] = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
     default_base_url: ClassVar[str | None] = "https://generativelanguage.googleapis.com"
     price_table = PRICES
@@ -39,7 +40,7 @@ class GeminiBackend(HttpBackend):
 
     def __init__(self, config: Any, context: BackendContext | None = None) -> None:
         super().__init__(config, context)
-        self.options: wire.GeminiOptions
+        self.options: GeminiOptions
         self._signatures: dict[str, str] = {}  # thoughtSignature per tool-call id, for replay
         self._requests = itertools.count()  # keeps invented call ids unique across turns
 

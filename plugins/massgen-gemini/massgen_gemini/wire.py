@@ -1,6 +1,6 @@
 """Building Gemini ``streamGenerateContent`` requests from MassGen requests.
 
-Owns the ``gemini`` backend's options and the translation of a normalized
+Owns the translation of a normalized
 ``Request`` into the JSON body: ``contents`` with roles user/model, system
 messages as ``systemInstruction``, function tools as ``functionDeclarations``
 (schemas reduced to the OpenAPI subset Gemini accepts), tool results as
@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
 from massgen_core.backend import Message, Request
+from massgen_gemini.options import GeminiOptions
 
 CALL_ID_PREFIX = "gemini_call"  # ids we invent for calls Gemini sent without one
 
@@ -25,26 +24,6 @@ _SCHEMA_KEYS = {
     "required", "minProperties", "maxProperties", "minLength", "maxLength", "pattern", "example",
     "anyOf", "propertyOrdering", "default", "items", "minimum", "maximum", "title",
 }
-
-
-def _optional_int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-@attrs.frozen(kw_only=True)
-class GeminiOptions:
-    """Keys a ``gemini`` backend entry may carry beyond the shared ones (PROTOCOL.md §9)."""
-
-    enable_web_search: bool = False
-    enable_code_execution: bool = False
-    return_citations: bool = True
-    thinking_budget: int | None = attrs.field(default=None, converter=_optional_int)
-    include_thoughts: bool | None = None  # None: on for models that think (2.5 and later)
-    top_p: float | None = None
-    top_k: int | None = attrs.field(default=None, converter=_optional_int)
-    stop_sequences: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    safety_settings: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=tuple)
-    stream_format: str = attrs.field(default="sse", validator=attrs.validators.in_(("sse", "json_array")))
 
 
 _MODE = {"auto": "AUTO", "required": "ANY", "none": "NONE"}

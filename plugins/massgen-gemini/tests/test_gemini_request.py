@@ -202,9 +202,10 @@ def test_an_unknown_stream_format_is_rejected():
         GeminiBackend(BackendConfig(type="gemini", model=MODEL, options={"stream_format": "xml"}))
 
 
-def test_gemini_type_is_registered_and_serves_gemini_models(installed_plugins):
+def test_gemini_type_is_registered_lazily_and_serves_gemini_models(installed_plugins):
     cls = installed_plugins.backends.get("gemini")
-    assert cls is GeminiBackend
+    assert cls.Options is GeminiOptions and cls.model_patterns == ("gemini-*",)
+    assert cls.load() is GeminiBackend  # the declaration agrees with the class
     assert cls.serves_model("gemini-2.5-flash") and cls.serves_model("gemini-3-pro-preview")
     assert not cls.serves_model("claude-3-5-haiku")
 

@@ -1,75 +1,31 @@
-"""MassGen plugin: xAI Grok through its OpenAI-compatible Chat Completions API.
+"""MassGen plugin ``massgen-grok``: xAI Grok through its OpenAI-compatible Chat Completions API.
 
 ``type: grok`` serves ``grok-*`` at ``https://api.x.ai/v1`` with the key from
-``XAI_API_KEY``. Live Search options go in the request body as
-``search_parameters`` (mode, return_citations, max_search_results); the
-citations the answer comes with are kept on ``Done.citations``. The wire
-format itself is ``massgen_core.http.openai_chat``'s.
+``XAI_API_KEY`` (see ``backend``). Registered as a ``Lazy``: loading the plugin
+imports only the options class; the backend module loads when first used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal
 
-import attrs
-
-from massgen_core.backend import Request
 from massgen_core.hookspecs import hookimpl
-from massgen_core.http.openai_chat import ChatCompletionsBackend
-from massgen_core.http.pricing import Price
+from massgen_core.lazy import Lazy, forward_to
 
-PRICES: dict[str, Price] = {
-    "grok-4*": Price(3.00, 15.00, 0.75),
-    "grok-4-fast*": Price(0.20, 0.50, 0.05),
-    "grok-3*": Price(3.00, 15.00, 0.75),
-    "grok-3-mini*": Price(0.30, 0.50, 0.075),
-    "grok-code-fast*": Price(0.20, 1.50, 0.02),
-    "grok-2*": Price(2.00, 10.00),
-}
-
-
-@attrs.frozen(kw_only=True)
-class GrokOptions:
-    enable_web_search: bool = False
-    search_mode: Literal["auto", "on", "off"] | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.in_(("auto", "on", "off")))
-    )
-    return_citations: bool | None = None
-    max_search_results: int | None = None
-    reasoning_effort: str | None = None  # grok-3-mini
-
-
-class GrokBackend(ChatCompletionsBackend):
-    name: ClassVar[str] = "grok"
-    model_patterns: ClassVar[tuple[str, ...]] = ("grok-*",)
-    Options = GrokOptions
-    key_env: ClassVar[tuple[str, ...]] = ("XAI_API_KEY",)
-    default_base_url: ClassVar[str] = "https://api.x.ai/v1"
-    description: ClassVar[str] = "xAI Grok (OpenAI-compatible, Live Search)"
-    price_table = PRICES
-
-    def search_parameters(self) -> dict[str, Any] | None:
-        o = self.options
-        if not (o.enable_web_search or o.search_mode or o.return_citations is not None or o.max_search_results):
-            return None
-        mode = o.search_mode or ("auto" if o.enable_web_search else "off")
-        params: dict[str, Any] = {"mode": mode}
-        params["return_citations"] = True if o.return_citations is None else o.return_citations
-        if o.max_search_results is not None:
-            params["max_search_results"] = o.max_search_results
-        return params
-
-    def extra_body(self, request: Request) -> dict[str, Any]:
-        body: dict[str, Any] = {}
-        search = self.search_parameters()
-        if search is not None:
-            body["search_parameters"] = search
-        if self.options.reasoning_effort:
-            body["reasoning_effort"] = self.options.reasoning_effort
-        return body
+BACKEND = Lazy(
+    "massgen_grok.backend:GrokBackend",
+    name="grok",
+    description="xAI Grok (OpenAI-compatible, Live Search)",
+    model_patterns=("grok-*",),
+    Options="massgen_grok.options:GrokOptions",
+)
 
 
 @hookimpl
 def register_backends(register: Callable[..., None]) -> None:
-    register(GrokBackend)
+    register(BACKEND)
+
+
+__getattr__ = forward_to(__name__, "backend")  # GrokBackend, PRICES: imported on first use
+
+__all__ = ["BACKEND", "register_backends"]

@@ -132,3 +132,12 @@ def test_legacy_chatcompletion_configs_have_their_endpoint_suffix_stripped(share
                 assert b.base_url == "https://api.cerebras.ai/v1"
                 found += 1
     assert found == 3
+
+
+def test_the_lazy_registrations_cover_exactly_the_preset_table():
+    import massgen_openai_compatible as plugin
+
+    assert plugin.PRESET_NAMES == tuple(PRESETS)
+    assert [lazy.name for lazy in plugin.BACKENDS] == ["chatcompletion", *PRESETS]
+    for lazy in plugin.BACKENDS:  # each declaration agrees with the class it names
+        assert lazy.load().name == lazy.name and lazy.Options is lazy.load().Options

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-import resource
-import signal
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -100,6 +97,10 @@ def scrubbed_environment(environ: Mapping[str, str] | None = None) -> dict[str, 
 
 
 def _limit_child(limits: Limits) -> Callable[[], None]:
+    # resource, signal and tempfile are imported where used: every massgen command loads this
+    # plugin to register the tool, and only running a snippet needs them.
+    import resource
+
     # Runs in the forked child before exec, so it only calls into C: no
     # imports (another thread may have held the import lock at fork time).
     def apply() -> None:  # pragma: no cover - runs in the forked child, out of coverage's sight
@@ -128,6 +129,8 @@ async def _drain(stream: asyncio.StreamReader, keep: int) -> tuple[bytes, int]:
 
 
 def _kill_group(pid: int) -> None:
+    import signal
+
     try:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:  # already gone
@@ -139,6 +142,7 @@ async def run_snippet(code: str, limits: Limits | None = None) -> RunResult:
     # asyncio is imported here, not at the top: every massgen command loads this plugin to
     # register the tool, and only running a snippet needs it.
     import asyncio
+    import tempfile
 
     limits = limits or Limits()
     with tempfile.TemporaryDirectory(prefix="massgen-python-") as workdir:

@@ -271,7 +271,9 @@ async def test_health_check_needs_nothing():
 
 def test_registers_as_the_scripted_type(plugin_manager):
     plugin_manager.register(massgen_scripted, name="massgen-scripted")
-    assert plugin_manager.backends.get("scripted") is ScriptedBackend
+    registered = plugin_manager.backends.get("scripted")
+    assert registered.Options is ScriptedBackend.Options  # declared: read without the backend module
+    assert registered.load() is ScriptedBackend  # and the declaration agrees with the class
     assert ScriptedBackend.serves_model("scripted-demo") and ScriptedBackend.key_env == ()
 
 

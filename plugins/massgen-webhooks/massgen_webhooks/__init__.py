@@ -12,7 +12,6 @@ reported once and switches webhooks off; it never raises into the session.
 from __future__ import annotations
 
 import atexit
-import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +20,6 @@ from massgen_core.hookspecs import hookimpl
 if TYPE_CHECKING:
     from massgen_core.events import Event
     from massgen_webhooks.delivery import Dispatcher
-
-log = logging.getLogger("massgen_webhooks")
 
 _lock = threading.Lock()
 _dispatcher: Dispatcher | None = None
@@ -41,8 +38,12 @@ def get_dispatcher() -> Dispatcher | None:
             from massgen_webhooks.delivery import Dispatcher
 
             loaded = config.load()
-            for problem in loaded.problems:
-                log.warning("massgen-webhooks: %s", problem)
+            if loaded.problems:  # logging loads here: every massgen command loads this plugin
+                import logging
+
+                log = logging.getLogger("massgen_webhooks")
+                for problem in loaded.problems:
+                    log.warning("massgen-webhooks: %s", problem)
             if loaded.settings.hooks:
                 _dispatcher = Dispatcher(loaded.settings)
                 if not _atexit_registered:

@@ -1,0 +1,109 @@
+"""MassGen exporter ``markdown``: a readable transcript of a conversation.
+
+Per turn: the question, the final answer and winner, the vote table and
+tally, usage and cost, then each agent's answers in collapsible ``<details>``
+sections. Model text is copied as written (it is Markdown already); only
+table cells are escaped so a ``|`` cannot break a table. It reads nothing back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from massgen_core.exporting import Exporter, vote_rows
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    import datetime as _dt  # here, not at the top: every massgen command loads this plugin
+
+    return _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return " ".join(text.split()).replace("\\", "\\\\").replace("|", "\\|") or " "
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def _quote(text: str) -> list[str]:
+    return ["> " + line if line else ">" for line in text.splitlines()] or [">"]
+
+
+def _turn(turn: Mapping[str, Any]) -> list[str]:
+    out = [f"## Turn {turn['turn']}", "", "**Question**", "", *_quote(turn["question"]), ""]
+    status = turn.get("ended_by") or "unfinished"
+    winner = turn.get("winner")
+    out += ["**Final answer**" + (f" (winner: `{winner}`, ended by {status})" if winner else f" (ended by {status})"), ""]
+    out += [turn.get("final_answer") or "*(no final answer recorded)*", ""]
+    if turn.get("error"):
+        out += [f"**Error:** {_cell(turn['error'])}", ""]
+    votes = vote_rows(turn)
+    if votes:
+        out += [f"**Votes** ({turn.get('strategy') or 'majority'})", ""]
+        out += _table(
+            ["voter", "voted for", "reason", "counted"],
+            [[v["voter"], f"{v['target']} ({v['target_label']})" if v.get("target_label") else v["target"], v["reason"], "yes" if counted else "superseded"] for v, counted in votes],
+        )
+        out.append("")
+    tally = turn.get("tally") or {}
+    if tally:
+        out += _table(["agent", "score"], [[agent, f"{score:g}"] for agent, score in tally.items()])
+        out.append("")
+    if turn.get("explanation"):
+        out += [f"*{_cell(turn['explanation'])}*", ""]
+    requests = turn.get("requests", [])
+    if requests:
+        out += ["**Usage**", ""]
+        out += _table(
+            ["agent", "backend", "model", "input", "output", "cost (USD)", "latency (s)", "status"],
+            [
+                [r["agent_id"], r["backend"], r["model"], r["input_tokens"], r["output_tokens"], f"{r['cost_usd']:.6f}",
+                 "-" if r["latency_s"] is None else f"{r['latency_s']:.2f}", r["status"]]
+                for r in requests
+            ],
+        )  # fmt: skip
+        out += ["", f"Turn cost: ${turn.get('cost_usd') or 0:.6f}", ""]
+    by_agent: dict[str, list[Mapping[str, Any]]] = {}
+    for answer in turn.get("answers", []):
+        by_agent.setdefault(answer["agent_id"], []).append(answer)
+    if by_agent:
+        out += ["### Answers", ""]
+    for agent, answers in by_agent.items():
+        plural = "s" if len(answers) != 1 else ""
+        out += ["<details>", f"<summary>{agent}: {len(answers)} answer{plural}</summary>", ""]
+        for answer in answers:
+            label = f" as {answer['label']}" if answer.get("label") else ""
+            out += [f"#### Revision {answer['revision']}{label}", "", answer["text"], ""]
+        out += ["</details>", ""]
+    return out
+
+
+class MarkdownExporter(Exporter):
+    name = "markdown"
+    extension = "md"
+    media_type = "text/markdown"
+    description = "Readable transcript: questions, final answers, votes, answers in collapsible sections."
+
+    def export(self, document: Mapping[str, Any]) -> str:
+        conv = document["conversation"]
+        status = conv.get("ended_by") or "unfinished"
+        out = [
+            f"# {conv.get('title') or 'Conversation'}",
+            "",
+            (
+                f"Conversation `{conv['id']}` · started {_when(conv.get('started_at'))} · {status} · "
+                f"cost ${conv.get('cost_usd') or 0:.6f}"
+            ),
+            "",
+        ]
+        for turn in document.get("turns", []):
+            out += _turn(turn)
+        return "\n".join(out).rstrip() + "\n"

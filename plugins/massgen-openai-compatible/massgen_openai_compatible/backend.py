@@ -1,0 +1,84 @@
+"""The ``chatcompletion`` backend: any OpenAI-compatible Chat Completions server, plus named presets.
+
+``type: chatcompletion`` talks to the server at ``base_url``; the presets
+(``ollama``, ``vllm``, ``lmstudio``, ``llamacpp``, ``sglang`` for local servers,
+free and keyless; ``together``, ``groq``, ``openrouter``, ``deepseek``,
+``mistral``, ``cerebras``, ``fireworks`` for hosted ones) only fill in the base
+URL, key variable and prices (``presets``). The wire format lives in
+``massgen_core.http.openai_chat``; this module adds no protocol of its own.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any, ClassVar
+
+import attrs
+
+from massgen_core.backend import Request
+from massgen_core.http.openai_chat import ChatCompletionsBackend
+from massgen_openai_compatible.options import CompatOptions
+from massgen_openai_compatible.presets import PRESETS, Preset, preset_for_url
+
+
+class ChatCompletionBackend(ChatCompletionsBackend):
+    """``type: chatcompletion``: any OpenAI-compatible endpoint at ``base_url``."""
+
+    name: ClassVar[str] = "chatcompletion"
+    Options = CompatOptions
+    description: ClassVar[str] = "any OpenAI-compatible Chat Completions endpoint (base_url)"
+    key_required: ClassVar[bool] = False
+
+    def __init__(self, config: Any, context: Any = None) -> None:
+        super().__init__(config, context)
+        hosted = preset_for_url(self.base_url)
+        if hosted is not None:  # a known host: its key variable, required, and its prices
+            self.key_env = hosted.key_env
+            self.key_required = True
+            self.price_table = hosted.prices
+        elif not self.base_url:
+            from massgen_core.errors import MassGenError
+
+            raise MassGenError(
+                f"agent {self.context.agent_id}: chatcompletion backend needs base_url "
+                "(the server's OpenAI-style URL, e.g. http://localhost:8000/v1)"
+            )
+
+    def extra_body(self, request: Request) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if self.options.reasoning_effort:
+            body["reasoning_effort"] = self.options.reasoning_effort
+        body.update(self.options.extra_body)
+        return body
+
+    def build_http_request(self, request: Request) -> Any:
+        call = super().build_http_request(request)
+        if not self.options.stream:
+            body = dict(call.json, stream=False)
+            body.pop("stream_options", None)
+            call = attrs.evolve(call, json=body, stream=False)
+        return call
+
+
+def _preset_class(preset: Preset) -> type[ChatCompletionBackend]:
+    attrs_: dict[str, Any] = {
+        "name": preset.name,
+        "default_base_url": preset.base_url,
+        "key_env": preset.key_env,
+        "key_required": not preset.local,
+        "free": preset.local,
+        "price_table": preset.prices,
+        "description": f"{preset.description} ({preset.base_url})",
+    }
+
+    def __init__(self: ChatCompletionsBackend, config: Any, context: Any = None) -> None:
+        ChatCompletionsBackend.__init__(self, config, context)
+
+    attrs_["__init__"] = __init__
+    cls_name = "".join(part.capitalize() for part in preset.name.split("_")) + "Backend"
+    return type(cls_name, (ChatCompletionBackend,), attrs_)
+
+
+PRESET_BACKENDS = {name: _preset_class(p) for name, p in PRESETS.items()}
+# the same classes as attributes, for the plugin's Lazy registrations ("backend:PRESET_CLASSES.ollama")
+PRESET_CLASSES = types.SimpleNamespace(**PRESET_BACKENDS)

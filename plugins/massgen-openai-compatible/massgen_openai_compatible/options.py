@@ -1,0 +1,23 @@
+"""The ``chatcompletion`` backend's own config keys (shared by every preset).
+
+A module of its own, importing only attrs, so that ``massgen config validate``
+checks these keys without importing the backend (see ``massgen_core.lazy``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen(kw_only=True)
+class CompatOptions:
+    stream: bool = True
+    reasoning_effort: str | None = None
+    enable_web_search: bool | None = None  # accepted for config compatibility; generic servers have none
+    extra_body: Mapping[str, Any] = attrs.Factory(dict)
+
+
+__all__ = ["CompatOptions"]
