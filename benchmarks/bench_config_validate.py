@@ -99,7 +99,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "big.yaml"
         config.write_text(make_config(args.agents), encoding="utf-8")
-        env = {**os.environ, "MASSGEN_HOME": str(Path(tmp) / "home")}
+        # isolated from the real user dirs through XDG_* (not MASSGEN_HOME): the command then
+        # finds its config dir through platformdirs, as it does for a user
+        env = {k: v for k, v in os.environ.items() if k != "MASSGEN_HOME"}
+        env.update({f"XDG_{d}_HOME": str(Path(tmp) / d.lower()) for d in ("CONFIG", "DATA", "CACHE")})
         # measure what an installed user sees: pip writes .pyc files; a dev shell may forbid them
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         massgen = _massgen_command()

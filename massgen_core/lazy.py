@@ -47,7 +47,7 @@ class PluginLoadError(MassGenError):
 class Lazy:
     """A registered class named by ``"module:QualName"``, imported on first real use."""
 
-    __slots__ = ("_loaded", "declared", "target")
+    __slots__ = ("_factory", "_loaded", "declared", "target")
 
     def __init__(self, target: str, /, **declared: Any) -> None:
         for path in (target, declared.get("Options")):
@@ -60,6 +60,18 @@ class Lazy:
         self.target = target
         self.declared = declared
         self._loaded: Any = None
+        self._factory = False
+
+    @classmethod
+    def made_by(cls, factory: str, /, **declared: Any) -> Lazy:
+        """A registered object built by calling ``factory`` (``"module:function"``) on first use.
+
+        For things registered as instances rather than classes, such as a tool
+        whose description is computed from the environment.
+        """
+        lazy = cls(factory, **declared)
+        lazy._factory = True
+        return lazy
 
     @property
     def loaded(self) -> bool:
@@ -70,6 +82,8 @@ class Lazy:
         """The class itself (imported on the first call)."""
         if self._loaded is None:
             obj = self._import(self.target)
+            if self._factory:
+                obj = obj()
             for key in self.declared:
                 value = getattr(self, key)  # resolves an Options path
                 actual = getattr(obj, key, _MISSING)
@@ -114,7 +128,8 @@ class Lazy:
 
     def __repr__(self) -> str:
         state = "loaded" if self.loaded else "not imported"
-        return f"<Lazy {self.declared['name']!r} {self.target} ({state})>"
+        made = "made by " if self._factory else ""
+        return f"<Lazy {self.declared['name']!r} {made}{self.target} ({state})>"
 
 
 def _same(actual: Any, declared: Any) -> bool:

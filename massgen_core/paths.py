@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platformdirs
-
 APP_NAME = "massgen"
 
 
@@ -24,13 +22,21 @@ def _home() -> Path | None:
 def config_dir() -> Path:
     """The user config dir: defaults, presets, templates and the keys file."""
     home = _home()
-    return home / "config" if home else Path(platformdirs.user_config_dir(APP_NAME))
+    if home:
+        return home / "config"
+    import platformdirs  # here: it imports tempfile and shutil, which MASSGEN_HOME users never need
+
+    return Path(platformdirs.user_config_dir(APP_NAME))
 
 
 def data_dir() -> Path:
     """The user data dir: the conversation database and logs."""
     home = _home()
-    return home / "data" if home else Path(platformdirs.user_data_dir(APP_NAME))
+    if home:
+        return home / "data"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME))
 
 
 def ensure_dir(path: Path) -> Path:

@@ -54,14 +54,30 @@ class Document:
                 self.key_pos, self.value_pos = located.key_pos, located.value_pos
 
     def copy(self) -> Document:
-        """An independent copy of the position tables (the data is shared, never mutated)."""
-        self._ensure_positions()
+        """An independent copy of the position tables (the data is shared, never mutated).
+
+        Positions not found yet stay unfound: the copy asks this document for
+        them when it needs them, so the file is still read for positions once.
+        """
+        if self._locate is not None:
+            return Document(
+                file=self.file, data=self.data, issues=list(self.issues), locate=self._located_copy
+            )
         return Document(
             file=self.file,
             data=self.data,
             key_pos=dict(self.key_pos),
             value_pos=dict(self.value_pos),
             issues=list(self.issues),
+        )
+
+    def _located_copy(self) -> Document:
+        self._ensure_positions()
+        return Document(
+            file=self.file,
+            data=self.data,
+            key_pos=dict(self.key_pos),
+            value_pos=dict(self.value_pos),
         )
 
     def where(self, path: Path, *, at_key: bool = False) -> Pos:
@@ -100,27 +116,31 @@ _FLOAT = re.compile(
     r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
 )
 _TAG = "tag:yaml.org,2002:"
+_STR, _SEQ, _MAP, _MERGE = _TAG + "str", _TAG + "seq", _TAG + "map", _TAG + "merge"
+_PLAIN = "massgen:plain"  # a plain (unquoted) scalar: _Builder reads it by the YAML 1.2 core schema
 _loader_cls: Any = None
 
 
 def _loader() -> Any:
-    """A PyYAML loader class: libyaml composer (pure Python if absent) with YAML 1.2 core scalars."""
+    """A PyYAML loader class: libyaml composer (pure Python if absent), scalars left for _Builder.
+
+    The resolver only says whether a scalar was plain or quoted; the builder
+    applies the YAML 1.2 core schema itself, once per scalar (PyYAML's own
+    resolver would match the same patterns a second time).
+    """
     global _loader_cls
     if _loader_cls is None:
         import yaml
+        from yaml.nodes import ScalarNode, SequenceNode
         from yaml.resolver import BaseResolver
 
         class Resolver12(BaseResolver):
             yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
 
-        for tag, regexp, first in (
-            ("bool", _BOOL, list("tTfF")),
-            ("null", _NULL, ["~", "n", "N", ""]),
-            ("int", _INT, list("-+0123456789")),
-            ("float", _FLOAT, list("-+0123456789.")),
-            ("merge", re.compile(r"^<<$"), ["<"]),
-        ):
-            Resolver12.add_implicit_resolver(_TAG + tag, regexp, first)
+            def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+                if kind is ScalarNode:
+                    return _PLAIN if implicit[0] else _STR
+                return _SEQ if kind is SequenceNode else _MAP
 
         try:
             from yaml.cyaml import CParser as parser
@@ -152,8 +172,15 @@ def _loader() -> Any:
                     yaml.constructor.BaseConstructor.__init__(self)
                     Resolver12.__init__(self)
 
+        global _ScalarNode, _SequenceNode, _MappingNode
+        _ScalarNode, _SequenceNode, _MappingNode = ScalarNode, SequenceNode, yaml.nodes.MappingNode
         _loader_cls = Loader
     return _loader_cls
+
+
+_ScalarNode: Any = None
+_SequenceNode: Any = None
+_MappingNode: Any = None
 
 
 def _mark(node: Any) -> Pos:
@@ -161,11 +188,41 @@ def _mark(node: Any) -> Pos:
     return (mark.line + 1, mark.column + 1)
 
 
-class _Builder:
-    """Turns composed YAML nodes into plain values, recording positions as it goes."""
+def _plain(value: str) -> Any:
+    """A plain scalar by the YAML 1.2 core schema: null, bool, int, float, else the string."""
+    first = value[:1]
+    if first in "~nN" and _NULL.match(value):
+        return None
+    if first in "tTfF" and _BOOL.match(value):
+        return first in "tT"
+    if first in "-+0123456789.":
+        if _INT.match(value):
+            # base 0 reads the 0o/0x prefixes; plain digits may have leading zeros in YAML 1.2
+            return int(value, 0) if value.startswith(("0o", "0x")) else int(value)
+        if _FLOAT.match(value):
+            return _float(value)
+    return value
 
-    def __init__(self, doc: Document) -> None:
+
+def _float(value: str) -> float:
+    lowered = value.lower()
+    if lowered.endswith("nan"):
+        return math.nan
+    if lowered.endswith("inf"):
+        return -math.inf if lowered.startswith("-") else math.inf
+    return float(value)
+
+
+class _NeedsPositions(Exception):
+    """The fast pass met something whose message quotes a line number: build again with positions."""
+
+
+class _Builder:
+    """Turns composed YAML nodes into plain values, recording positions when asked to."""
+
+    def __init__(self, doc: Document, *, positions: bool = True) -> None:
         self.doc = doc
+        self.positions = positions
         self.count = 0
         self.active: set[int] = set()
 
@@ -176,20 +233,21 @@ class _Builder:
             raise DocumentError(
                 f"document too large after expanding aliases (over {MAX_NODES} values)", line, col
             )
-        self.doc.value_pos[path] = _mark(node)
-        kind = type(node).__name__
-        if kind == "ScalarNode":
+        if self.positions:
+            self.doc.value_pos[path] = _mark(node)
+        kind = node.__class__
+        if kind is _ScalarNode:
             return self.scalar(node, path)
         if id(node) in self.active:
             line, col = _mark(node)
             raise DocumentError("recursive alias (a value that contains itself)", line, col)
         self.active.add(id(node))
         try:
-            if kind == "SequenceNode":
-                if node.tag not in (_TAG + "seq",):
+            if kind is _SequenceNode:
+                if node.tag != _SEQ:
                     self.doc.issues.append((path, f"unsupported tag {node.tag!r}", False))
                 return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-            if node.tag not in (_TAG + "map",):
+            if node.tag != _MAP:
                 self.doc.issues.append((path, f"unsupported tag {node.tag!r}", False))
             return self.mapping(node, path)
         finally:
@@ -197,26 +255,22 @@ class _Builder:
 
     def scalar(self, node: Any, path: Path) -> Any:
         tag, value = node.tag, node.value
-        try:
-            if tag == _TAG + "str":
-                return value
+        if tag == _PLAIN:
+            return _plain(value)
+        if tag == _STR:
+            return value
+        try:  # an explicit tag (!!int 3): the value must read as that type
             if tag == _TAG + "null" and _NULL.match(value):
                 return None
             if tag == _TAG + "bool" and _BOOL.match(value):
                 return value.lower() == "true"
             if tag == _TAG + "int" and _INT.match(value):
-                # base 0 reads the 0o/0x prefixes; plain digits may have leading zeros in YAML 1.2
                 return int(value, 0) if value.startswith(("0o", "0x")) else int(value)
             if tag == _TAG + "float" and _FLOAT.match(value):
-                lowered = value.lower()
-                if lowered.endswith("nan"):
-                    return math.nan
-                if lowered.endswith("inf"):
-                    return -math.inf if lowered.startswith("-") else math.inf
-                return float(value)
+                return _float(value)
         except ValueError:  # pragma: no cover - the patterns above admit only valid literals
             pass
-        if tag == _TAG + "merge":
+        if tag == _MERGE:
             return value
         self.doc.issues.append((path, f"cannot read {value!r} as {tag.replace(_TAG, '!!')}", False))
         return value
@@ -224,11 +278,12 @@ class _Builder:
     def mapping(self, node: Any, path: Path) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         merges: list[Any] = []
+        positions = self.positions
+        key_pos = self.doc.key_pos
         for key_node, value_node in node.value:
-            if type(key_node).__name__ == "ScalarNode" and key_node.tag == _TAG + "merge":
-                merges.append(value_node)
-                continue
-            if type(key_node).__name__ != "ScalarNode":
+            if key_node.__class__ is not _ScalarNode:
+                if not positions:
+                    raise _NeedsPositions
                 line, _ = _mark(key_node)
                 self.doc.issues.append(
                     (
@@ -238,40 +293,47 @@ class _Builder:
                     )
                 )
                 continue
+            tag = key_node.tag
+            if tag == _MERGE or (tag == _PLAIN and key_node.value == "<<"):
+                merges.append(value_node)
+                continue
             key = self.scalar(key_node, (*path, "<key>"))
-            self.doc.value_pos.pop((*path, "<key>"), None)
             if (
                 not isinstance(key, str | int | float | bool) and key is not None
             ):  # pragma: no cover
                 key = str(key)
             child = (*path, key)
             if key in result:
-                first = self.doc.key_pos.get(child, (0, 0))[0]
-                self.doc.key_pos[child] = _mark(key_node)
+                if not positions:
+                    raise _NeedsPositions
+                first = key_pos.get(child, (0, 0))[0]
                 self.doc.issues.append(
                     (child, f"duplicate key {key!r} (first given on line {first})", True)
                 )
-            self.doc.key_pos[child] = _mark(key_node)
+            if positions:
+                self.doc.value_pos.pop((*path, "<key>"), None)
+                key_pos[child] = _mark(key_node)
             result[key] = self.build(value_node, child)
         for merge_node in merges:
-            sources = (
-                merge_node.value if type(merge_node).__name__ == "SequenceNode" else [merge_node]
-            )
+            sources = merge_node.value if merge_node.__class__ is _SequenceNode else [merge_node]
             for source in sources:
-                if type(source).__name__ != "MappingNode":
+                if source.__class__ is not _MappingNode:
+                    if not positions:
+                        raise _NeedsPositions
                     line, _ = _mark(source)
                     self.doc.issues.append(
                         (path, f"'<<' merges mappings only (line {line})", False)
                     )
                     continue
                 for key_node, value_node in source.value:
-                    if type(key_node).__name__ != "ScalarNode":
+                    if key_node.__class__ is not _ScalarNode:
                         continue
                     key = self.scalar(key_node, (*path, "<key>"))
-                    self.doc.value_pos.pop((*path, "<key>"), None)
                     if key in result or key == "<<":
                         continue
-                    self.doc.key_pos[(*path, key)] = _mark(key_node)
+                    if positions:
+                        self.doc.value_pos.pop((*path, "<key>"), None)
+                        key_pos[(*path, key)] = _mark(key_node)
                     result[key] = self.build(value_node, (*path, key))
         return result
 
@@ -286,8 +348,13 @@ def _yaml_error(exc: Exception) -> DocumentError:
     return DocumentError(message)
 
 
-def parse_yaml(text: str, file: str) -> Document:
-    """Parse YAML text; raise DocumentError (located) when it is not a single YAML document."""
+def parse_yaml(text: str, file: str, *, positions: bool = False) -> Document:
+    """Parse YAML text; raise DocumentError (located) when it is not a single YAML document.
+
+    Positions are found when first asked for (``Document.where``): most files
+    have no problem to locate, and recording where each of thousands of keys
+    stands costs as much as the rest of the build.
+    """
     import yaml
 
     doc = Document(file=file, data=None)
@@ -303,9 +370,13 @@ def parse_yaml(text: str, file: str) -> Document:
     if node is None:
         return doc
     try:
-        doc.data = _Builder(doc).build(node, ())
+        doc.data = _Builder(doc, positions=positions).build(node, ())
     except RecursionError:
         raise DocumentError("document nested too deeply") from None
+    except _NeedsPositions:  # a message needs a line number: build again, recording positions
+        return parse_yaml(text, file, positions=True)
+    if not positions:
+        doc._locate = lambda: parse_yaml(text, file, positions=True)
     return doc
 
 
@@ -341,7 +412,7 @@ def parse_json(text: str, file: str) -> Document:
 
     def locate() -> Document | None:
         try:
-            return parse_yaml(text, file)
+            return parse_yaml(text, file, positions=True)
         except DocumentError:
             return None
 

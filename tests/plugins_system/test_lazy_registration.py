@@ -209,3 +209,13 @@ def test_massgen_plugins_shows_a_lazy_class_that_cannot_be_imported(tmp_path: Pa
     assert broken["backends"] == ["lazybroken"]
     assert "backend 'lazybroken'" in broken["error"] and "needs libbar" in broken["error"]
     assert plugins["massgen-scripted"]["error"] is None
+
+
+def test_made_by_registers_what_a_factory_builds_on_first_use(package: str, tmp_path: Path):
+    (tmp_path / package / "factory.py").write_text(
+        "import types\nCALLS = []\n\ndef make():\n    CALLS.append(1)\n    return types.SimpleNamespace(name='made', size=3)\n"
+    )
+    lazy = Lazy.made_by(f"{package}.factory:make", name="made")
+    assert "made by" in repr(lazy) and f"{package}.factory" not in sys.modules
+    assert lazy.size == 3 and lazy.load() is lazy.load()
+    assert sys.modules[f"{package}.factory"].CALLS == [1]  # built once

@@ -1,66 +1,26 @@
-"""MassGen plugin massgen-python-tool: the ``python`` function tool.
+"""MassGen plugin ``massgen-python-tool``: the ``python`` function tool.
 
 Registers one tool that runs a Python snippet in a resource-limited
 subprocess (see ``runner``) and returns its exit status, stdout and stderr as
 text. It is a convenience with limits, not a security sandbox; the README
-says what it does not protect against.
+says what it does not protect against. The tool is registered as a ``Lazy``
+made by ``tool.make_tool`` on first use (reading the limits from the
+environment then), so loading the plugin imports nothing else.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from massgen_core.hookspecs import hookimpl
-from massgen_core.tools import Tool
-from massgen_python_tool.runner import Limits, RunResult, run_snippet, scrubbed_environment
-
-DESCRIPTION = (
-    "Run a Python 3 snippet in a fresh subprocess and get its exit status, stdout and stderr. "
-    "Print what you want to see. Limits: {timeout:g} s wall clock, {memory} MiB of memory, "
-    "{output} bytes of output per stream; no network guarantees, no state kept between calls."
-)
-
-
-def make_tool(limits: Limits | None = None, name: str = "python") -> Tool:
-    """A ``python`` tool bound to ``limits`` (default: Limits.from_env())."""
-    limits = limits or Limits.from_env()
-
-    async def python(code: Any = None, **_ignored: Any) -> str:
-        # Models sometimes omit or mistype arguments; say so instead of raising.
-        if not isinstance(code, str) or not code.strip():
-            return "error: pass the Python source to run as the string argument `code`"
-        result = await run_snippet(code, limits)
-        return result.to_text()
-
-    return Tool(
-        name=name,
-        description=DESCRIPTION.format(
-            timeout=limits.timeout_s,
-            memory=limits.memory_bytes // (1024 * 1024),
-            output=limits.max_output_bytes,
-        ),
-        parameters={
-            "type": "object",
-            "properties": {
-                "code": {"type": "string", "description": "The Python source to run, as a script."}
-            },
-            "required": ["code"],
-        },
-        func=python,
-    )
+from massgen_core.lazy import Lazy, forward_to
 
 
 @hookimpl
 def register_tools(register: Callable[..., None]) -> None:
-    register(make_tool())
+    register(Lazy.made_by("massgen_python_tool.tool:make_tool", name="python"))
 
 
-__all__ = [
-    "Limits",
-    "RunResult",
-    "make_tool",
-    "register_tools",
-    "run_snippet",
-    "scrubbed_environment",
-]
+__getattr__ = forward_to(__name__, "tool")  # make_tool, Limits, run_snippet...: on first use
+
+__all__ = ["register_tools"]

@@ -14,7 +14,8 @@ def test_registers_a_tool_named_python(plugin_manager: PluginManager) -> None:
     assert info.error is None
     assert info.tools == ["python"]
     tool = plugin_manager.tools.get("python")
-    assert isinstance(tool, Tool)
+    assert not tool.loaded  # registered lazily: made on first use
+    assert isinstance(tool.load(), Tool) and tool.load() is tool.load()
     assert plugin_manager.tools.owner("python") == "massgen-python-tool"
 
 
