@@ -14,7 +14,6 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-import attrs
 import pluggy
 
 from massgen_core import discovery, hookspecs
@@ -35,31 +34,46 @@ class PluginConflictError(MassGenError):
     """Two plugins registered the same name for the same kind."""
 
 
-@attrs.define
 class PluginInfo:
     """What one plugin is and what it contributed (or why it could not load)."""
 
-    name: str
-    version: str | None = None
-    entry_point: str | None = None
-    backends: list[str] = attrs.Factory(list)
-    voting_strategies: list[str] = attrs.Factory(list)
-    exporters: list[str] = attrs.Factory(list)
-    tools: list[str] = attrs.Factory(list)
-    error: str | None = None
+    # A plain class, not attrs: every massgen command builds the manager (see massgen_core.lazy).
+    __slots__ = ("error", "name", "version", "entry_point", *KINDS)
+
+    def __init__(
+        self,
+        name: str,
+        version: str | None = None,
+        entry_point: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.entry_point = entry_point
+        self.backends: list[str] = []
+        self.voting_strategies: list[str] = []
+        self.exporters: list[str] = []
+        self.tools: list[str] = []
+        self.error = error
 
     def to_dict(self) -> dict[str, Any]:
-        return attrs.asdict(self)
+        data: dict[str, Any] = {"name": self.name, "version": self.version, "entry_point": self.entry_point}
+        data.update({kind: list(getattr(self, kind)) for kind in KINDS})
+        data["error"] = self.error
+        return data
+
+    def __repr__(self) -> str:
+        return f"PluginInfo({self.to_dict()!r})"
 
 
-@attrs.define
 class Registry(Generic[T]):
     """Things of one kind by name, each remembering the plugin that registered it."""
 
-    kind: str
-    _items: dict[str, T] = attrs.Factory(dict)
-    _owners: dict[str, str] = attrs.Factory(dict)
-    _conflicts: dict[str, list[str]] = attrs.Factory(dict)
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+        self._owners: dict[str, str] = {}
+        self._conflicts: dict[str, list[str]] = {}
 
     def add(self, name: str, item: T, owner: str) -> None:
         if name in self._items or name in self._conflicts:

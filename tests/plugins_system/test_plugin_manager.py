@@ -128,8 +128,15 @@ def test_registry_iterates_in_name_order(plugin_manager: PluginManager):
 def test_plugin_info_serialises_every_field():
     from massgen_core.plugins import PluginInfo
 
-    data = PluginInfo(name="x", version="1", error="boom").to_dict()
-    assert set(data) >= {"name", "version", "backends", "voting_strategies", "exporters", "tools", "error"}
+    info = PluginInfo(name="x", version="1", error="boom")
+    info.backends.append("b1")
+    data = info.to_dict()
+    assert data == {
+        "name": "x", "version": "1", "entry_point": None, "backends": ["b1"],
+        "voting_strategies": [], "exporters": [], "tools": [], "error": "boom",
+    }
+    data["backends"].append("changed")  # a copy: the info itself is untouched
+    assert info.backends == ["b1"] and "'error': 'boom'" in repr(info)
 
 
 def test_a_failing_observer_is_switched_off_while_the_others_keep_receiving(plugin_manager: PluginManager):

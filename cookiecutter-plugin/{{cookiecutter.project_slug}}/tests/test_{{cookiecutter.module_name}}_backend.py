@@ -75,7 +75,9 @@ def run(request: Request) -> list:
 
 def test_the_plugin_registers_the_backend_under_its_name() -> None:
     pm = manager()
-    assert pm.backends.get(NAME) is {{ cookiecutter.module_name }}.EchoBackend
+    registered = pm.backends.get(NAME)  # a Lazy: the backend module loads on first use
+    assert registered.name == NAME
+    assert registered.load() is {{ cookiecutter.module_name }}.EchoBackend  # the declaration agrees
     assert pm.plugin_infos()[0].backends == [NAME]
 
 

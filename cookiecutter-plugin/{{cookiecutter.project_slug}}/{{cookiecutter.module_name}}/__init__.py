@@ -11,15 +11,26 @@ from collections.abc import Callable
 
 from massgen_core.hookspecs import hookimpl
 {%- if cookiecutter.kind == "backend" %}
+from massgen_core.lazy import Lazy, forward_to
 
-from {{ cookiecutter.module_name }}.backend import EchoBackend
+# Registered as a Lazy: MassGen imports this module whenever it loads plugins (every command,
+# `massgen config validate` too) and the backend module only when a session builds the
+# backend. The declared attributes must equal the class's; loading it checks that.
+BACKEND = Lazy(
+    "{{ cookiecutter.module_name }}.backend:EchoBackend",
+    name={{ cookiecutter.registered_name|tojson }},
+    model_patterns=({{ cookiecutter.registered_name|tojson }}, {{ (cookiecutter.registered_name ~ "-*")|tojson }}),
+)
 
-__all__ = ["EchoBackend", "register_backends"]
+__all__ = ["BACKEND", "register_backends"]
 
 
 @hookimpl
 def register_backends(register: Callable[..., None]) -> None:
-    register(EchoBackend)
+    register(BACKEND)
+
+
+__getattr__ = forward_to(__name__, "backend")  # EchoBackend: imported on first use
 {%- elif cookiecutter.kind == "voting_strategy" %}
 
 from {{ cookiecutter.module_name }}.voting import UnanimousOrFirst
