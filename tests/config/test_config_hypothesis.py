@@ -257,3 +257,42 @@ def _walk(agents):
         else:
             leaves.append(agent)
     return leaves, ids
+
+
+@SETTINGS
+@given(
+    team=st.lists(agents, min_size=1, max_size=4),
+    params=st.dictionaries(
+        st.sampled_from(["temperature", "max_tokens", "enable_web_search"]),
+        st.sampled_from([0.5, 100, True]),
+        max_size=2,
+    ),
+)
+def test_config_validate_finds_an_error_exactly_when_loading_fails(manager, team, params):
+    # validate checks without building objects (no cattrs); building must then never fail
+    from massgen_core.config.document import Document
+    from massgen_core.config.loader import validate_document
+
+    data = {"agents": team, "backend_params": params, "environments": {"dev": {"agents": team[:1]}}}
+    problems = validate_document(Document(file="h.yaml", data=data), manager=manager)
+    loads = [
+        _outcome(lambda env=env: config_from_dict(data, env=env, manager=manager))
+        for env in (None, "dev")
+    ]
+    has_error = any(p.is_error for p in problems)
+    event("invalid" if has_error else "valid")
+    assert has_error == any(isinstance(result, ConfigError) for result in loads)
+
+
+@SETTINGS
+@given(text=yaml_text)
+def test_config_validate_and_loading_agree_on_arbitrary_yaml(manager, text):
+    from massgen_core.config.loader import parse_document, validate_document
+
+    result = _outcome(lambda: load_text_with_warnings(text, "h.yaml", manager=manager)[0])
+    try:
+        problems = validate_document(parse_document(text, "h.yaml"), manager=manager)
+    except ConfigError:  # unreadable YAML: loading failed the same way
+        assert isinstance(result, ConfigError)
+        return
+    assert any(p.is_error for p in problems) == isinstance(result, ConfigError)
