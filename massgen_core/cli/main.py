@@ -35,6 +35,21 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "usage": ("massgen_core.cli.reports_cmd", "usage"),
     "stats": ("massgen_core.cli.reports_cmd", "stats"),
 }
+# The first line of each lazy command's help, so ``massgen --help`` lists them without importing
+# their modules (a test keeps these equal to the commands' own docstrings).
+LAZY_HELP: dict[str, str] = {
+    "run": "Run one question through the agents (no question: interactive mode).",
+    "plugins": "List installed plugins, what each registers, and load errors.",
+    "config": "Validate, show and edit configuration files.",
+    "backends": "Installed backend types and health checks of configured backends.",
+    "conversations": "List, search, show, delete and import recorded conversations.",
+    "export": "Export a recorded conversation: massgen export ID --format FORMAT [-o PATH].",
+    "presets": 'Named reusable configurations: massgen --preset NAME "question".',
+    "templates": "Questions with {variables}: massgen --template NAME -p key value.",
+    "setup": "Interactive wizard that writes a working config.",
+    "usage": "Requests, tokens, cost, latency and failures of recorded model requests, grouped.",
+    "stats": "How turns ended, per-agent wins, answers and votes, and turn duration and cost.",
+}
 GLOBAL_FLAGS = {"--debug"}
 
 
@@ -79,6 +94,20 @@ class MassGenGroup(click.Group):
                 impl.function(cli=self)
             except Exception as exc:
                 click.echo(f"massgen: warning: plugin {impl.plugin_name} failed to add commands: {exc}", err=True)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands section of ``massgen --help``, importing no command module to write it."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            command = self.commands.get(name)
+            if command is None:  # a stand-in shortens the text exactly as the command would
+                rows.append((name, click.Command(name, help=LAZY_HELP[name]).get_short_help_str(limit)))
+            elif not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def is_command(self, name: str) -> bool:
         if name in LAZY_COMMANDS:

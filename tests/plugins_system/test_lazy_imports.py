@@ -158,6 +158,40 @@ def test_help_imports_neither_the_plugin_manager_nor_asyncio():
     assert "massgen_core.plugins" not in result["modules"]
     assert "importlib.metadata" not in result["modules"]
     assert heavy_in(result["modules"]) == []
+    # the command list comes from LAZY_HELP: no command module (nor attrs) is imported for it
+    assert [m for m in result["modules"] if m.startswith("massgen_core.cli.") and m != "massgen_core.cli.main"] == []
+    assert "attrs" not in result["modules"]
+
+
+def test_the_static_help_lines_are_the_commands_own():
+    import click
+
+    from massgen_core.cli.main import LAZY_COMMANDS, LAZY_HELP, cli
+
+    assert sorted(LAZY_HELP) == sorted(LAZY_COMMANDS)
+    ctx = click.Context(cli)
+    for name in LAZY_COMMANDS:
+        command = cli.get_command(ctx, name)
+        stand_in = click.Command(name, help=LAZY_HELP[name])
+        for limit in (40, 200):
+            assert stand_in.get_short_help_str(limit) == command.get_short_help_str(limit), name
+
+
+def test_help_lists_loaded_commands_by_their_own_help_and_skips_hidden_ones():
+    import click
+    from click.testing import CliRunner
+
+    from massgen_core.cli.main import cli
+
+    cli.add_command(click.Command("zz-shown", help="Shown by its own help."), "zz-shown")
+    cli.add_command(click.Command("zz-hidden", help="Never listed.", hidden=True), "zz-hidden")
+    try:
+        output = CliRunner().invoke(cli, ["--help"]).output
+    finally:
+        cli.commands.pop("zz-shown")
+        cli.commands.pop("zz-hidden")
+    assert "zz-shown" in output and "Shown by its own help." in output
+    assert "zz-hidden" not in output and "config" in output
 
 
 def test_config_validate_imports_no_display_store_orchestrator_or_network_code(tmp_path: Path):
