@@ -221,17 +221,16 @@ agents = st.recursive(
     ),
     max_leaves=6,
 )
+teams = st.lists(agents, min_size=1, max_size=4)
+backend_params = st.dictionaries(
+    st.sampled_from(["temperature", "max_tokens", "enable_web_search"]),
+    st.sampled_from([0.5, 100, True]),
+    max_size=2,
+)
 
 
 @SETTINGS
-@given(
-    team=st.lists(agents, min_size=1, max_size=4),
-    params=st.dictionaries(
-        st.sampled_from(["temperature", "max_tokens", "enable_web_search"]),
-        st.sampled_from([0.5, 100, True]),
-        max_size=2,
-    ),
-)
+@given(team=teams, params=backend_params)
 def test_near_valid_teams_give_a_config_or_a_config_error(manager, team, params):
     data = {"agents": team, "backend_params": params, "environments": {"dev": {"agents": team[:1]}}}
     for env in (None, "dev"):
@@ -260,14 +259,7 @@ def _walk(agents):
 
 
 @SETTINGS
-@given(
-    team=st.lists(agents, min_size=1, max_size=4),
-    params=st.dictionaries(
-        st.sampled_from(["temperature", "max_tokens", "enable_web_search"]),
-        st.sampled_from([0.5, 100, True]),
-        max_size=2,
-    ),
-)
+@given(team=teams, params=backend_params)
 def test_config_validate_finds_an_error_exactly_when_loading_fails(manager, team, params):
     # validate checks without building objects (no cattrs); building must then never fail
     from massgen_core.config.document import Document
