@@ -7,8 +7,9 @@ module reads the same files the same way for the common case, installed
 distributions in directories on ``sys.path``:
 
 - each ``*.dist-info`` / ``*.egg-info`` directory in each ``sys.path``
-  directory, in ``sys.path`` order; the first distribution of a normalized
-  name wins, as with ``importlib.metadata.entry_points()``;
+  directory (and the ``EGG-INFO`` of an unzipped ``*.egg`` directory), in
+  ``sys.path`` order; the first distribution of a normalized name wins, as
+  with ``importlib.metadata.entry_points()``;
 - its ``entry_points.txt`` (INI sections of ``name = module:attr [extras]``);
 - ``Name`` and ``Version`` from the header of ``METADATA`` (or ``PKG-INFO``),
   read only for distributions that have an entry point in the group.
@@ -127,14 +128,21 @@ def entry_points(group: str, path: Iterable[str] | None = None) -> list[EntryPoi
         try:
             children = os.listdir(root)
         except NotADirectoryError:
-            return _from_metadata(group) if path is None else found
+            if path is None:
+                return _from_metadata(group)
+            continue
         except OSError:  # a missing directory (python311.zip usually is): nothing there
             continue
+        base = os.path.basename(root.rstrip("/\\")).lower()
         for child in children:
             low = child.lower()
-            if not low.endswith((".dist-info", ".egg-info")):
+            if low.endswith((".dist-info", ".egg-info")):
+                stem = low
+            elif low == "egg-info" and base.endswith(".egg"):  # an unzipped egg: NAME-VER.egg/EGG-INFO
+                stem = base
+            else:
                 continue
-            key = normalize(low.rpartition(".")[0].partition("-")[0])
+            key = normalize(stem.rpartition(".")[0].partition("-")[0])
             if key in seen:
                 continue
             seen.add(key)
@@ -144,7 +152,7 @@ def entry_points(group: str, path: Iterable[str] | None = None) -> list[EntryPoi
             if not pairs:
                 continue
             header = read_header(
-                os.path.join(info_dir, "METADATA" if low.endswith(".dist-info") else "PKG-INFO")
+                os.path.join(info_dir, "METADATA" if stem.endswith(".dist-info") else "PKG-INFO")
             )
             for name, value in pairs:
                 found.append(EntryPoint(name, value, group, header.get("Name"), header.get("Version")))

@@ -57,6 +57,9 @@ class Lazy:
                     raise ValueError(f"Lazy paths must be 'module:QualName', got {path!r}")
         if not isinstance(declared.get("name"), str) or not declared["name"]:
             raise ValueError(f"Lazy({target!r}) needs name=")
+        clashes = sorted(key for key in declared if key.startswith("_") or hasattr(Lazy, key))
+        if clashes:
+            raise ValueError(f"Lazy({target!r}) cannot declare {', '.join(clashes)}: Lazy's own names")
         self.target = target
         self.declared = declared
         self._loaded: Any = None
@@ -159,9 +162,4 @@ def forward_to(package: str, module: str) -> Callable[[str], Any]:
     return __getattr__
 
 
-def resolve(item: Any) -> Any:
-    """The registered thing itself: a ``Lazy`` is imported, anything else is returned as is."""
-    return item.load() if isinstance(item, Lazy) else item
-
-
-__all__ = ["Lazy", "PluginLoadError", "forward_to", "resolve"]
+__all__ = ["Lazy", "PluginLoadError", "forward_to"]

@@ -18,7 +18,7 @@ def dist(root: Path, folder: str, entry_points: str | None, meta: str | None = N
     if entry_points is not None:
         (path / "entry_points.txt").write_text(entry_points)
     if meta is not None:
-        name = "PKG-INFO" if folder.endswith(".egg-info") else "METADATA"
+        name = "PKG-INFO" if folder.lower().endswith("egg-info") else "METADATA"
         (path / name).write_text(meta)
     return path
 
@@ -43,6 +43,21 @@ def test_reads_dist_info_and_egg_info_directories_with_name_and_version(tmp_path
         ("alpha-extra", "alpha_mod:Thing.inner [speed]", "Alpha-Plugin", "1.0"),
         ("beta", "beta_mod", "beta", "2.0"),
     ]
+
+
+def test_an_unzipped_egg_directory_is_read_like_importlib_metadata_reads_it(tmp_path: Path):
+    egg = tmp_path / "Old_Plugin-0.9-py3.11.egg"
+    dist(egg, "EGG-INFO", "[massgen]\nold = old_mod\n", "Name: Old-Plugin\nVersion: 0.9\n")
+    (egg / "old_mod.py").write_text("")
+    ours = [(e.name, e.value, e.dist_name, e.version) for e in discovery.entry_points("massgen", [str(egg)])]
+    assert ours == [("old", "old_mod", "Old-Plugin", "0.9")]
+    (egg_dist,) = metadata.distributions(path=[str(egg)])
+    theirs = [
+        (e.name, e.value, egg_dist.metadata["Name"], egg_dist.version)
+        for e in egg_dist.entry_points
+        if e.group == "massgen"
+    ]
+    assert ours == theirs
 
 
 def test_the_first_distribution_of_a_name_on_the_path_wins(tmp_path: Path):
@@ -91,8 +106,10 @@ def test_an_archive_on_sys_path_hands_the_search_to_importlib_metadata(
     assert found["zipped"].value == "zipped_mod"
     assert (found["zipped"].dist_name, found["zipped"].version) == ("zipped-plugin", "0.5")
     assert "claude" in found  # the directories on the path still count
-    # an explicit path list skips what it cannot list
-    assert discovery.entry_points("massgen", [str(archive)]) == []
+    # an explicit path list skips what it cannot list and goes on
+    later = tmp_path / "later"
+    dist(later, "later-1.0.dist-info", "[massgen]\nlater = later_mod\n", "Name: later\nVersion: 1.0\n")
+    assert [e.name for e in discovery.entry_points("massgen", [str(archive), str(later)])] == ["later"]
 
 
 def test_parse_entry_points_and_read_header_helpers(tmp_path: Path):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from massgen_core.hookspecs import hookimpl
-from massgen_core.lazy import Lazy, PluginLoadError, forward_to, resolve
+from massgen_core.lazy import Lazy, PluginLoadError, forward_to
 from massgen_core.plugins import PluginManager
 
 
@@ -74,7 +74,7 @@ def test_anything_else_imports_the_class_once_and_forwards(package: str):
     assert lazy.key_env == ("ECHO_KEY",)  # not declared: imports and forwards
     assert lazy.loaded and "loaded" in repr(lazy)
     cls = sys.modules[f"{package}.impl"].Echo
-    assert lazy.load() is cls and resolve(lazy) is cls
+    assert lazy.load() is cls
     instance = lazy("hi")  # calling builds the real thing
     assert isinstance(instance, cls) and instance.word == "hi"
 
@@ -132,6 +132,8 @@ def test_a_broken_options_path_fails_when_read(package: str):
         ("mod:Cls", {}, "needs name="),
         ("mod:Cls", {"name": ""}, "needs name="),
         ("mod:Cls", {"name": "x", "Options": "bad"}, "module:QualName"),
+        ("mod:Cls", {"name": "x", "load": 1, "target": "t"}, "cannot declare load, target"),
+        ("mod:Cls", {"name": "x", "_private": 1}, "cannot declare _private"),
     ],
 )
 def test_malformed_registrations_are_rejected_at_once(target, declared, message):
@@ -146,11 +148,6 @@ def test_copies_and_dunder_lookups_never_import(package: str):
     with pytest.raises(AttributeError):
         lazy.__wrapped__  # noqa: B018
     assert not lazy.loaded and f"{package}.impl" not in sys.modules
-
-
-def test_resolve_passes_anything_else_through():
-    thing = object()
-    assert resolve(thing) is thing
 
 
 def test_forward_to_answers_from_the_submodule_on_first_use(package: str):
