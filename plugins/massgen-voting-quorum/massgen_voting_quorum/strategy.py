@@ -18,6 +18,10 @@ from massgen_voting_majority import MajorityStrategy
 from massgen_core.voting import Decision, Vote
 
 
+def _as_float(value: Any) -> float:
+    return float(value)  # a function, not the builtin: see massgen_claude.options._as_tuple
+
+
 def _fraction(instance: Any, attribute: Any, value: float) -> None:
     if not 0 < value <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {value}")
@@ -25,7 +29,7 @@ def _fraction(instance: Any, attribute: Any, value: float) -> None:
 
 @attrs.frozen(kw_only=True)
 class QuorumOptions:
-    fraction: float = attrs.field(default=2 / 3, converter=float, validator=_fraction)
+    fraction: float = attrs.field(default=2 / 3, converter=_as_float, validator=_fraction)
 
 
 class QuorumStrategy(MajorityStrategy):
