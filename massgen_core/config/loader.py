@@ -1116,9 +1116,7 @@ def _process(
         data = _interpolate(checker, data, ())
     cleaned = rules.config(data)
     problems = sort_problems(checker.problems)
-    if cleaned is None or any(p.is_error for p in problems):
-        return None, problems
-    if not build:
+    if cleaned is None or not build or any(p.is_error for p in problems):
         return None, problems
     cleaned["environment"] = env
     cleaned["source"] = doc.file
