@@ -3,7 +3,9 @@
 A ``Recorder`` is an event consumer: called with every event, it writes
 questions, answers, votes, per-request usage and notable events as they come,
 committing after each so a crash or SIGKILL loses nothing already recorded
-(agent starts and restarts, frequent and minor, ride along with the next commit).
+(agent starts and restarts, frequent and minor, ride along with the next commit;
+so does a model call's usage row, which the session always follows at once,
+without an await, with the call's answer, vote, rejection or tool call).
 Text deltas are not stored (answers are stored when submitted); final-answer
 deltas are batched and flushed every ``flush_interval_s`` or ``flush_chars``.
 A turn stays unfinished until SessionFinished. It never raises into the
@@ -105,6 +107,7 @@ class Recorder:
         self._clock = clock
         self._turn_id: int | None = None
         self._pending: list[tuple[Any, ...]] = []  # deferred event rows
+        self._pending_usage: list[tuple[int | None, ev.UsageReported]] = []  # (turn id, event)
         self._seen_backends: set[str] = set()
         self._seen_models: set[str | None] = set()
         self._final: list[str] = []
@@ -154,7 +157,7 @@ class Recorder:
 
     def flush(self) -> None:
         """Write buffered final-answer text and deferred events now (``/save``, close)."""
-        if self._turn_id is None or not (self._final or self._pending):
+        if self._turn_id is None or not (self._final or self._pending or self._pending_usage):
             return
         try:
             with self._tx():
@@ -196,9 +199,9 @@ class Recorder:
             "UPDATE turns SET final_answer = COALESCE(final_answer, '') || ? WHERE id = ?", (text, self._turn_id)
         )
 
-    def _add_cost(self, conn: sqlite3.Connection, delta: float) -> None:
+    def _add_cost(self, conn: sqlite3.Connection, delta: float, turn_id: int | None) -> None:
         if delta:
-            conn.execute("UPDATE turns SET cost_usd = cost_usd + ? WHERE id = ?", (delta, self._turn_id))
+            conn.execute("UPDATE turns SET cost_usd = cost_usd + ? WHERE id = ?", (delta, turn_id))
             conn.execute("UPDATE conversations SET cost_usd = cost_usd + ? WHERE id = ?", (delta, self.conversation_id))
 
     # -- handlers ----------------------------------------------------------
@@ -252,22 +255,27 @@ class Recorder:
             )
 
     def _usage(self, e: ev.UsageReported) -> None:
-        with self._tx() as conn:
-            conn.execute(
-                "INSERT INTO requests (turn_id, agent_id, backend, model, input_tokens, output_tokens, cached_tokens, "
-                "reasoning_tokens, cost_usd, latency_s, ttft_s, retries, status, ts) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    self._turn_id, e.agent_id, e.backend, e.model, e.input_tokens, e.output_tokens, e.cached_tokens,
-                    e.reasoning_tokens, e.cost_usd, e.latency_s, e.ttft_s, e.retries, e.status, e.ts,
-                ),
-            )  # fmt: skip
-            self._add_cost(conn, e.cost_usd)
-            if e.backend not in self._seen_backends or e.model not in self._seen_models:
-                self._seen_backends.add(e.backend)
-                self._seen_models.add(e.model)
-                add_facet(conn, self.conversation_id, "backend", e.backend)
-                add_facet(conn, self.conversation_id, "model", e.model)
+        # Rides with the next commit, like the deferred events: the session emits a model call's
+        # answer, vote, rejection or tool call right after its usage, with no await in between, so
+        # a crash cannot fall between the two; this halves the commits of a session.
+        self._pending_usage.append((self._turn_id, e))
+
+    def _write_usage(self, conn: sqlite3.Connection, turn_id: int | None, e: ev.UsageReported) -> None:
+        conn.execute(
+            "INSERT INTO requests (turn_id, agent_id, backend, model, input_tokens, output_tokens, cached_tokens, "
+            "reasoning_tokens, cost_usd, latency_s, ttft_s, retries, status, ts) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                turn_id, e.agent_id, e.backend, e.model, e.input_tokens, e.output_tokens, e.cached_tokens,
+                e.reasoning_tokens, e.cost_usd, e.latency_s, e.ttft_s, e.retries, e.status, e.ts,
+            ),
+        )  # fmt: skip
+        self._add_cost(conn, e.cost_usd, turn_id)
+        if e.backend not in self._seen_backends or e.model not in self._seen_models:
+            self._seen_backends.add(e.backend)
+            self._seen_models.add(e.model)
+            add_facet(conn, self.conversation_id, "backend", e.backend)
+            add_facet(conn, self.conversation_id, "model", e.model)
 
     def _winner(self, e: ev.WinnerSelected) -> None:
         with self._tx() as conn:
@@ -296,7 +304,7 @@ class Recorder:
             recorded = conn.execute("SELECT cost_usd FROM turns WHERE id = ?", (turn_id,)).fetchone()[0]
             # The session's own total wins over the sum of the requests we saw, when it has one.
             if e.cost_usd:
-                self._add_cost(conn, e.cost_usd - recorded)
+                self._add_cost(conn, e.cost_usd - recorded, turn_id)
             conn.execute(
                 "UPDATE turns SET final_answer = ?, winner = COALESCE(?, winner), ended_by = ?, error = ?, usage = ?, "
                 "duration_s = ?, finished_at = ? WHERE id = ?",
@@ -328,3 +336,7 @@ class Recorder:
         if self._pending:
             self.conn.executemany("INSERT INTO events (turn_id, seq, ts, type, data) VALUES (?, ?, ?, ?, ?)", self._pending)
             self._pending.clear()
+        if self._pending_usage:
+            usage, self._pending_usage = self._pending_usage, []
+            for turn_id, e in usage:
+                self._write_usage(self.conn, turn_id, e)

@@ -55,6 +55,21 @@ def test_each_answer_is_committed_before_the_next_event_arrives(db_path, make_ev
     assert seen == [1, 2]
 
 
+def test_a_usage_row_rides_with_the_next_commit_and_close_writes_the_last_one(db_path, make_events):
+    recorder = Recorder(Store(db_path))
+    seen = []
+    for event in make_events(winner=None, final=None, finish=False):
+        recorder(event)
+        if isinstance(event, ev.UsageReported | ev.AnswerSubmitted):
+            seen.append((type(event).__name__, _one(db_path, "SELECT COUNT(*) FROM requests")))
+    # alice's usage waits for bob's answer (the next commit); bob's for the close
+    assert seen == [("AnswerSubmitted", 0), ("UsageReported", 0), ("AnswerSubmitted", 1), ("UsageReported", 1)]
+    recorder.close()
+    assert _one(db_path, "SELECT COUNT(*) FROM requests") == 2
+    assert _one(db_path, "SELECT cost_usd FROM turns") == pytest.approx(0.002)
+    assert _one(db_path, "SELECT cost_usd FROM conversations") == pytest.approx(0.002)
+
+
 def test_a_session_without_session_finished_stays_unfinished(record, store, make_events):
     cid = record(make_events(finish=False))
     doc = store.document(cid)
