@@ -1,7 +1,8 @@
 """The ``claude`` backend's own config keys (PROTOCOL.md §9).
 
-A module of its own, importing only attrs, so that ``massgen config validate``
-checks these keys without importing the backend (see ``massgen_core.lazy``).
+A module of its own, importing only attrs and the core's converters, so that
+``massgen config validate`` checks these keys without importing the backend
+(see ``massgen_core.lazy``).
 """
 
 from __future__ import annotations
@@ -10,15 +11,7 @@ from typing import Any
 
 import attrs
 
-
-def _as_tuple(value: Any) -> tuple[Any, ...]:
-    # a Python function, not the builtin ``tuple``: attrs reads a converter's signature, and for a
-    # builtin that compiles the tokenizer's regular expressions (~2 ms at every start)
-    return tuple(value)
-
-
-def _optional_int(value: Any) -> int | None:
-    return None if value is None else int(value)
+from massgen_core.converters import as_tuple, optional_int
 
 
 @attrs.frozen(kw_only=True)
@@ -28,12 +21,12 @@ class ClaudeOptions:
     enable_web_search: bool = False
     enable_code_execution: bool = False
     return_citations: bool = True
-    thinking_budget: int | None = attrs.field(default=None, converter=_optional_int)
-    web_search_max_uses: int | None = attrs.field(default=None, converter=_optional_int)
+    thinking_budget: int | None = attrs.field(default=None, converter=optional_int)
+    web_search_max_uses: int | None = attrs.field(default=None, converter=optional_int)
     top_p: float | None = None
-    top_k: int | None = attrs.field(default=None, converter=_optional_int)
-    stop_sequences: tuple[str, ...] = attrs.field(default=(), converter=_as_tuple)
-    anthropic_beta: tuple[str, ...] = attrs.field(default=(), converter=_as_tuple)
+    top_k: int | None = attrs.field(default=None, converter=optional_int)
+    stop_sequences: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
+    anthropic_beta: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
 
     @thinking_budget.validator
     def _check_budget(self, attribute: attrs.Attribute[Any], value: int | None) -> None:

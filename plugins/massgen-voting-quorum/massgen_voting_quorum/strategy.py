@@ -15,11 +15,8 @@ from typing import Any, ClassVar
 import attrs
 from massgen_voting_majority import MajorityStrategy
 
+from massgen_core.converters import as_float
 from massgen_core.voting import Decision, Vote
-
-
-def _as_float(value: Any) -> float:
-    return float(value)  # a function, not the builtin: see massgen_claude.options._as_tuple
 
 
 def _fraction(instance: Any, attribute: Any, value: float) -> None:
@@ -29,7 +26,7 @@ def _fraction(instance: Any, attribute: Any, value: float) -> None:
 
 @attrs.frozen(kw_only=True)
 class QuorumOptions:
-    fraction: float = attrs.field(default=2 / 3, converter=_as_float, validator=_fraction)
+    fraction: float = attrs.field(default=2 / 3, converter=as_float, validator=_fraction)
 
 
 class QuorumStrategy(MajorityStrategy):
