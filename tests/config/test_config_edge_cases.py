@@ -300,6 +300,6 @@ def test_dump_yaml_writes_multiline_strings_as_blocks():
 def test_unhashable_annotations_are_still_understood(manager):
     from typing import Annotated
 
-    from massgen_core.config.loader import _origin
+    from massgen_core.config.checker import _origin
 
     assert _origin(Annotated[int, {"unhashable": []}]) is Annotated

@@ -6,7 +6,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from massgen_core.config import Config, ConfigError, config_from_dict
-from massgen_core.config.loader import AGENT_KEYS, TOP_LEVEL_KEYS, load_text_with_warnings
+from massgen_core.config.loader import load_text_with_warnings
+from massgen_core.config.rules import AGENT_KEYS, TOP_LEVEL_KEYS
 
 KEYS = [
     *TOP_LEVEL_KEYS,

@@ -1,0 +1,693 @@
+"""The config rules, applied to one document: PROTOCOL.md §9 plus ours.
+
+``_Rules`` knows the shape of a config: ``agent``/``agents`` and nested teams,
+``backend_params`` defaults, backend types and their plugins' ``Options``,
+fallback and pool entries, voting strategies and their options, roles, the
+legacy ``display`` block. It reports through a ``checker._Checker``. Also
+here: the cattrs converter that turns validated data into config objects, and
+the inference of a backend type from a model name.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Union
+
+import attrs
+
+from massgen_core.config.checker import (
+    _INVALID,
+    KeyPath,
+    _Checker,
+    _field_types,
+    _type_name,
+    format_key_path,
+)
+from massgen_core.config.schema import (
+    AgentConfig,
+    BackendConfig,
+    Config,
+    OrchestratorConfig,
+    TimeoutConfig,
+    UIConfig,
+    VotingConfig,
+)
+from massgen_core.errors import did_you_mean
+
+if TYPE_CHECKING:
+    from massgen_core.plugins import PluginManager
+
+TOP_LEVEL_KEYS = (
+    "agent",
+    "agents",
+    "backend_params",
+    "ui",
+    "orchestrator",
+    "timeout_settings",
+    "voting",
+    "roles",
+    "environments",
+)
+AGENT_KEYS = (
+    "id",
+    "backend",
+    "system_message",
+    "role",
+    "weight",
+    "agents",
+    "voting",
+    "orchestrator",
+)
+DISPLAY_TYPES = ("rich_terminal", "rich", "terminal", "simple", "plain")  # massgen_core.display
+ROUTING_STRATEGIES = ("round_robin", "least_busy", "lowest_latency")
+LEGACY_DISPLAY_KEYS = ("type", "show_agent_details", "show_token_usage")
+# PROTOCOL.md §9: the fallback when no installed backend claims a model name
+MODEL_RULES: tuple[tuple[str, str], ...] = (
+    ("gpt-", "openai"),
+    ("o1", "openai"),
+    ("o3", "openai"),
+    ("o4", "openai"),
+    ("claude-", "claude"),
+    ("gemini-", "gemini"),
+    ("grok-", "grok"),
+)
+_SPECIAL_BACKEND_KEYS = ("fallback", "pool", "routing", "options")
+# Bounds a type check lets through but the engine cannot run with (0 attempts, a negative timeout).
+POSITIVE_BOUNDS = frozenset(
+    {
+        "max_attempts",
+        "max_new_answers_per_agent",
+        "max_consecutive_failures",
+        "max_cost_usd",
+        "orchestrator_timeout_seconds",
+        "per_call_timeout_seconds",
+    }
+)
+
+
+def _role_presets() -> dict[str, str]:
+    """The role presets the engine ships (massgen_core.orchestrator.roles); imported late to keep loading light."""
+    from massgen_core.orchestrator.roles import PRESETS
+
+    return PRESETS
+
+
+# -- the rules -------------------------------------------------------------------
+
+
+class _Rules:
+    """The config rules, applied to one document with one environment."""
+
+    def __init__(self, checker: _Checker) -> None:
+        self.c = checker
+        self.manager = checker.manager
+
+    # backends
+    def backend_types(self) -> list[str]:
+        return self.manager.backends.names()
+
+    def backend_class(self, type_name: str, path: KeyPath) -> Any:
+        from massgen_core.errors import MassGenError
+
+        try:
+            return self.manager.backends.get(type_name)
+        except MassGenError as exc:
+            installed = self.backend_types()
+            hint = did_you_mean(type_name, installed)
+            message = (
+                f"unknown backend type {type_name!r}; installed: {', '.join(installed) or 'none'}"
+            )
+            if type_name in self.manager.backends._conflicts:
+                message, hint = str(exc), None
+            self.c.add((*path, "type"), message, suggestion=hint)
+            return _INVALID
+
+    def backend(self, raw: Any, path: KeyPath, defaults: dict[str, Any]) -> Any:
+        c = self.c
+        data = c.mapping(raw, path, "backend")
+        if data is None:
+            return _INVALID
+        fields = _field_types(BackendConfig)
+        common = [f for f in fields if f not in ("options",)]
+        result: dict[str, Any] = {}
+        ok = True
+
+        # common keys: the agent's own, then backend_params defaults for the missing ones
+        for key, value in data.items():
+            if key in fields and key not in _SPECIAL_BACKEND_KEYS:
+                checked = c.check(value, fields[key], (*path, key))
+                if checked is _INVALID:
+                    ok = False
+                else:
+                    result[key] = checked
+        for key, value in defaults.items():
+            if key in fields and key not in result and key not in data:
+                result[key] = value
+
+        type_name = result.get("type")
+        if type_name is None and "type" not in data:
+            model = result.get("model")
+            if isinstance(model, str) and model:
+                type_name = infer_backend_type(model, self.manager)
+                if type_name is None:
+                    c.add(
+                        path,
+                        f"no 'type', and the model name {model!r} does not identify a backend; add type: "
+                        f"(installed: {', '.join(self.backend_types()) or 'none'})",
+                    )
+                    ok = False
+                else:
+                    result["type"] = type_name
+            elif "model" not in data and "model" not in result:
+                c.add(path, "a backend needs a 'type' (or a 'model' whose name identifies it)")
+                ok = False
+
+        base_url = result.get("base_url")
+        if isinstance(base_url, str) and base_url.rstrip("/").endswith("/chat/completions"):
+            fixed = base_url.rstrip("/")[: -len("/chat/completions")]
+            result["base_url"] = fixed
+            c.add(
+                (*path, "base_url"),
+                f"base_url names the endpoint, not the base URL (deprecated); write base_url: {fixed!r} instead",
+                severity="warning",
+            )
+
+        if "routing" in data:
+            routing = c.choice(
+                data["routing"], ROUTING_STRATEGIES, (*path, "routing"), "routing strategy"
+            )
+            if routing is _INVALID:
+                ok = False
+            else:
+                result["routing"] = routing
+        for key in ("fallback", "pool"):
+            if key not in data:
+                continue
+            items = data[key]
+            if not isinstance(items, list):
+                c.add((*path, key), f"{key} must be a list of backends, got {_type_name(items)}")
+                ok = False
+                continue
+            cleaned = [
+                self.backend(item, (*path, key, i), defaults) for i, item in enumerate(items)
+            ]
+            if any(item is _INVALID for item in cleaned):
+                ok = False
+            else:
+                result[key] = cleaned
+
+        extra = {k: v for k, v in data.items() if k not in fields or k == "options"}
+        cls = self.backend_class(type_name, path) if isinstance(type_name, str) else None
+        if cls is _INVALID:  # unknown type: still flag keys that no installed backend knows
+            known = self.all_option_keys()
+            for key in extra:
+                if key not in known and key != "options":
+                    c.unknown_key(path, key, [*common, *known])
+            return _INVALID
+        options = self.options(cls, type_name, extra, defaults, path, common)
+        if options is _INVALID:
+            ok = False
+        else:
+            result["options"] = options
+        return result if ok else _INVALID
+
+    def all_option_keys(self) -> set[str]:
+        keys: set[str] = set()
+        for _, cls in self.manager.backends.items():
+            options_cls = getattr(cls, "Options", None)
+            if isinstance(options_cls, type) and attrs.has(options_cls):
+                keys.update(_field_types(options_cls))
+        return keys
+
+    def options(
+        self,
+        cls: Any,
+        type_name: str | None,
+        extra: dict[str, Any],
+        defaults: dict[str, Any],
+        path: KeyPath,
+        common: list[str],
+    ) -> Any:
+        c = self.c
+        if (
+            "options" in extra
+        ):  # an explicit options: mapping is the same as writing the keys inline
+            nested = c.mapping(extra.pop("options"), (*path, "options"), "options")
+            if nested is None:
+                return _INVALID
+            extra = {**nested, **extra}
+        if cls is None:  # no type known (already reported): nothing to validate against
+            return extra
+        options_cls = getattr(cls, "Options", None)
+        where = f" for backend type {type_name!r}"
+        if options_cls is None or not (isinstance(options_cls, type) and attrs.has(options_cls)):
+            if options_cls is not None:  # a plugin whose Options is not attrs: trust it
+                return extra
+            for key in extra:
+                c.unknown_key(path, key, common, where + " (it takes no backend-specific keys)")
+            return _INVALID if extra else {}
+        option_fields = _field_types(options_cls)
+        for key, value in defaults.items():
+            if key in option_fields and key not in extra:
+                extra[key] = value
+                self.c.option_defaults_used.add(key)
+        checked = c.check_attrs(extra, options_cls, path, also_known=common, where=where)
+        if checked is _INVALID:
+            return _INVALID
+        try:  # as the backend builds them when it starts (massgen_core.http.base.parse_options)
+            options_cls(**checked)
+        except Exception as exc:  # the plugin's own validators reject a value
+            c.add(path, f"invalid options{where}: {_exception_text(exc)}")
+            return _INVALID
+        return checked
+
+    # agents
+    def agents(self, data: dict[str, Any]) -> list[Any] | None:
+        c = self.c
+        if "agent" in data and "agents" in data:
+            c.add(
+                ("agent",), "give either 'agent' (one) or 'agents' (a list), not both", at_key=True
+            )
+            return None
+        if "agent" in data:
+            entries: list[tuple[KeyPath, Any, str]] = [(("agent",), data["agent"], "agent1")]
+        elif "agents" in data:
+            entries_or_none = self.agent_entries(data["agents"], ("agents",), "")
+            if entries_or_none is None:
+                return None
+            entries = entries_or_none
+        else:
+            c.add((), "no agents: write 'agent:' (one agent) or 'agents:' (a list of agents)")
+            return None
+        defaults = self.backend_params(data.get("backend_params"))
+        agents = [self.agent(raw, path, default_id, defaults) for path, raw, default_id in entries]
+        for key in self.c.option_defaults:
+            if key not in self.c.option_defaults_used:
+                c.unknown_key(
+                    ("backend_params",),
+                    key,
+                    [f for f in _field_types(BackendConfig) if f not in _SPECIAL_BACKEND_KEYS],
+                    " (no agent's backend accepts it)",
+                )
+        return agents
+
+    def agent_entries(
+        self, raw: Any, path: KeyPath, prefix: str
+    ) -> list[tuple[KeyPath, Any, str]] | None:
+        if isinstance(raw, list):
+            if not raw:
+                self.c.add(
+                    path, "a team needs at least one agent" if prefix else "'agents' is empty"
+                )
+                return None
+            return [((*path, i), item, f"{prefix}agent{i + 1}") for i, item in enumerate(raw)]
+        if isinstance(raw, dict) and raw:  # v0.0.3 docs also showed agents keyed by id
+            entries = []
+            for key, item in raw.items():
+                if isinstance(item, dict) and "id" not in item:
+                    item = {"id": str(key), **item}
+                entries.append(((*path, key), item, str(key)))
+            return entries
+        self.c.add(path, f"'agents' must be a list of agents, got {_type_name(raw)}")
+        return None
+
+    def backend_params(self, raw: Any) -> dict[str, Any]:
+        c = self.c
+        data = c.mapping(raw, ("backend_params",), "backend_params")
+        if not data:
+            return {}
+        fields = _field_types(BackendConfig)
+        defaults: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in _SPECIAL_BACKEND_KEYS:
+                c.add(
+                    ("backend_params", key),
+                    f"{key!r} cannot be a default for every backend",
+                    at_key=True,
+                )
+            elif key in fields:
+                checked = c.check(value, fields[key], ("backend_params", key))
+                if checked is not _INVALID:
+                    defaults[key] = checked
+            else:
+                defaults[key] = value
+                c.option_defaults[key] = value
+        return defaults
+
+    def agent(self, raw: Any, path: KeyPath, default_id: str, defaults: dict[str, Any]) -> Any:
+        c = self.c
+        data = c.mapping(raw, path, "an agent")
+        if data is None:
+            return _INVALID
+        ok = True
+        for key in data:
+            if key not in AGENT_KEYS:
+                c.unknown_key(path, key, AGENT_KEYS)
+                ok = False
+        agent_id = data.get("id", default_id)
+        if isinstance(agent_id, int) and not isinstance(agent_id, bool):
+            agent_id = str(agent_id)
+        if not isinstance(agent_id, str) or not agent_id.strip():
+            c.add(
+                (*path, "id"), f"an agent id must be a non-empty string, got {_type_name(agent_id)}"
+            )
+            ok, agent_id = False, default_id
+        if agent_id in c.ids:
+            first = c.doc.where(c.ids[agent_id])[0]
+            c.add(
+                (*path, "id") if "id" in data else path,
+                f"duplicate agent id {agent_id!r} (first used on line {first})",
+            )
+            ok = False
+        else:
+            c.ids[agent_id] = (*path, "id") if "id" in data else path
+        result: dict[str, Any] = {"id": agent_id}
+
+        for key, tp in (("system_message", str), ("role", str), ("weight", float)):
+            if key in data and data[key] is not None:
+                checked = c.check(data[key], tp, (*path, key))
+                if checked is _INVALID:
+                    ok = False
+                elif key == "weight" and (checked < 0 or not math.isfinite(checked)):
+                    c.add((*path, key), f"weight must be a finite number >= 0, got {checked!r}")
+                    ok = False
+                elif key == "role" and checked not in c.roles and checked not in _role_presets():
+                    known = sorted({*c.roles, *_role_presets()})
+                    c.add(
+                        (*path, key),
+                        f"unknown role {checked!r}; roles defined: {', '.join(known) or 'none (add a roles: section)'}",
+                        suggestion=did_you_mean(checked, known),
+                    )
+                    ok = False
+                else:
+                    result[key] = checked
+
+        if "agents" in data:  # a team
+            if "backend" in data:
+                c.add(
+                    (*path, "backend"),
+                    "a team (an agent with 'agents') has no backend of its own",
+                    at_key=True,
+                )
+                ok = False
+            entries = self.agent_entries(data["agents"], (*path, "agents"), f"{agent_id}.")
+            if entries is None:
+                return _INVALID
+            members = [self.agent(item, p, d, defaults) for p, item, d in entries]
+            if any(m is _INVALID for m in members):
+                ok = False
+            result["agents"] = members
+            if "voting" in data:
+                c.team_voting[agent_id] = (*path, "voting")
+                voting = self.voting(data["voting"], (*path, "voting"))
+                ok = ok and voting is not _INVALID
+                result["voting"] = voting
+            if "orchestrator" in data:
+                orch = self.section(
+                    data["orchestrator"], (*path, "orchestrator"), OrchestratorConfig
+                )
+                ok = ok and orch is not _INVALID
+                result["orchestrator"] = orch
+        else:
+            for key in ("voting", "orchestrator"):
+                if key in data:
+                    c.add(
+                        (*path, key),
+                        f"only a team (an agent with 'agents') may have {key!r}",
+                        at_key=True,
+                    )
+                    ok = False
+            if "backend" not in data:
+                c.add(path, f"agent {agent_id!r} has no 'backend' (or 'agents', for a team)")
+                return _INVALID
+            backend = self.backend(data["backend"], (*path, "backend"), defaults)
+            if backend is _INVALID:
+                ok = False
+            result["backend"] = backend
+        return result if ok else _INVALID
+
+    # sections
+    def section(self, raw: Any, path: KeyPath, cls: type) -> Any:
+        data = self.c.mapping(raw, path, format_key_path(path))
+        if data is None:
+            return _INVALID
+        checked = self.c.check_attrs(data, cls, path)
+        if checked is _INVALID:
+            return _INVALID
+        ok = True
+        for key, value in checked.items():
+            # `not value > 0` also catches NaN
+            if key in POSITIVE_BOUNDS and value is not None and not value > 0:
+                self.c.add((*path, key), f"{key} must be greater than 0, got {value!r}")
+                ok = False
+        return checked if ok else _INVALID
+
+    def ui(self, raw: Any) -> Any:
+        checked = self.section(raw, ("ui",), UIConfig)
+        if checked is _INVALID:
+            return _INVALID
+        if "display_type" in checked:
+            value = self.c.choice(
+                checked["display_type"], DISPLAY_TYPES, ("ui", "display_type"), "display type"
+            )
+            if value is _INVALID:
+                return _INVALID
+        return checked
+
+    def voting(self, raw: Any, path: KeyPath) -> Any:
+        c = self.c
+        data = c.mapping(raw, path, "voting")
+        if data is None:
+            return _INVALID
+        data = dict(data)
+        result: dict[str, Any] = {}
+        strategy = data.pop("strategy", None)
+        if strategy is None:
+            strategy = VotingConfig().strategy
+        elif not isinstance(strategy, str):
+            c.add((*path, "strategy"), f"expected a strategy name, got {_type_name(strategy)}")
+            return _INVALID
+        else:
+            installed = self.manager.voting_strategies.names()
+            if strategy not in installed:
+                c.add(
+                    (*path, "strategy"),
+                    f"unknown voting strategy {strategy!r}; installed: {', '.join(installed) or 'none'}",
+                    suggestion=did_you_mean(strategy, installed),
+                )
+                return _INVALID
+        result["strategy"] = strategy
+        if (
+            strategy not in self.manager.voting_strategies
+        ):  # the default, not installed: nothing to check against
+            result["options"] = data
+            return result
+        cls = self.manager.voting_strategies.get(strategy)
+        options_cls = getattr(cls, "Options", None)
+        where = f" for voting strategy {strategy!r}"
+        if options_cls is not None and not (
+            isinstance(options_cls, type) and attrs.has(options_cls)
+        ):
+            result["options"] = data
+            return result
+        if options_cls is None:
+            for key in data:
+                c.unknown_key(path, key, ["strategy"], where + " (it takes no options)")
+            if data:
+                return _INVALID
+            result["options"] = {}
+            return result
+        checked = c.check_attrs(data, options_cls, path, also_known=["strategy"], where=where)
+        if checked is _INVALID:
+            return _INVALID
+        try:  # structured as the session builder does (massgen_core.orchestrator.builder)
+            _construct(options_cls, checked)
+        except Exception as exc:
+            c.add(path, f"invalid options{where}: {_exception_text(exc)}")
+            return _INVALID
+        result["options"] = checked
+        return result
+
+    def roles(self, raw: Any) -> Any:
+        data = self.c.mapping(raw, ("roles",), "roles")
+        if data is None:
+            return _INVALID
+        result = {}
+        for name, text in data.items():
+            checked = self.c.check(text, str, ("roles", name))
+            if checked is not _INVALID:
+                result[name] = checked
+        self.c.roles = result
+        return result if len(result) == len(data) else _INVALID
+
+    def legacy_display(self, data: dict[str, Any]) -> None:
+        """v0.0.3's ignored top-level ``display:`` block: map ``type`` onto ``ui.display_type``."""
+        c = self.c
+        block = c.mapping(data.pop("display"), ("display",), "display")
+        shown = block.get("type") if block else None
+        shown = shown if isinstance(shown, str) and shown else "..."
+        c.add(
+            ("display",),
+            f"the top-level 'display' block is deprecated; write 'ui: {{display_type: {shown}}}' "
+            "instead (show_agent_details and show_token_usage are ignored)",
+            at_key=True,
+            severity="warning",
+        )
+        if block is None:
+            return
+        for key in block:
+            if key not in LEGACY_DISPLAY_KEYS:
+                c.unknown_key(("display",), key, LEGACY_DISPLAY_KEYS)
+        kind = block.get("type")
+        ui = data.get("ui")
+        if kind is not None and (ui is None or (isinstance(ui, dict) and "display_type" not in ui)):
+            data["ui"] = {**(ui or {}), "display_type": kind}
+            c.doc.relocate(("display", "type"), ("ui", "display_type"))
+
+    def config(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        c = self.c
+        for key in data:
+            if key not in TOP_LEVEL_KEYS:
+                c.unknown_key((), key, TOP_LEVEL_KEYS)
+        result: dict[str, Any] = {}
+        if "roles" in data:
+            result["roles"] = self.roles(data["roles"])
+        agents = self.agents(data)
+        if agents is not None:
+            result["agents"] = agents
+        if "backend_params" in data:
+            result["backend_params"] = c.mapping(
+                data["backend_params"], ("backend_params",), "backend_params"
+            )
+        if "ui" in data:
+            result["ui"] = self.ui(data["ui"])
+        for key, cls in (("orchestrator", OrchestratorConfig), ("timeout_settings", TimeoutConfig)):
+            if key in data:
+                result[key] = self.section(data[key], (key,), cls)
+        if "voting" in data:
+            result["voting"] = self.voting(data["voting"], ("voting",))
+        if (
+            agents is None
+            or any(a is _INVALID for a in agents)
+            or any(v is _INVALID or v is None for v in result.values())
+        ):
+            return None
+        self.strategies_fit(result.get("voting"), agents)
+        return result
+
+    def strategies_fit(self, voting: Any, agents: list[Any]) -> None:
+        """Build each team's strategy, as a run would, so its own objections are located problems.
+
+        A judge who is not a member of the team, for one, is otherwise only
+        found when the session starts. A team without ``voting`` uses the
+        top-level one (as the orchestrator builder does).
+        """
+        self.strategy_fits(voting, agents, ("voting",), None)
+        teams = [a for a in agents if a.get("agents")]
+        while teams:
+            team = teams.pop()
+            own = team.get("voting")
+            path = self.c.team_voting.get(team["id"], ("voting",)) if own else ("voting",)
+            self.strategy_fits(own or voting, team["agents"], path, team["id"])
+            teams.extend(a for a in team["agents"] if a.get("agents"))
+
+    def strategy_fits(
+        self, voting: Any, members: list[Any], path: KeyPath, team: str | None
+    ) -> None:
+        from massgen_core.voting import AgentInfo
+
+        voting = voting or {"strategy": VotingConfig().strategy, "options": {}}
+        name = voting.get("strategy")
+        if name not in self.manager.voting_strategies:
+            return
+        cls = self.manager.voting_strategies.get(name)
+        options: Any = dict(voting.get("options") or {})
+        options_cls = getattr(cls, "Options", None)
+        infos = [
+            AgentInfo(id=m["id"], weight=m.get("weight", 1.0), role=m.get("role")) for m in members
+        ]
+        try:
+            if isinstance(options_cls, type) and attrs.has(options_cls):
+                options = _converter().structure(options, options_cls)
+            cls(infos, options)
+        except Exception as exc:  # the strategy's own objection, reported like any other problem
+            message = _exception_text(exc)
+            if not message.startswith(f"voting strategy {name!r}"):
+                message = f"voting strategy {name!r}: {message}"
+            self.c.add(path, f"in team {team!r}: {message}" if team else message)
+
+
+# -- structuring -----------------------------------------------------------------
+
+_CONVERTER: Any = None
+
+
+def _converter() -> Any:
+    """The cattrs converter: the one place where validated dicts become config objects."""
+    global _CONVERTER
+    if _CONVERTER is None:
+        import cattrs
+
+        for cls in (
+            BackendConfig,
+            VotingConfig,
+            OrchestratorConfig,
+            TimeoutConfig,
+            UIConfig,
+            AgentConfig,
+            Config,
+        ):
+            attrs.resolve_types(cls)
+        from cattrs.strategies import configure_union_passthrough
+
+        # prefer_attrib_converters: a plugin's converter receives what the user wrote
+        _CONVERTER = cattrs.Converter(forbid_extra_keys=True, prefer_attrib_converters=True)
+        configure_union_passthrough(Union[str, int, float, bool, None], _CONVERTER)
+    return _CONVERTER
+
+
+def _construct(cls: type, data: dict[str, Any]) -> None:
+    """Build a plugin's Options from checked data so its own validators run; raise if they object."""
+    from cattrs.errors import StructureHandlerNotFoundError
+
+    try:
+        _converter().structure(data, cls)
+    except (
+        StructureHandlerNotFoundError,
+        NameError,
+    ):  # types cattrs cannot build: let the class judge
+        cls(**data)
+
+
+def _exception_text(exc: BaseException) -> str:
+    """A one-line reason from an exception (cattrs groups the real causes)."""
+    inner = getattr(exc, "exceptions", None)
+    if inner:
+        return "; ".join(_exception_text(e) for e in inner)
+    return str(exc) or type(exc).__name__
+
+
+def infer_backend_type(model: str, manager: PluginManager | None = None) -> str | None:
+    """The backend type serving ``model``: ask installed backends, then PROTOCOL.md §9's rules."""
+    by_rule = None
+    lowered = model.lower()
+    for prefix, type_name in MODEL_RULES:
+        if lowered.startswith(prefix):
+            by_rule = type_name
+            break
+    if manager is not None:
+        claimants = []
+        for name, cls in manager.backends.items():
+            try:
+                if cls.serves_model(model):
+                    claimants.append(name)
+            except Exception:  # a plugin's matcher failing must not break loading
+                continue
+        if by_rule in claimants:
+            return by_rule
+        if claimants:
+            return claimants[0]
+    return by_rule
+
+
+__all__ = ["AGENT_KEYS", "MODEL_RULES", "TOP_LEVEL_KEYS", "infer_backend_type"]
