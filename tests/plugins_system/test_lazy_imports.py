@@ -231,3 +231,30 @@ def test_config_validate_imports_no_display_store_orchestrator_or_network_code(t
     assert "massgen_gemini.options" not in result["modules"]
     assert [m for m in result["modules"] if m.endswith(".backend")] == []
     assert "cattrs" not in result["modules"] and "massgen_core.http.base" not in result["modules"]
+
+
+def test_every_installed_lazy_registration_agrees_with_its_class():
+    # what `massgen plugins` checks: each Lazy imports, and its declared attributes equal the class's
+    result = loaded_after(
+        textwrap.dedent(
+            """
+            from massgen_core.lazy import Lazy
+            from massgen_core.plugins import KINDS, get_plugin_manager
+
+            manager = get_plugin_manager()
+            lazies = [
+                name for kind in KINDS for name, item in getattr(manager, kind).items()
+                if isinstance(item, Lazy)
+            ]
+            manager.verify()
+            result = {
+                "lazies": lazies,
+                "errors": {i.name: i.error for i in manager.plugin_infos() if i.error},
+            }
+            """
+        )
+    )
+    assert result["errors"] == {}
+    assert {"claude", "gemini", "grok", "openai", "scripted", "ollama", "quorum", "judge", "html", "python"} <= set(
+        result["lazies"]
+    )
