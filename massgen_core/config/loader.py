@@ -204,30 +204,13 @@ def _read(path: Path, display: str) -> Document:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(
-            [
-                ConfigProblem(
-                    file=display,
-                    line=0,
-                    col=0,
-                    key_path="",
-                    message=f"not UTF-8 text: {exc.reason}",
-                )
-            ]
-        ) from None
+        reason = f"not UTF-8 text: {exc.reason}"
     except OSError as exc:
-        raise ConfigError(
-            [
-                ConfigProblem(
-                    file=display,
-                    line=0,
-                    col=0,
-                    key_path="",
-                    message=f"cannot read: {exc.strerror or exc}",
-                )
-            ]
-        ) from None
-    return parse_document(text, display)
+        reason = f"cannot read: {exc.strerror or exc}"
+    else:
+        return parse_document(text, display)
+    # a problem with the whole file: line and column 0
+    raise ConfigError([ConfigProblem(file=display, line=0, col=0, key_path="", message=reason)])
 
 
 def parse_document(text: str, file: str) -> Document:

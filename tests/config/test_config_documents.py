@@ -127,6 +127,14 @@ def test_non_utf8_file_is_a_config_error(write, manager, tmp_path):
         load_config(path, manager=manager)
 
 
+def test_an_unreadable_path_is_a_problem_with_the_whole_file(manager, tmp_path):
+    folder = tmp_path / "team.yaml"
+    folder.mkdir()  # exists, so it is taken as the file, but cannot be read as one
+    (problem,) = validate_files([folder], manager=manager)
+    assert (problem.file, problem.line, problem.col, problem.key_path) == (str(folder), 0, 0, "")
+    assert problem.message.startswith("cannot read: ") and problem.is_error
+
+
 def test_validate_files_collects_problems_of_every_file(write, manager, tmp_path):
     good = write("agent: {backend: {type: openai, model: gpt-4o}}\n", "good.yaml")
     bad = write("agent: {backend: {type: openai, model: gpt-4o, temprature: 1}}\n", "bad.yaml")
