@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -127,12 +128,19 @@ def test_non_utf8_file_is_a_config_error(write, manager, tmp_path):
         load_config(path, manager=manager)
 
 
-def test_an_unreadable_path_is_a_problem_with_the_whole_file(manager, tmp_path):
-    folder = tmp_path / "team.yaml"
-    folder.mkdir()  # exists, so it is taken as the file, but cannot be read as one
-    (problem,) = validate_files([folder], manager=manager)
-    assert (problem.file, problem.line, problem.col, problem.key_path) == (str(folder), 0, 0, "")
-    assert problem.message.startswith("cannot read: ") and problem.is_error
+def test_an_unreadable_file_is_a_problem_with_the_whole_file(write, manager, monkeypatch):
+    path = Path(write("agent: {backend: {type: openai, model: gpt-4o}}\n", "team.yaml"))
+    real = Path.read_text
+
+    def refuse(self, *args, **kwargs):  # the suite runs as root, which chmod 000 does not stop
+        if self == path:
+            raise PermissionError(13, "Permission denied")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+    (problem,) = validate_files([path], manager=manager)
+    assert (problem.file, problem.line, problem.col, problem.key_path) == (str(path), 0, 0, "")
+    assert problem.message == "cannot read: Permission denied" and problem.is_error
 
 
 def test_validate_files_collects_problems_of_every_file(write, manager, tmp_path):
