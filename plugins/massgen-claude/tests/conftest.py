@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from massgen_core.backend import BackendContext, Chunk, Message, Request
-from massgen_core.config.schema import BackendConfig
+from massgen_core.backend import Chunk, Message, Request
 from massgen_core.http import aclose_all
 from massgen_core.testing.anthropic import AnthropicServer
+from massgen_core.testing.collect import backend_maker
 
 TEST_KEY = "sk-ant-test-0123456789abcdef"
 
@@ -31,22 +31,7 @@ async def _close_clients() -> AsyncIterator[None]:
 def make_backend(server: AnthropicServer) -> Callable[..., Any]:
     from massgen_claude import ClaudeBackend
 
-    def make(*, events: list[Any] | None = None, key: str | None = TEST_KEY, **fields: Any) -> ClaudeBackend:
-        options = fields.pop("options", {})
-        config = BackendConfig(
-            type="claude",
-            model=fields.pop("model", "claude-sonnet-4-20250514"),
-            api_key=key,
-            base_url=fields.pop("base_url", server.base_url),
-            max_retries=fields.pop("max_retries", 0),
-            retry_initial_delay=fields.pop("retry_initial_delay", 0.0),
-            options=options,
-            **fields,
-        )
-        emit = events.append if events is not None else None
-        return ClaudeBackend(config, BackendContext(agent_id="agent1", emit=emit))
-
-    return make
+    return backend_maker(ClaudeBackend, type="claude", model="claude-sonnet-4-20250514", base_url=server.base_url, key=TEST_KEY)
 
 
 def _ask(text: str = "Hi", **kw: Any) -> Request:

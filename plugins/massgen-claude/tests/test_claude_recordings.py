@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from massgen_core.backend import Done, ReasoningDelta, TextDelta, ToolCallChunk, UsageChunk
+from massgen_core.backend import Done
+from massgen_core.testing.collect import collect as collect_summary
 from massgen_core.testing.server import Response
 
 RECORDINGS = Path(__file__).resolve().parents[3].parent / "shared" / "provider-recordings" / "anthropic"
@@ -33,17 +34,13 @@ def test_every_anthropic_recording_is_replayed(shared_dir: Path) -> None:
 @pytest.mark.parametrize("sizes", PIECES, ids=["uneven", "bytewise", "small"])
 @pytest.mark.parametrize("recording", NAMES, indirect=True)
 async def test_recording_replays_to_its_expectation(
-    recording: tuple[bytes, dict[str, Any]], sizes: tuple[int, ...], server: Any, make_backend: Any, collect: Any
+    recording: tuple[bytes, dict[str, Any]], sizes: tuple[int, ...], server: Any, make_backend: Any
 ) -> None:
     body, expected = recording
     server.messages(Response.pieces(body, sizes))
-    chunks = await collect(make_backend(model=expected["model"]))
-
-    text = "".join(c.text for c in chunks if isinstance(c, TextDelta))
-    reasoning = "".join(c.text for c in chunks if isinstance(c, ReasoningDelta))
-    calls = [c.call for c in chunks if isinstance(c, ToolCallChunk)]
-    usage = [c.usage for c in chunks if isinstance(c, UsageChunk)][-1]
-    done = chunks[-1]
+    got = await collect_summary(make_backend(model=expected["model"]))
+    text, reasoning, calls, usage, done = (got[k] for k in ("text", "reasoning", "calls", "usage", "done"))
+    assert got["chunks"][-1] is done  # the stream ends with Done
 
     assert text == expected["text"]
     assert reasoning == expected.get("reasoning_text", "")

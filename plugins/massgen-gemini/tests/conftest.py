@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from massgen_core.backend import BackendContext, Chunk, Message, Request
-from massgen_core.config.schema import BackendConfig
+from massgen_core.backend import Chunk, Message, Request
 from massgen_core.http import aclose_all
+from massgen_core.testing.collect import backend_maker
 from massgen_core.testing.gemini import GeminiServer
 
 TEST_KEY = "AIzaSyTEST-0123456789abcdefghijklmnop"
@@ -32,21 +32,7 @@ async def _close_clients() -> AsyncIterator[None]:
 def make_backend(server: GeminiServer) -> Callable[..., Any]:
     from massgen_gemini import GeminiBackend
 
-    def make(*, events: list[Any] | None = None, key: str | None = TEST_KEY, **fields: Any) -> GeminiBackend:
-        config = BackendConfig(
-            type="gemini",
-            model=fields.pop("model", MODEL),
-            api_key=key,
-            base_url=fields.pop("base_url", server.base_url),
-            max_retries=fields.pop("max_retries", 0),
-            retry_initial_delay=fields.pop("retry_initial_delay", 0.0),
-            options=fields.pop("options", {}),
-            **fields,
-        )
-        emit = events.append if events is not None else None
-        return GeminiBackend(config, BackendContext(agent_id="agent1", emit=emit))
-
-    return make
+    return backend_maker(GeminiBackend, type="gemini", model=MODEL, base_url=server.base_url, key=TEST_KEY)
 
 
 def _ask(text: str = "Hi", **kw: Any) -> Request:
