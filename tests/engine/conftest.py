@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 import massgen_scripted
@@ -15,6 +15,7 @@ import massgen_voting_ranked
 import massgen_voting_weighted
 import pytest
 
+from massgen_core import backend as bk
 from massgen_core import events as ev
 from massgen_core.config.schema import (
     AgentConfig,
@@ -25,6 +26,7 @@ from massgen_core.config.schema import (
     UIConfig,
     VotingConfig,
 )
+from massgen_core.hookspecs import hookimpl
 from massgen_core.orchestrator import Orchestrator, build_orchestrator
 
 
@@ -42,6 +44,28 @@ def engine_manager(plugin_manager):
         plugin_manager.register(module, name=module.__name__)
     return plugin_manager
 
+
+
+def register_backend(manager: Any, name: str, respond: Callable[[Any, bk.Request], AsyncIterator[Any]]) -> None:
+    """A throwaway backend type ``name`` whose stream is ``respond(self, request)``."""
+
+    class Custom(bk.Backend):
+        pass
+
+    Custom.name = name
+    Custom.stream = lambda self, request: respond(self, request)  # type: ignore[method-assign]
+
+    class Plugin:
+        @hookimpl
+        def register_backends(self, register: Any) -> None:
+            register(Custom)
+
+    manager.register(Plugin(), name=f"test-{name}")
+
+
+def custom_agent(agent_id: str, backend_type: str, **backend: Any) -> AgentConfig:
+    """An agent on a backend type registered with ``register_backend``."""
+    return AgentConfig(id=agent_id, backend=BackendConfig(type=backend_type, model="m-1", **backend))
 
 def scripted_agent(agent_id: str, script: Sequence[Any], **options: Any) -> AgentConfig:
     extra = {k: options.pop(k) for k in ("system_message", "role", "weight") if k in options}
@@ -122,6 +146,8 @@ def eng(engine_manager) -> types.SimpleNamespace:
         run=collect_events,
         of=of,
         agent=scripted_agent,
+        register_backend=register_backend,
+        custom=custom_agent,
         config=make_config,
         manager=engine_manager,
         finished=lambda events: events[-1],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,27 +16,6 @@ from massgen_core.hookspecs import hookimpl
 from massgen_core.orchestrator import Orchestrator, build_orchestrator
 from massgen_core.orchestrator.roles import PRESETS, compose_system_message, resolve_role
 from massgen_core.tools import Tool
-
-
-def _register_backend(
-    manager: Any, name: str, respond: Callable[[Any, bk.Request], AsyncIterator[Any]]
-) -> None:
-    class Custom(bk.Backend):
-        pass
-
-    Custom.name = name
-    Custom.stream = lambda self, request: respond(self, request)  # type: ignore[method-assign]
-
-    class Plugin:
-        @hookimpl
-        def register_backends(self, register: Any) -> None:
-            register(Custom)
-
-    manager.register(Plugin(), name=f"test-{name}")
-
-
-def _custom(agent_id: str, backend_type: str) -> AgentConfig:
-    return AgentConfig(id=agent_id, backend=BackendConfig(type=backend_type, model="m"))
 
 
 def test_an_orchestrator_needs_agents(eng):
@@ -93,7 +72,7 @@ async def test_malformed_json_arguments_are_rejected_and_reported(engine_manager
             yield bk.TextDelta("final")
         yield bk.Done()
 
-    _register_backend(engine_manager, "malformed", respond)
+    eng.register_backend(engine_manager, "malformed", respond)
 
     async def tool_x(**_: Any) -> str:
         return "never called"
@@ -107,7 +86,7 @@ async def test_malformed_json_arguments_are_rejected_and_reported(engine_manager
 
     engine_manager.register(ToolPlugin(), name="tool-x")
     events = await eng.run(
-        build_orchestrator(eng.config([_custom("a", "malformed")]), manager=engine_manager)
+        build_orchestrator(eng.config([eng.custom("a", "malformed")]), manager=engine_manager)
     )
     assert "not valid JSON" in eng.of(events, ev.VoteDiscarded)[0].reason
     assert "not valid JSON" in eng.of(events, ev.ToolResult)[0].result
@@ -133,9 +112,9 @@ async def test_a_vote_that_ignores_cancellation_is_discarded_as_stale(engine_man
             yield bk.TextDelta("final")
         yield bk.Done()
 
-    _register_backend(engine_manager, "stubborn", respond)
+    eng.register_backend(engine_manager, "stubborn", respond)
     late = eng.agent("late", [{"delay": 0.03, "answer": "late answer"}, {"vote": "best"}])
-    config = eng.config([_custom("s", "stubborn"), late])
+    config = eng.config([eng.custom("s", "stubborn"), late])
     events = await eng.run(build_orchestrator(config, manager=engine_manager))
     stale = [e for e in eng.of(events, ev.VoteDiscarded) if e.reason.startswith("stale")]
     assert stale and stale[0].voter == "s"
@@ -157,8 +136,8 @@ async def test_presentation_past_the_session_timeout_uses_the_answer_verbatim(en
             await asyncio.sleep(30)
         yield bk.Done()
 
-    _register_backend(engine_manager, "slowfinal", respond)
-    config = eng.config([_custom("a", "slowfinal")], timeout=0.2)
+    eng.register_backend(engine_manager, "slowfinal", respond)
+    config = eng.config([eng.custom("a", "slowfinal")], timeout=0.2)
     finished = (await eng.run(build_orchestrator(config, manager=engine_manager)))[-1]
     assert finished.final_answer == "A" and "timed out" in finished.error
 

@@ -69,8 +69,8 @@ async def test_when_every_agent_failed_the_session_says_why(refused):
 
 
 def test_preflight_names_every_agent_without_a_key(eng, monkeypatch):
-    import massgen_openai
     import massgen_claude
+    import massgen_openai
 
     eng.manager.register(massgen_openai, name="massgen-openai")
     eng.manager.register(massgen_claude, name="massgen-claude")
@@ -90,8 +90,8 @@ def test_preflight_names_every_agent_without_a_key(eng, monkeypatch):
 
 
 def test_a_fallback_with_a_key_makes_the_agent_ready(eng, monkeypatch):
-    import massgen_openai
     import massgen_claude
+    import massgen_openai
 
     eng.manager.register(massgen_openai, name="massgen-openai")
     eng.manager.register(massgen_claude, name="massgen-claude")

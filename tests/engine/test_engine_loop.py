@@ -13,33 +13,7 @@ from massgen_core import backend as bk
 from massgen_core import events as ev
 from massgen_core.config.schema import AgentConfig, BackendConfig
 from massgen_core.errors import MassGenError, UnknownNameError
-from massgen_core.hookspecs import hookimpl
 from massgen_core.orchestrator import build_orchestrator
-
-
-def _register_backend(
-    manager: Any, name: str, respond: Callable[[Any, bk.Request], AsyncIterator[Any]]
-) -> None:
-    """A throwaway backend type whose stream is ``respond(self, request)``."""
-
-    class Custom(bk.Backend):
-        pass
-
-    Custom.name = name
-    Custom.stream = lambda self, request: respond(self, request)  # type: ignore[method-assign]
-
-    class Plugin:
-        @hookimpl
-        def register_backends(self, register: Any) -> None:
-            register(Custom)
-
-    manager.register(Plugin(), name=f"test-{name}")
-
-
-def _custom(agent_id: str, backend_type: str, **backend: Any) -> AgentConfig:
-    return AgentConfig(
-        id=agent_id, backend=BackendConfig(type=backend_type, model="m-1", **backend)
-    )
 
 
 def _answer_then_vote(cost: float = 0.0) -> Callable[[Any, bk.Request], AsyncIterator[Any]]:
@@ -200,8 +174,8 @@ async def test_a_failed_agents_answer_can_still_win(eng):
 
 
 async def test_cost_budget_ends_coordination(engine_manager, eng):
-    _register_backend(engine_manager, "costly", _answer_then_vote(cost=0.4))
-    config = eng.config([_custom("a", "costly"), _custom("b", "costly")], max_cost_usd=0.5)
+    eng.register_backend(engine_manager, "costly", _answer_then_vote(cost=0.4))
+    config = eng.config([eng.custom("a", "costly"), eng.custom("b", "costly")], max_cost_usd=0.5)
     events = await eng.run(build_orchestrator(config, manager=engine_manager))
     finished = eng.finished(events)
     assert finished.ended_by == "budget" and finished.cost_usd >= 0.5
@@ -219,8 +193,8 @@ async def test_answer_cap_ends_coordination_when_agents_insist_on_answering(eng)
 
 
 async def test_usage_is_reported_per_request_and_summed(engine_manager, eng):
-    _register_backend(engine_manager, "priced", _answer_then_vote(cost=0.01))
-    config = eng.config([_custom("a", "priced")])
+    eng.register_backend(engine_manager, "priced", _answer_then_vote(cost=0.01))
+    config = eng.config([eng.custom("a", "priced")])
     events = await eng.run(build_orchestrator(config, manager=engine_manager))
     usage = eng.of(events, ev.UsageReported)
     assert {(u.backend, u.model) for u in usage} == {("priced", "m-1")}
@@ -259,9 +233,9 @@ async def test_presentation_failure_falls_back_to_the_winners_answer(engine_mana
         async for chunk in _answer_then_vote()(self, request):
             yield chunk
 
-    _register_backend(engine_manager, "nofinal", respond)
+    eng.register_backend(engine_manager, "nofinal", respond)
     events = await eng.run(
-        build_orchestrator(eng.config([_custom("a", "nofinal")]), manager=engine_manager)
+        build_orchestrator(eng.config([eng.custom("a", "nofinal")]), manager=engine_manager)
     )
     finished = eng.finished(events)
     assert finished.final_answer == "answer of a" and "presentation broke" in finished.error
@@ -301,9 +275,9 @@ async def test_single_agent_direct_failure_reports_no_answer(engine_manager, eng
         raise RuntimeError("down")
         yield  # pragma: no cover
 
-    _register_backend(engine_manager, "down", respond)
+    eng.register_backend(engine_manager, "down", respond)
     events = await eng.run(
-        build_orchestrator(eng.config([_custom("a", "down")], single=False), manager=engine_manager)
+        build_orchestrator(eng.config([eng.custom("a", "down")], single=False), manager=engine_manager)
     )
     assert (
         eng.finished(events).ended_by == "all_agents_failed"
@@ -316,8 +290,8 @@ async def test_single_agent_direct_timeout(engine_manager, eng):
         await asyncio.sleep(30)
         yield bk.Done()  # pragma: no cover
 
-    _register_backend(engine_manager, "slow", respond)
-    config = eng.config([_custom("a", "slow")], single=False, timeout=0.1)
+    eng.register_backend(engine_manager, "slow", respond)
+    config = eng.config([eng.custom("a", "slow")], single=False, timeout=0.1)
     finished = eng.finished(await eng.run(build_orchestrator(config, manager=engine_manager)))
     assert (finished.ended_by, finished.final_answer) == ("timeout", None)
 
@@ -407,9 +381,9 @@ async def test_backend_events_are_stamped_into_the_stream(engine_manager, eng):
             yield chunk
 
     seen: list[ev.Event] = []
-    _register_backend(engine_manager, "retrying", respond)
+    eng.register_backend(engine_manager, "retrying", respond)
     orch = build_orchestrator(
-        eng.config([_custom("a", "retrying")]),
+        eng.config([eng.custom("a", "retrying")]),
         manager=engine_manager,
         emit_backend_event=seen.append,
     )
