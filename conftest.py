@@ -51,6 +51,23 @@ def plugin_manager(monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture
+def scripted_manager(plugin_manager):
+    """A fresh plugin manager with the scripted backend and every first-party voting strategy."""
+    import importlib
+
+    for name in (
+        "massgen_scripted",
+        "massgen_voting_majority",
+        "massgen_voting_weighted",
+        "massgen_voting_quorum",
+        "massgen_voting_ranked",
+        "massgen_voting_judge",
+    ):
+        plugin_manager.register(importlib.import_module(name), name=name)
+    return plugin_manager
+
+
+@pytest.fixture
 def installed_plugins():
     """The plugin manager as the CLI sees it: every installed plugin loaded."""
     from massgen_core import plugins

@@ -7,12 +7,6 @@ import types
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
-import massgen_scripted
-import massgen_voting_judge
-import massgen_voting_majority
-import massgen_voting_quorum
-import massgen_voting_ranked
-import massgen_voting_weighted
 import pytest
 
 from massgen_core import backend as bk
@@ -31,18 +25,9 @@ from massgen_core.orchestrator import Orchestrator, build_orchestrator
 
 
 @pytest.fixture
-def engine_manager(plugin_manager):
-    """A plugin manager with the scripted backend and every first-party strategy."""
-    for module in (
-        massgen_scripted,
-        massgen_voting_majority,
-        massgen_voting_weighted,
-        massgen_voting_quorum,
-        massgen_voting_ranked,
-        massgen_voting_judge,
-    ):
-        plugin_manager.register(module, name=module.__name__)
-    return plugin_manager
+def engine_manager(scripted_manager):
+    """A plugin manager with the scripted backend and every first-party strategy (root conftest)."""
+    return scripted_manager
 
 
 
