@@ -34,6 +34,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "setup": ("massgen_core.cli.setup_cmd", "setup"),
     "usage": ("massgen_core.cli.reports_cmd", "usage"),
     "stats": ("massgen_core.cli.reports_cmd", "stats"),
+    "batch": ("massgen_core.cli.batch_cmd", "batch"),
+    "eval": ("massgen_core.cli.eval_cmd", "eval_"),
 }
 # The first line of each lazy command's help, so ``massgen --help`` lists them without importing
 # their modules (a test keeps these equal to the commands' own docstrings).
@@ -49,6 +51,8 @@ LAZY_HELP: dict[str, str] = {
     "setup": "Interactive wizard that writes a working config.",
     "usage": "Requests, tokens, cost, latency and failures of recorded model requests, grouped.",
     "stats": "How turns ended, per-agent wins, answers and votes, and turn duration and cost.",
+    "batch": "Run many questions (JSON lines with id and question) through one team, resumably.",
+    "eval": "Score teams against a dataset of questions with expected answers, with cost and a baseline.",
 }
 GLOBAL_FLAGS = {"--debug"}
 
