@@ -99,7 +99,7 @@ class Normalized:
 
 # -- numeric -------------------------------------------------------------------------
 
-_NUMBER = r"[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+−]?\.\d+"
+_NUMBER = r"(?:[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+−]?\.\d+)"
 _FRACTION = re.compile(rf"({_NUMBER})\s*/\s*({_NUMBER})")
 _NUMBERS = re.compile(_NUMBER)
 _MARKED = re.compile(rf"(?:answer\s*(?:is|:|=)?|=|result\s*(?:is|:)?)\s*\**\s*({_NUMBER}(?:\s*/\s*{_NUMBER})?)", re.I)
@@ -182,7 +182,7 @@ class Regex:
 
 _CHOICE_PATTERNS = (
     re.compile(r"answer\s*(?:is|:)?\s*(?:option\s*)?\**\(?([A-J])\)?(?![A-Za-z])", re.I),
-    re.compile(r"^\s*\**\(?([A-J])\)?(?:[.):\s*]|$)"),
+    re.compile(r"^\s*\**\(?([A-J])(?:[.):*]|\s*$)"),
     re.compile(r"\(([A-J])\)"),
 )
 _LONE = re.compile(r"(?<![A-Za-z'])([A-J])(?![A-Za-z'])")
