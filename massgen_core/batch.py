@@ -105,23 +105,30 @@ def count_items(path: Path) -> int:
 
 
 def done_ids(output: Path) -> set[str]:
-    """Ids already answered in ``output``; a torn last line (a kill mid-write) is cut off."""
+    """Ids already answered in ``output``; a torn last line (a kill mid-write) is cut off.
+
+    Any other line that is not a result is an error naming it: resuming must
+    never drop results it cannot read.
+    """
     if not output.exists():
         return set()
     ids: set[str] = set()
     with output.open("rb+") as handle:
         good_end = 0
-        for raw in handle:
+        for number, raw in enumerate(handle, start=1):
             if not raw.endswith(b"\n"):
+                handle.truncate(good_end)  # the line being written when the batch was killed
                 break
             try:
                 data = json.loads(raw)
             except ValueError:
-                break
-            if isinstance(data, dict) and "id" in data:
-                ids.add(str(data["id"]))
+                data = None
+            if not (isinstance(data, dict) and "id" in data):
+                raise BatchInputError(
+                    f"{output}:{number}: not a result line; fix or delete it (or write to another --output)"
+                )
+            ids.add(str(data["id"]))
             good_end += len(raw)
-        handle.truncate(good_end)
     return ids
 
 

@@ -31,13 +31,12 @@ def _out_dir(out: Path | None, name: str | None, dataset: Path) -> Path:
     return paths.data_dir() / "evals" / (name or f"{dataset.stem}-{time.strftime('%Y%m%d-%H%M%S')}")
 
 
-def _write_new(path: Path, text: str, force: bool) -> None:
-    """Write ``text`` to ``path``, refusing an existing file unless ``force`` and never following a link."""
+def _check_new(path: Path, force: bool) -> None:
+    """Refuse an existing file unless ``force``, and a symbolic link always (checked before anything runs)."""
     if path.is_symlink():
         raise MassGenError(f"{path} is a symbolic link: refusing to write through it")
     if path.exists() and not force:
         raise MassGenError(f"{path} exists: pass --force to overwrite it")
-    path.write_text(text, encoding="utf-8")
 
 
 def _print_table(report: dict[str, Any]) -> None:
@@ -98,6 +97,8 @@ def eval_(dataset: str, configs: tuple[str, ...], baseline: str | None, grader: 
     needs_judge = any(i.grader == "llm_judge" for i in items)
     if needs_judge and not judge:
         raise MassGenError("the dataset uses the llm_judge grader: pass --judge CONFIG (the judge model's config)")
+    if html_path is not None:
+        _check_new(html_path, force)
     folder = _out_dir(out, name, path)
     folder.mkdir(parents=True, exist_ok=True)
 
@@ -149,7 +150,8 @@ def eval_(dataset: str, configs: tuple[str, ...], baseline: str | None, grader: 
     if html_path is not None:
         from massgen_core.eval_report import render_html
 
-        _write_new(html_path, render_html(report), force)
+        _check_new(html_path, force)
+        html_path.write_text(render_html(report), encoding="utf-8")
     if as_json:
         from massgen_core.terminal import dumps
 

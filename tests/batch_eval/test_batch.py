@@ -239,3 +239,93 @@ def test_team_results_and_guarded_observers(tmp_path, fake_server):
 
     with Store() as store:
         assert [q for q, _a in store.history(first.conversation_id)] == ["What is 20 + 22?", "What is 1 + 1?"]
+
+
+def test_a_result_file_with_a_foreign_line_is_refused_not_truncated(tmp_path):
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"id": "a"}\nhand-written note\n{"id": "b"}\n')
+    with pytest.raises(BatchInputError, match=r"out.jsonl:2: not a result line"):
+        done_ids(out)
+    assert out.read_text().count("\n") == 3
+
+
+def test_progress_eta_and_counting(tmp_path):
+    from massgen_core.batch import Progress, count_items
+
+    progress = Progress(total=10, skipped=2)
+    assert progress.eta_s() is None and progress.remaining == 8
+    progress.done = 4
+    assert progress.eta_s() >= 0 and progress.remaining == 4
+    assert count_items(tmp_path / "missing.jsonl") == 0
+
+
+async def test_a_question_whose_team_cannot_start_is_a_result_with_the_reason(tmp_path):
+    config = tmp_path / "team.yaml"
+    config.write_text("agent: {id: a, backend: {type: openai, model: gpt-4o-mini}}\n")
+    path = questions_file(tmp_path / "qs.jsonl", [(1, 1)])
+    out = tmp_path / "out.jsonl"
+    progress = await run_batch(Team.from_config(config, record=False), read_items(path), out, total=1)
+    [result] = lines(out)
+    assert progress.failed == 1 and result["ended_by"] == "error" and "OPENAI_API_KEY" in result["error"]
+
+
+async def test_cancelling_a_batch_cancels_what_is_in_flight(tmp_path, fake_server):
+    ArithmeticModel(fake_server, delay_s=5)
+    config = team_config(tmp_path / "team.yaml", fake_server, agents=1)
+    path = questions_file(tmp_path / "qs.jsonl", [(i, 1) for i in range(4)])
+    out = tmp_path / "out.jsonl"
+    task = asyncio.ensure_future(run_batch(Team.from_config(config, record=False), read_items(path), out, total=4,
+                                           concurrency=2))
+    while len(fake_server.requests) < 2:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert out.read_text() == ""  # nothing half-written; a rerun answers all four
+
+
+def test_ctrl_c_stops_a_batch_with_exit_130_and_the_budget_with_exit_1(tmp_path, fake_server):
+    ArithmeticModel(fake_server, delay_s=0.3)
+    config = team_config(tmp_path / "team.yaml", fake_server, agents=1, price=1000.0)
+    path = questions_file(tmp_path / "qs.jsonl", [(i, 1) for i in range(6)])
+    out = tmp_path / "out.jsonl"
+    env = {**os.environ, "MASSGEN_HOME": str(tmp_path), "PYTHONIOENCODING": "utf-8"}
+    proc = subprocess.Popen([sys.executable, "-m", "massgen_core", "batch", str(path), "-o", str(out), "--config",
+                             str(config), "-j", "1", "--no-logs"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not fake_server.requests:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "rerun the same command" in stderr
+    budget = run_massgen(["batch", str(path), "-o", str(out), "--config", str(config), "-j", "1", "--max-cost",
+                          "0.5", "--no-logs"], tmp_path)
+    assert budget.returncode == 1 and "stopped at the budget (--max-cost 0.5)" in budget.stderr
+
+
+def test_a_terminal_gets_a_progress_bar(tmp_path):
+    import pty
+
+    path = tmp_path / "qs.jsonl"
+    path.write_text('{"id": "a", "question": "Why?"}\n{"id": "b", "question": "How?"}\n')
+    env = {**os.environ, "MASSGEN_HOME": str(tmp_path), "PYTHONIOENCODING": "utf-8", "COLUMNS": "100",
+           "TERM": "xterm"}
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "massgen_core", "batch", str(path), "-o", str(tmp_path / "o.jsonl"),
+                             "--config", "offline-demo.yaml", "--no-logs"], env=env, cwd=tmp_path,
+                            stdin=secondary, stdout=secondary, stderr=secondary)
+    os.close(secondary)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        screen += chunk
+    proc.wait(timeout=60)
+    os.close(primary)
+    text = screen.decode("utf-8", "replace")
+    assert proc.returncode == 0 and "questions" in text and "2/2" in text and "0 failed" in text

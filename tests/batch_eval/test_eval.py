@@ -217,3 +217,17 @@ def test_the_html_report_renders_in_a_real_browser(tmp_path, setup):
     ).stdout
     assert dom.count("<svg") == 3 and dom.count("<rect") >= 2 * 7 and "Against the baseline" in dom
     assert "onerror=alert(1)&gt;" in dom and "<img" not in dom
+
+
+def test_a_named_evaluation_lives_in_the_data_folder_and_never_writes_through_a_link(tmp_path, setup):
+    target = tmp_path / "elsewhere.html"
+    link = tmp_path / "link.html"
+    link.symlink_to(target)
+    args = ["eval", str(setup["dataset"]), "--config", str(setup["team"]), "--name", "nightly", "-q", "--no-logs"]
+    run = run_massgen([*args, "--html", str(link), "--force"], tmp_path)
+    assert run.returncode == 1 and "symbolic link" in run.stderr and not target.exists()
+    folder = tmp_path / "data" / "evals" / "nightly"
+    assert not folder.exists()  # refused before anything ran
+    done = run_massgen(args, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (folder / "team.jsonl").is_file() and (folder / "report.json").is_file()
