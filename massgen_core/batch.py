@@ -186,6 +186,7 @@ async def run_batch(
     max_cost_usd: float | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     on_result: Callable[[Item, dict[str, Any]], None] | None = None,
+    executor: Any = None,
 ) -> Progress:
     """Run every item not yet in ``output``; the final ``Progress``.
 
@@ -207,7 +208,10 @@ async def run_batch(
         t0 = time.monotonic()
         try:
             try:
-                result = await team.ask(item.question, history=item.history)
+                if executor is not None:
+                    result = await executor.ask(item)
+                else:
+                    result = await team.ask(item.question, history=item.history)
                 line = result_line(item, result, None, time.monotonic() - t0)
             except MassGenError as exc:
                 line = result_line(item, None, str(exc), time.monotonic() - t0)

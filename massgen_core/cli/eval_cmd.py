@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from massgen_core.cli.batch_cmd import load_team_config, run_items
+from massgen_core.cli.batch_cmd import executor_options, load_team_config, run_items
 from massgen_core.errors import MassGenError
 
 
@@ -80,9 +80,11 @@ def _print_table(report: dict[str, Any]) -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing --html file.")
 @click.option("--no-logs", is_flag=True, help="Do not record the sessions in the conversation store.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@executor_options
 def eval_(dataset: str, configs: tuple[str, ...], baseline: str | None, grader: str, judge: str | None,
           name: str | None, out: Path | None, concurrency: int, max_cost: float | None, as_json: bool,
-          html_path: Path | None, force: bool, no_logs: bool, quiet: bool) -> None:
+          html_path: Path | None, force: bool, no_logs: bool, quiet: bool, executor: str,
+          ray_address: str | None) -> None:
     """Score teams against a dataset of questions with expected answers, with cost and a baseline."""
     from massgen_core import evaluation as evl
     from massgen_core.grading import GradeContext
@@ -121,7 +123,7 @@ def eval_(dataset: str, configs: tuple[str, ...], baseline: str | None, grader: 
     try:
         for label, _source, _role, team in teams:
             run_items(team, path, folder / f"{label}.jsonl", concurrency=concurrency, max_cost=max_cost,
-                      quiet=quiet or as_json, label=label)
+                      quiet=quiet or as_json, label=label, executor=executor, ray_address=ray_address)
     except KeyboardInterrupt:
         click.echo(f"massgen: interrupted; rerun with --out {folder} to resume", err=True)
         sys.exit(130)

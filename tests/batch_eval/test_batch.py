@@ -329,3 +329,11 @@ def test_a_terminal_gets_a_progress_bar(tmp_path):
     os.close(primary)
     text = screen.decode("utf-8", "replace")
     assert proc.returncode == 0 and "questions" in text and "2/2" in text and "0 failed" in text
+
+
+async def test_a_team_from_a_mapping(tmp_path):
+    team = Team.from_config({"agent": {"id": "solo", "backend": {"type": "scripted", "model": "s",
+                                                                   "script": [{"answer": "four"}, {"vote": "best"}]}}},
+                            record=False)
+    result = await team.ask("What is 2 + 2?")
+    assert team.agent_ids == ["solo"] and result.final_answer == "four"
