@@ -18,7 +18,7 @@ from massgen_core.batch import BatchInputError, done_ids, parse_item, read_items
 from massgen_core.http import aclose_all
 from massgen_core.team import Team
 
-from .conftest import ArithmeticModel, questions_file, team_config
+from .conftest import ArithmeticModel, questions_file, run_massgen, team_config
 
 
 @pytest.fixture(autouse=True)
@@ -29,12 +29,6 @@ async def _close_pool():
 
 def lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def run_massgen(args: list[str], home: Path, **kw) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MASSGEN_HOME": str(home), "PYTHONIOENCODING": "utf-8"}
-    return subprocess.run([sys.executable, "-m", "massgen_core", *args], capture_output=True, text=True, env=env,
-                          timeout=120, cwd=home, **kw)
 
 
 # -- the input file ------------------------------------------------------------------

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
 from massgen_core.team import Team
+
+from .conftest import browser_dom, run_massgen
 
 SCRIPTED = textwrap.dedent("""\
     agents:
@@ -27,12 +24,6 @@ SCRIPTED = textwrap.dedent("""\
         backend: {type: scripted, model: scripted-b, per_turn: true,
                   script: [{vote: {for_agent: alice, reason: "alice is right"}}]}
     """)
-
-
-def run_massgen(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MASSGEN_HOME": str(home), "PYTHONIOENCODING": "utf-8"}
-    return subprocess.run([sys.executable, "-m", "massgen_core", *args], capture_output=True, text=True, env=env,
-                          timeout=120, cwd=home)
 
 
 @pytest.fixture
@@ -81,15 +72,7 @@ def test_the_command_writes_a_page_a_browser_shows(recorded, tmp_path):
     link.symlink_to(tmp_path / "target.html")
     linked = run_massgen(["dashboard", "-o", str(link), "--force"], recorded)
     assert linked.returncode == 1 and "symbolic link" in linked.stderr and not (tmp_path / "target.html").exists()
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)")
-    dom = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", out.as_uri()],
-        capture_output=True, text=True, timeout=90,
-    ).stdout
+    dom = browser_dom(out, tmp_path / "profile")
     assert dom.count("<svg") == 10 and "Vote agreement per agent" in dom and "scripted · scripted-a" in dom
 
 

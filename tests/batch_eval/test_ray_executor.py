@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from massgen_core.errors import MassGenError
 from massgen_core.executors import make_executor
 
 from .conftest import ArithmeticModel, questions_file, team_config
+from .conftest import run_massgen as run
 
 VOLATILE = ("session_id", "duration_s", "conversation_id")
 
@@ -24,11 +23,9 @@ needs_ray = pytest.mark.skipif(
 )
 
 
-def run_massgen(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MASSGEN_HOME": str(home), "PYTHONIOENCODING": "utf-8", "HOME": str(home)}
-    env.pop("RAY_ADDRESS", None)
-    return subprocess.run([sys.executable, "-m", "massgen_core", *args], capture_output=True, text=True, env=env,
-                          timeout=300, cwd=home)
+def run_massgen(args: list[str], home: Path):
+    # A local Ray started for the run (its files under this HOME), never a cluster this machine knows.
+    return run(args, home, env={"HOME": str(home)}, unset=("RAY_ADDRESS",))
 
 
 def stable(path: Path) -> dict[str, dict]:

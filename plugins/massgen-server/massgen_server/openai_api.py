@@ -27,7 +27,13 @@ from typing import Any
 import attrs
 from starlette.responses import JSONResponse, StreamingResponse
 
-from massgen_core.events import FinalAnswerDelta, SessionFinished, UsageReported, VoteCast, event_to_dict
+from massgen_core.events import (
+    FinalAnswerDelta,
+    SessionFinished,
+    UsageReported,
+    VoteCast,
+    event_to_dict,
+)
 
 # Fields OpenAI's API defines that a team has no use for: accepted and ignored, so that clients
 # which always send them work. Anything else is refused with the field's name.

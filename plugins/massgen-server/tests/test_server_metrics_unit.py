@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import httpx
+from massgen_server.metrics import Metrics
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from massgen_core import events as ev
-from massgen_server.metrics import Metrics
 
 F = ev.EventFactory("s1")
 

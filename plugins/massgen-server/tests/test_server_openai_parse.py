@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from massgen_server.openai_api import ChatError, parse_chat_request
 
 
