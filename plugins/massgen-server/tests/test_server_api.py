@@ -25,6 +25,7 @@ from massgen_core.config.loader import config_from_dict
 from massgen_core.hookspecs import hookimpl
 from massgen_core.plugins import PluginManager
 from massgen_server.app import BadRequest, Settings, create_app, parse_session_request
+from massgen_server.serving import uvicorn_options
 
 WAIT_S = 10.0
 
@@ -75,7 +76,7 @@ class Served:
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="on"))
+        self.server = uvicorn.Server(uvicorn.Config(self.app, **uvicorn_options(settings.header_timeout_s)))
         self.loop: asyncio.AbstractEventLoop | None = None
 
         async def main() -> None:
@@ -102,7 +103,7 @@ class Served:
     def wait_idle(self) -> dict[str, Any]:
         deadline = time.monotonic() + WAIT_S
         while True:
-            health = self.client.get("/health").json()
+            health = self.client.get("/v1/status").json()
             if health["sessions"]["active"] == 0:
                 return health
             assert time.monotonic() < deadline, f"sessions still active: {health}"
@@ -150,9 +151,9 @@ SSE = {"Accept": "text/event-stream"}
 # -- health and backends ---------------------------------------------------------
 
 
-def test_health_reports_version_plugins_and_session_slots(serve):
+def test_status_reports_version_plugins_and_session_slots(serve):
     served = serve(max_sessions=3)
-    response = served.client.get("/health")
+    response = served.client.get("/v1/status")
     assert response.status_code == 200
     body = response.json()
     assert body["ok"] is True
@@ -313,10 +314,10 @@ def test_a_failing_store_is_switched_off_with_a_warning_and_the_session_goes_on(
     assert "the conversation store failed and was switched off" in capfd.readouterr().err
 
 
-def test_health_lists_the_installed_plugins_by_default():
+def test_status_lists_the_installed_plugins_by_default():
     served = Served(Settings(config=scripted_config(make_manager())))
     try:
-        plugins = served.client.get("/health").json()["plugins"]
+        plugins = served.client.get("/v1/status").json()["plugins"]
         assert {"massgen-scripted", "massgen-server", "massgen-voting-majority"} <= set(plugins)
     finally:
         served.stop()
@@ -353,7 +354,7 @@ def test_client_disconnect_cancels_the_session_and_the_server_stays_healthy(serv
             # keep the iterator referenced: dropping it would close the connection early
             frames = sse_frames(response.iter_lines())
             assert next(frames)[0] == "session_started"
-            assert served.client.get("/health").json()["sessions"]["active"] == 1
+            assert served.client.get("/v1/status").json()["sessions"]["active"] == 1
     # the client is gone mid-session: the slot comes back and no task is left behind
     served.wait_idle()
     deadline = time.monotonic() + WAIT_S
@@ -533,7 +534,7 @@ def test_oversized_body_is_413(serve):
             yield b"q" * 100_000
         yield b'"}'
 
-    error = error_of(served.client.post("/v1/sessions", content=chunked()), 413)
+    error = error_of(served.client.post("/v1/sessions", content=chunked(), headers={"content-type": "application/json"}), 413)
     assert error["type"] == "payload_too_large"
 
 

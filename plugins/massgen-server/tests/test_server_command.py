@@ -112,7 +112,9 @@ def test_serve_with_a_token_and_a_missing_key_warns_then_answers_503(server):
     )
     assert response.status_code == 503
     assert "OPENAI_API_KEY" in response.json()["error"]["message"]
-    assert httpx.get(f"{url}/health", timeout=WAIT_S).json()["sessions"]["max"] == 4
+    assert httpx.get(f"{url}/health", timeout=WAIT_S).json() == {"ok": True}  # no token: nothing but "up"
+    status = httpx.get(f"{url}/v1/status", headers={"Authorization": "Bearer tok-123"}, timeout=WAIT_S)
+    assert status.json()["sessions"]["max"] == 4
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=WAIT_S)
     assert "bearer token from $MY_TOKEN" in stderr
