@@ -400,6 +400,11 @@ def test_unknown_route_and_wrong_method_are_json_errors(serve):
         (b'{"question": "q", "history": "no"}', '"history"'),
         (b'{"question": "q", "conversation_id": 5}', '"conversation_id"'),
         (b'{"question": "q", "stream": true}', "unknown field"),
+        (b"[" * 100_000, "nests deeper than 32 levels"),  # past Python's recursion limit
+        (b'{"question": "q", "history": ' + b"[" * 40 + b"]" * 40 + b"}", "nests deeper than 32 levels"),
+        (b'{"question": "\\ud800 lone"}', "lone UTF-16 surrogate"),
+        (b'{"question": "q", "history": [["\\udfff", "a"]]}', "lone UTF-16 surrogate"),
+        (b'{"question": "q", "\\ud83d": 1}', "lone UTF-16 surrogate"),
     ],
 )
 def test_bad_session_body_is_400(serve, body, fragment):
@@ -428,8 +433,10 @@ def test_oversized_body_is_413(serve):
 
 def test_bad_limit_is_400(serve):
     served = serve()
-    for limit in ("x", "0"):
-        assert error_of(served.client.get("/v1/conversations", params={"limit": limit}), 400)["type"] == "bad_request"
+    for limit in ("x", "0", "10001", "9223372036854775808", str(10**30), "9" * 5000):
+        error = error_of(served.client.get("/v1/conversations", params={"limit": limit}), 400)
+        assert error["type"] == "bad_request" and "from 1 to 10000" in error["message"]
+    assert served.client.get("/v1/conversations", params={"limit": "10000"}).status_code == 200
 
 
 def test_config_that_cannot_build_is_422(serve):
@@ -460,6 +467,39 @@ def test_an_unexpected_failure_is_a_json_500(serve, monkeypatch):
     error = error_of(served.client.get("/v1/conversations"), 500)
     assert error["type"] == "internal_error"
     assert "ZeroDivisionError" in error["message"]
+
+
+def test_a_lone_surrogate_is_refused_before_any_session_runs(serve):
+    seen: list[Any] = []
+
+    class Observer:
+        @hookimpl
+        def on_event(self, event: Any) -> None:
+            seen.append(event)
+
+    manager = make_manager()
+    manager.register(Observer(), name="observer")
+    served = serve(manager=manager)
+    response = served.client.post("/v1/sessions", content=b'{"question": "\\ud800"}', headers={"content-type": "application/json"})
+    assert error_of(response, 400)["type"] == "bad_request"
+    assert seen == []
+    # a surrogate pair written as two escapes is one real character and is fine
+    response = served.client.post("/v1/sessions", content=b'{"question": "\\ud83d\\ude00"}', headers={"content-type": "application/json"})
+    assert response.status_code == 200 and response.json()["question"] == "\U0001f600"
+
+
+def test_health_says_only_that_the_server_is_up(serve):
+    for served in (serve(), serve(token="s3cret")):
+        response = served.client.get("/health")
+        assert response.status_code == 200
+        assert response.json() == {"ok": True}
+
+
+def test_status_needs_the_token_when_one_is_set(serve):
+    served = serve(token="s3cret")
+    assert error_of(served.client.get("/v1/status"), 401)["type"] == "unauthorized"
+    status = served.client.get("/v1/status", headers={"Authorization": "Bearer s3cret"}).json()
+    assert "massgen-scripted" in status["plugins"]
 
 
 def test_parse_session_request_accepts_a_full_body():
