@@ -3,7 +3,8 @@
 ``Served(settings)`` starts the app exactly as the command does (the same
 uvicorn options, so the same protocol and timeouts) and gives an httpx client
 for it; ``make_manager`` and ``scripted_config`` make a team of scripted agents
-that needs no network. Test support only: nothing in the server imports it.
+that needs no network; an ``Observer`` plugin records every event, so a test
+can tell whether a session started. Test support only: nothing in the server imports it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import httpx
 import uvicorn
 
 from massgen_core.config.loader import config_from_dict
+from massgen_core.hookspecs import hookimpl
 from massgen_core.plugins import PluginManager
 from massgen_server.app import Settings, create_app
 from massgen_server.serving import uvicorn_options
@@ -114,3 +116,18 @@ class Served:
         self.server.should_exit = True
         self.thread.join(WAIT_S)
         assert not self.thread.is_alive()
+
+
+class Observer:
+    """An ``on_event`` plugin that keeps every event it receives."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    @hookimpl
+    def on_event(self, event: Any) -> None:
+        self.events.append(event)
+
+    def questions(self) -> list[str]:
+        """The question of each session started, in order."""
+        return [e.question for e in self.events if e.type == "session_started"]

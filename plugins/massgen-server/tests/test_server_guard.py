@@ -10,21 +10,11 @@ from typing import Any
 
 import pytest
 
-from massgen_core.hookspecs import hookimpl
 from massgen_server.guard import Policy, host_refusal, normal_host, origin_refusal
-from massgen_server.testing import make_manager
+from massgen_server.testing import Observer, make_manager
 
 JSON = {"content-type": "application/json"}
 QUESTION = b'{"question": "spend my keys"}'
-
-
-class Observer:
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-
-    @hookimpl
-    def on_event(self, event: Any) -> None:
-        self.events.append(event)
 
 
 @pytest.fixture
