@@ -121,6 +121,21 @@ def test_serve_with_a_token_and_a_missing_key_warns_then_answers_503(server):
     assert "tok-123" not in stderr
 
 
+def test_serve_checks_host_and_origin_with_the_allow_lists_given(server):
+    url, proc = server(TINY, "--allow-host", "massgen.proxy.test", "--allow-origin", "http://tool.test:3000")
+    backends = f"{url}/v1/backends"
+    assert httpx.get(backends, headers={"Host": "massgen.proxy.test"}, timeout=WAIT_S).status_code == 200
+    assert httpx.get(backends, headers={"Host": "rebind.test"}, timeout=WAIT_S).status_code == 421
+    allowed = httpx.get(backends, headers={"Origin": "http://tool.test:3000"}, timeout=WAIT_S)
+    assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "http://tool.test:3000"
+    assert httpx.get(backends, headers={"Origin": "http://evil.test"}, timeout=WAIT_S).status_code == 403
+    form = httpx.post(f"{url}/v1/sessions", data={"question": "q"}, timeout=WAIT_S)
+    assert form.status_code == 415
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=WAIT_S)
+    assert "massgen: refused GET '/v1/backends' (421)" in stderr
+
+
 def test_serve_refuses_a_non_loopback_host_without_a_token(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text(TINY)
@@ -135,7 +150,7 @@ def test_serve_help_lists_its_options_and_massgen_help_does_not_import_starlette
     proc = massgen("serve", "--help")
     stdout, _ = proc.communicate(timeout=WAIT_S)
     assert proc.returncode == 0
-    for option in ("--config", "--preset", "--host", "--port", "--token-env", "--max-sessions", "--no-logs"):
+    for option in ("--config", "--preset", "--host", "--port", "--token-env", "--max-sessions", "--no-logs", "--allow-host", "--allow-origin"):
         assert option in stdout
     code = (
         "import sys\nfrom massgen_core.cli.main import main\n"
