@@ -57,8 +57,8 @@ class HeaderTimeoutProtocol(H11Protocol):
             self._header_timer = None
 
     def _headers_too_slow(self) -> None:
-        self._header_timer = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+        self._header_timer = None  # armed only while the headers are incomplete; connection_lost disarms it
+        if not self.transport.is_closing():  # pragma: no branch - uvicorn may be closing it this very moment
             self.transport.write(_timeout_response())
             self.transport.close()
 

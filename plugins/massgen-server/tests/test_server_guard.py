@@ -83,6 +83,7 @@ def test_host_rules():
     assert host_refusal("192.168.1.5:8765", ("192.168.1.5", 8765), policy) is None  # the address it came in on
     assert host_refusal("localhost", ("192.168.1.5", 8765), policy) is not None  # not loopback: not assumed
     assert host_refusal("localhost", None, policy) is not None
+    assert host_refusal("localhost", ("/run/massgen.sock", None), policy) is not None  # a socket path, not an address
     assert host_refusal("proxy.test", None, policy) is None
     assert normal_host("[::1]:80") == "::1" and normal_host("::1") == "::1" and normal_host("A.B.:9") == "a.b"
 
