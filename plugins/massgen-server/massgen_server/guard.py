@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import sys
 from collections.abc import Iterable
 
 import attrs
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Names that always mean this machine: a page cannot make a browser send them
@@ -112,15 +112,6 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _refuse(send: Send, status: int, kind: str, message: str, close: bool = False) -> None:
-    body = json.dumps({"error": {"type": kind, "message": message}}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if close:
-        headers.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
 class Guard:
     """ASGI middleware: Host, Origin and Content-Type checks, and a deadline for the request body."""
 
@@ -135,24 +126,30 @@ class Guard:
         host = _header(scope, b"host")
         refusal = host_refusal(host, scope.get("server"), self.policy)
         if refusal is not None:
-            await self._refuse(scope, send, 421, "misdirected_request", refusal)
+            await self._refuse(scope, receive, send, 421, "misdirected_request", refusal)
             return
         assert host is not None
         refusal = origin_refusal(
             _header(scope, b"origin"), _header(scope, b"sec-fetch-site"), scope.get("scheme", "http"), host, self.policy
         )
         if refusal is not None:
-            await self._refuse(scope, send, 403, "forbidden_origin", refusal)
+            await self._refuse(scope, receive, send, 403, "forbidden_origin", refusal)
             return
         refusal = media_type_refusal(scope["method"], _header(scope, b"content-type"))
         if refusal is not None:
-            await self._refuse(scope, send, 415, "unsupported_media_type", refusal)
+            await self._refuse(scope, receive, send, 415, "unsupported_media_type", refusal)
             return
         await self._call_with_body_deadline(scope, receive, send)
 
-    async def _refuse(self, scope: Scope, send: Send, status: int, kind: str, message: str) -> None:
+    @staticmethod
+    async def _refuse(
+        scope: Scope, receive: Receive, send: Send, status: int, kind: str, message: str, close: bool = False
+    ) -> None:
+        """Answer the error in the API's shape, and log it: a refused request is something the user may want to see."""
         print(f"massgen: refused {scope['method']} {scope['path']!r} ({status}): {message}", file=sys.stderr, flush=True)
-        await _refuse(send, status, kind, message)
+        headers = {"connection": "close"} if close else None
+        response = JSONResponse({"error": {"type": kind, "message": message}}, status_code=status, headers=headers)
+        await response(scope, receive, send)
 
     async def _call_with_body_deadline(self, scope: Scope, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
@@ -183,5 +180,4 @@ class Guard:
             if started:  # pragma: no cover - endpoints read the whole body before they answer
                 raise
             message = f"the request body did not arrive within {self.policy.body_timeout_s:g} s"
-            print(f"massgen: refused {scope['method']} {scope['path']!r} (408): {message}", file=sys.stderr, flush=True)
-            await _refuse(send, 408, "request_timeout", message, close=True)
+            await self._refuse(scope, receive, send, 408, "request_timeout", message, close=True)

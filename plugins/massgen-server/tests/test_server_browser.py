@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from massgen_server.testing import WAIT_S, Observer, make_manager
 
 pytestmark = pytest.mark.slow
@@ -144,15 +143,12 @@ def browse(tmp_path: Path) -> Iterator[Callable[[str], None]]:
 
     def open_page(url: str) -> None:
         profile = tmp_path / f"profile-{len(procs)}"
-        procs.append(
-            subprocess.Popen(
-                [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={profile}", "--host-resolver-rules=MAP evil.test 127.0.0.1, MAP rebind.test 127.0.0.2",
-                 url],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
-        )
+        flags = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={profile}", "--host-resolver-rules=MAP evil.test 127.0.0.1, MAP rebind.test 127.0.0.2",
+        ]  # fmt: skip
+        procs.append(subprocess.Popen([chromium, *flags, url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
     yield open_page
     for proc in procs:

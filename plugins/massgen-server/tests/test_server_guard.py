@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from massgen_server.guard import Policy, host_refusal, normal_host, origin_refusal
 from massgen_server.testing import Observer, make_manager
 
