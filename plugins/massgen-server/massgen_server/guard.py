@@ -105,6 +105,11 @@ def media_type_refusal(method: str, content_type: str | None) -> str | None:
     return f"the body must be sent with Content-Type: application/json (got {shown})"
 
 
+def _has_body(scope: Scope) -> bool:
+    length = _header(scope, b"content-length")
+    return _header(scope, b"transfer-encoding") is not None or (length is not None and length.strip() != "0")
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key == name:
@@ -147,14 +152,15 @@ class Guard:
     ) -> None:
         """Answer the error in the API's shape, and log it: a refused request is something the user may want to see."""
         print(f"massgen: refused {scope['method']} {scope['path']!r} ({status}): {message}", file=sys.stderr, flush=True)
-        headers = {"connection": "close"} if close else None
+        # A body nobody will read could otherwise trickle in for ever on the kept-alive connection.
+        headers = {"connection": "close"} if close or _has_body(scope) else None
         response = JSONResponse({"error": {"type": kind, "message": message}}, status_code=status, headers=headers)
         await response(scope, receive, send)
 
     async def _call_with_body_deadline(self, scope: Scope, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.policy.body_timeout_s
-        body_done = False
+        body_done = not _has_body(scope)
         started = False
 
         async def timed_receive() -> Message:
@@ -171,7 +177,10 @@ class Guard:
 
         async def watched_send(message: Message) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                started = True
+                if not body_done:  # answered without reading the body (e.g. 401): close, or it may trickle for ever
+                    message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
             await send(message)
 
         try:

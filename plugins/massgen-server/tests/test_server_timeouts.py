@@ -81,3 +81,20 @@ def test_requests_within_the_deadlines_are_served(serve):
     )
     assert received.startswith(b"HTTP/1.1 200 ")
     assert b'"winner": "a2"' in received
+
+
+SLOW_BODY = b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"q"
+
+
+def test_a_request_answered_before_its_body_arrives_closes_the_connection(serve):
+    served = serve(token="s3cret", header_timeout_s=0.5, body_timeout_s=60.0)
+    received = until_closed(served.port, b"POST /v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\n" + SLOW_BODY, drip=b"q")
+    assert received.startswith(b"HTTP/1.1 401 ")  # the endpoint never reads the body of an unauthorized request
+    assert b"connection: close" in received.lower()
+
+
+def test_a_refused_request_with_a_body_closes_the_connection(serve):
+    served = serve(header_timeout_s=0.5, body_timeout_s=60.0)
+    received = until_closed(served.port, b"POST /v1/sessions HTTP/1.1\r\nHost: rebind.test\r\n" + SLOW_BODY, drip=b"q")
+    assert received.startswith(b"HTTP/1.1 421 ")
+    assert b"connection: close" in received.lower()
