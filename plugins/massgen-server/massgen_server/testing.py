@@ -118,6 +118,10 @@ class Served:
         assert not self.thread.is_alive()
 
 
+# The question of the conversation a test records first, so that it can check an attack read none of it.
+SECRET = "a private question"
+
+
 class Observer:
     """An ``on_event`` plugin that keeps every event it receives."""
 

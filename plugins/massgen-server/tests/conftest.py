@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
 from massgen_server.app import Settings
-from massgen_server.testing import Served, make_manager, scripted_config
+from massgen_server.testing import SECRET, Observer, Served, make_manager, scripted_config
 
 
 @pytest.fixture
@@ -24,3 +25,19 @@ def serve() -> Iterator[Callable[..., Served]]:
     yield start
     for served in started:
         served.stop()
+
+
+@pytest.fixture
+def watched(serve: Callable[..., Served]) -> Callable[..., tuple[Served, Observer]]:
+    """``watched(**settings)``: a server with one recorded conversation (SECRET) and an observer of its sessions."""
+
+    def start(**settings: Any) -> tuple[Served, Observer]:
+        manager = make_manager()
+        observer = Observer()
+        manager.register(observer, name="observer")
+        served = serve(manager=manager, **settings)
+        assert served.client.post("/v1/sessions", json={"question": SECRET}).status_code == 200
+        observer.events.clear()
+        return served, observer
+
+    return start

@@ -13,11 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-from massgen_server.app import BadRequest, Settings, parse_session_request
-from massgen_server.testing import WAIT_S, Served, make_manager, scripted_config
 
 from massgen_core.config.loader import config_from_dict
 from massgen_core.hookspecs import hookimpl
+from massgen_server.app import BadRequest, Settings, parse_session_request
+from massgen_server.testing import WAIT_S, Served, make_manager, scripted_config
 
 
 def sse_frames(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -469,20 +469,11 @@ def test_an_unexpected_failure_is_a_json_500(serve, monkeypatch):
     assert "ZeroDivisionError" in error["message"]
 
 
-def test_a_lone_surrogate_is_refused_before_any_session_runs(serve):
-    seen: list[Any] = []
-
-    class Observer:
-        @hookimpl
-        def on_event(self, event: Any) -> None:
-            seen.append(event)
-
-    manager = make_manager()
-    manager.register(Observer(), name="observer")
-    served = serve(manager=manager)
+def test_a_lone_surrogate_is_refused_before_any_session_runs(watched):
+    served, observer = watched()
     response = served.client.post("/v1/sessions", content=b'{"question": "\\ud800"}', headers={"content-type": "application/json"})
     assert error_of(response, 400)["type"] == "bad_request"
-    assert seen == []
+    assert observer.events == []
     # a surrogate pair written as two escapes is one real character and is fine
     response = served.client.post("/v1/sessions", content=b'{"question": "\\ud83d\\ude00"}', headers={"content-type": "application/json"})
     assert response.status_code == 200 and response.json()["question"] == "\U0001f600"

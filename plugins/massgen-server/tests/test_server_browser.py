@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from massgen_server.testing import WAIT_S, Observer, make_manager
+
+from massgen_server.testing import SECRET, WAIT_S
 
 pytestmark = pytest.mark.slow
 
-SECRET = "a private question"
 BROWSER_WAIT_S = 60.0
 
 
@@ -161,22 +161,6 @@ def browse(tmp_path: Path) -> Iterator[Callable[[str], None]]:
 
 
 @pytest.fixture
-def victim(serve):
-    """A MassGen server with one recorded private conversation, and an observer of its sessions."""
-
-    def start(**settings: Any) -> tuple[Any, Observer]:
-        manager = make_manager()
-        observer = Observer()
-        manager.register(observer, name="observer")
-        served = serve(manager=manager, **settings)
-        assert served.client.post("/v1/sessions", json={"question": SECRET}).status_code == 200
-        observer.events.clear()
-        return served, observer
-
-    return start
-
-
-@pytest.fixture
 def attackers() -> Iterator[Callable[..., Attacker]]:
     started: list[Attacker] = []
 
@@ -219,8 +203,8 @@ REBIND_PAGE = """<!DOCTYPE html><title>cute dogs</title><script>
 </script>"""
 
 
-def test_a_page_on_another_origin_starts_no_session(victim, attackers, browse, capfd):
-    served, observer = victim()
+def test_a_page_on_another_origin_starts_no_session(watched, attackers, browse, capfd):
+    served, observer = watched()
     evil = attackers(("127.0.0.1", 0), CSRF_PAGE % {"target": served.url})
     browse(f"http://evil.test:{evil.port}/")
     found = evil.report()
@@ -232,8 +216,8 @@ def test_a_page_on_another_origin_starts_no_session(victim, attackers, browse, c
     assert f"requests from the web page origin 'http://evil.test:{evil.port}' are refused" in err
 
 
-def test_a_dns_rebinding_page_reads_nothing_and_starts_no_session(victim, attackers, browse, capfd):
-    served, observer = victim()
+def test_a_dns_rebinding_page_reads_nothing_and_starts_no_session(watched, attackers, browse, capfd):
+    served, observer = watched()
     collector = attackers(("127.0.0.1", 0), "")
     attackers(("127.0.0.2", served.port), REBIND_PAGE % {"collector": f"http://evil.test:{collector.port}"}, relay_to=("127.0.0.1", served.port))
     browse(f"http://rebind.test:{served.port}/")
@@ -245,9 +229,9 @@ def test_a_dns_rebinding_page_reads_nothing_and_starts_no_session(victim, attack
     assert "Host 'rebind.test:" in capfd.readouterr().err
 
 
-def test_a_page_on_an_allowed_origin_can_use_the_api_but_not_with_a_text_plain_post(attackers, browse, victim):
+def test_a_page_on_an_allowed_origin_can_use_the_api_but_not_with_a_text_plain_post(attackers, browse, watched):
     page = attackers(("127.0.0.1", 0), "")  # the port first: the server must name the origin
-    served, observer = victim(allow_origins=(f"http://evil.test:{page.port}",))
+    served, observer = watched(allow_origins=(f"http://evil.test:{page.port}",))
     page.page = (CSRF_PAGE % {"target": served.url}).encode()
     browse(f"http://evil.test:{page.port}/")
     found = page.report()

@@ -9,34 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from massgen_server.guard import Policy, host_refusal, normal_host, origin_refusal
-from massgen_server.testing import Observer, make_manager
+from massgen_server.testing import SECRET
 
 JSON = {"content-type": "application/json"}
 QUESTION = b'{"question": "spend my keys"}'
-
-
-@pytest.fixture
-def watched(serve):
-    """A server whose sessions an observer sees, with one recorded conversation to (not) read."""
-
-    def start(**kw: Any) -> tuple[Any, Observer]:
-        manager = make_manager()
-        observer = Observer()
-        manager.register(observer, name="observer")
-        served = serve(manager=manager, **kw)
-        assert served.client.post("/v1/sessions", json={"question": "a private question"}).status_code == 200
-        observer.events.clear()
-        return served, observer
-
-    return start
 
 
 def refused(response: Any, status: int, kind: str) -> str:
     assert response.status_code == status, response.text
     error = response.json()["error"]
     assert error["type"] == kind
-    assert "a private question" not in response.text
+    assert SECRET not in response.text
     return str(error["message"])
 
 
