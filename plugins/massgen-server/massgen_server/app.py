@@ -2,7 +2,9 @@
 
 ``create_app(settings)`` returns a Starlette app; every response body is JSON
 (errors are ``{"error": {"type", "message"}}``) except a session streamed as
-Server-Sent Events. Each session gets its own orchestrator built from the
+Server-Sent Events. Every request first passes the Guard (Host, Origin,
+Content-Type, body deadline: see ``guard``), and bodies are read by ``body``.
+Each session gets its own orchestrator built from the
 server's config, so concurrent sessions share no state; a client that goes
 away cancels its session. This module never reads config files, never binds a
 socket (the command does) and never puts API keys in a response.
@@ -21,6 +23,7 @@ from typing import Any
 import attrs
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -29,12 +32,16 @@ from starlette.types import Receive, Scope, Send
 from massgen_core import __version__
 from massgen_core.errors import MassGenError
 from massgen_core.events import Event, event_to_dict
+from massgen_server.body import BadRequest, loads_strict, read_capped
+from massgen_server.guard import Guard, Policy
 
 # How long a cancelled session gets to end by itself (with a recorded
 # SessionFinished) before its task is cancelled outright.
 CANCEL_GRACE_S = 2.0
 # A question with its history; larger bodies are refused before they are read.
 MAX_BODY_BYTES = 1_000_000
+# The most conversations one list request returns (SQLite's LIMIT takes no more than 2**63 - 1 anyway).
+MAX_LIST_LIMIT = 10_000
 
 
 @attrs.frozen
@@ -47,14 +54,14 @@ class Settings:
     record: bool = True
     retry_after_s: int = 5
     manager: Any = None
+    allow_hosts: tuple[str, ...] = ()
+    allow_origins: tuple[str, ...] = ()
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
 
 
 def error_response(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status, headers=headers)
-
-
-class BadRequest(Exception):
-    """A request body or parameter the API cannot use (400)."""
 
 
 @attrs.frozen
@@ -66,10 +73,7 @@ class SessionRequest:
 
 def parse_session_request(body: bytes) -> SessionRequest:
     """The validated body of ``POST /v1/sessions``; BadRequest says what is wrong."""
-    try:
-        data = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"the body is not JSON: {exc}") from None
+    data = loads_strict(body)
     if not isinstance(data, dict):
         raise BadRequest('the body must be a JSON object like {"question": "..."}')
     unknown = sorted(set(data) - {"question", "history", "conversation_id"})
@@ -270,6 +274,10 @@ class Api:
     # -- endpoints ---------------------------------------------------------
 
     async def health(self, request: Request) -> Response:
+        """Open to anyone who reaches the server, so it says only that it is up."""
+        return JSONResponse({"ok": True})
+
+    async def status(self, request: Request) -> Response:
         plugins = [info.name for info in self.manager.plugin_infos() if info.error is None]
         return JSONResponse(
             {
@@ -284,7 +292,7 @@ class Api:
         return JSONResponse({"agents": describe_agents(self.settings.config.agents)})
 
     async def create_session(self, request: Request) -> Response:
-        raw = await _read_capped(request)
+        raw = await read_capped(request, MAX_BODY_BYTES)
         if raw is None:
             return error_response(413, "payload_too_large", f"the body must be at most {MAX_BODY_BYTES} bytes")
         try:
@@ -357,10 +365,10 @@ class Api:
         raw = request.query_params.get("limit", "50")
         try:
             limit = int(raw)
-            if limit < 1:
+            if not 1 <= limit <= MAX_LIST_LIMIT:
                 raise ValueError
         except ValueError:
-            return error_response(400, "bad_request", f"limit must be a positive integer, not {raw!r}")
+            return error_response(400, "bad_request", f"limit must be an integer from 1 to {MAX_LIST_LIMIT}, not {raw!r}")
         if not default_path().exists():
             return JSONResponse({"conversations": []})
         with Store() as store:
@@ -381,20 +389,6 @@ class Api:
             except StoreError as exc:
                 return error_response(404, "not_found", str(exc))
         return JSONResponse(document)
-
-
-async def _read_capped(request: Request) -> bytes | None:
-    """The body, or None when it is larger than MAX_BODY_BYTES (a declared length is trusted first)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _guarded(api: Api, endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
@@ -423,6 +417,24 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", f"{type(exc).__name__}: {exc}")
 
 
+def _middleware(settings: Settings) -> list[Middleware]:
+    """The Guard for every route; CORS answers only for the origins the user allowed."""
+    policy = Policy.build(settings.allow_hosts, settings.allow_origins, settings.body_timeout_s)
+    middleware = [Middleware(Guard, policy=policy)]
+    if settings.allow_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=sorted(policy.allow_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type", "accept"],
+            )
+        )
+    return middleware
+
+
 def create_app(settings: Settings) -> Starlette:
     """The API for ``settings`` (see docs/api.md)."""
     api = Api(settings)
@@ -437,11 +449,13 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=[
             Route("/health", api.health, methods=["GET"]),
+            Route("/v1/status", _guarded(api, api.status), methods=["GET"]),
             Route("/v1/backends", _guarded(api, api.backends), methods=["GET"]),
             Route("/v1/sessions", _guarded(api, api.create_session), methods=["POST"]),
             Route("/v1/conversations", _guarded(api, api.conversations), methods=["GET"]),
             Route("/v1/conversations/{conversation_id}", _guarded(api, api.conversation), methods=["GET"]),
         ],
+        middleware=_middleware(settings),
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,
     )

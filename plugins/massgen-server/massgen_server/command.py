@@ -68,7 +68,31 @@ def startup_problems(config: Any, manager: Any) -> list[str]:
 )
 @click.option("--max-sessions", type=click.IntRange(min=1), default=4, show_default=True, help="Sessions run at once; more get 429.")
 @click.option("--no-logs", is_flag=True, help="Do not record sessions in the conversation store.")
-def serve(config: str | None, preset: str | None, host: str, port: int, token_env: str, max_sessions: int, no_logs: bool) -> None:
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also accept requests whose Host header names NAME (e.g. behind a reverse proxy); repeatable.",
+)
+@click.option(
+    "--allow-origin",
+    "allow_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Let web pages from ORIGIN (e.g. https://app.example.com) call the API, with CORS; repeatable.",
+)
+def serve(
+    config: str | None,
+    preset: str | None,
+    host: str,
+    port: int,
+    token_env: str,
+    max_sessions: int,
+    no_logs: bool,
+    allow_hosts: tuple[str, ...],
+    allow_origins: tuple[str, ...],
+) -> None:
     """Serve an HTTP API that runs MassGen sessions and reads recorded conversations (see docs/api.md)."""
     from massgen_core.cli.run import RunOptions
     from massgen_core.cli.run_impl import resolve_config
@@ -86,6 +110,7 @@ def serve(config: str | None, preset: str | None, host: str, port: int, token_en
     import uvicorn
 
     from massgen_server.app import Settings, create_app
+    from massgen_server.serving import uvicorn_options
 
     settings = Settings(
         config=loaded,
@@ -93,6 +118,8 @@ def serve(config: str | None, preset: str | None, host: str, port: int, token_en
         max_sessions=max_sessions,
         record=not no_logs and loaded.ui.logging_enabled,
         manager=manager,
+        allow_hosts=allow_hosts,
+        allow_origins=allow_origins,
     )
     agents = ", ".join(a.id for a in loaded.agents)
     auth = f"bearer token from ${token_env}" if token else f"none (set {token_env} to require a token)"
@@ -104,8 +131,7 @@ def serve(config: str | None, preset: str | None, host: str, port: int, token_en
             create_app(settings),
             host=host,
             port=port,
-            log_level="warning",
-            lifespan="on",
+            **uvicorn_options(settings.header_timeout_s),
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         )
     except KeyboardInterrupt:
