@@ -16,8 +16,11 @@ import asyncio
 import contextlib
 import hmac
 import json
+import re
 import sys
+import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import attrs
@@ -32,8 +35,10 @@ from starlette.types import Receive, Scope, Send
 from massgen_core import __version__
 from massgen_core.errors import MassGenError
 from massgen_core.events import Event, event_to_dict
+from massgen_server import openai_api
 from massgen_server.body import BadRequest, loads_strict, read_capped
 from massgen_server.guard import Guard, Policy
+from massgen_server.web import FILES, serve_file
 
 # How long a cancelled session gets to end by itself (with a recorded
 # SessionFinished) before its task is cancelled outright.
@@ -58,6 +63,9 @@ class Settings:
     allow_origins: tuple[str, ...] = ()
     header_timeout_s: float = 10.0
     body_timeout_s: float = 30.0
+    team_name: str = "massgen"  # what OpenAI clients name as the model (GET /v1/models)
+    heartbeat_s: float = 15.0  # an SSE comment after this long without an event
+    access_log: bool = False  # one JSON line per request on stderr
 
 
 def error_response(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -135,8 +143,12 @@ class SessionRun(Response):
         manager: Any,
         stream: bool,
         release: Callable[[], None],
+        observers: tuple[Callable[[Event], None], ...] = (),
+        heartbeat_s: float = 15.0,
     ) -> None:
         super().__init__()
+        self.observers = observers
+        self.heartbeat_s = heartbeat_s
         self.orchestrator = orchestrator
         self.request = request
         self.history = history
@@ -150,7 +162,7 @@ class SessionRun(Response):
         from massgen_core.cli.run_impl import _Guarded
 
         warner: Any = _Warner()
-        consumers: list[Callable[[Event], None]] = []
+        consumers: list[Callable[[Event], None]] = list(self.observers)
         if self.recorder is not None:
             consumers.append(_Guarded("the conversation store", self.recorder, warner))
         if self.manager.hook.on_event.get_hookimpls():
@@ -191,14 +203,36 @@ class SessionRun(Response):
                 }
             )
 
+        sending = asyncio.Lock()
+        last_sent = [time.monotonic()]
+
         async def deliver(event: Event) -> None:
             view.apply(event)
             for consume in self.consumers:
                 consume(event)
             if self.stream:
-                await send({"type": "http.response.body", "body": sse(event.type, event_to_dict(event)), "more_body": True})
+                async with sending:
+                    await send({"type": "http.response.body", "body": sse(event.type, event_to_dict(event)),
+                                "more_body": True})
+                    last_sent[0] = time.monotonic()
 
-        completed = await self._run_watching(deliver, receive)
+        async def heartbeat() -> None:
+            # An SSE comment when the stream has been silent for heartbeat_s: proxies and clients
+            # close an idle stream, and a session may think for minutes between events.
+            while True:
+                await asyncio.sleep(max(0.0, last_sent[0] + self.heartbeat_s - time.monotonic()))
+                if time.monotonic() - last_sent[0] >= self.heartbeat_s:
+                    async with sending:
+                        await send({"type": "http.response.body", "body": b": ping\n\n", "more_body": True})
+                        last_sent[0] = time.monotonic()
+
+        beat = asyncio.ensure_future(heartbeat()) if self.stream else None
+        try:
+            completed = await self._run_watching(deliver, receive)
+        finally:
+            if beat is not None:
+                beat.cancel()
+                await asyncio.gather(beat, return_exceptions=True)
         if not completed:
             return  # the client is gone: nobody to answer
         result = session_result(view)
@@ -257,12 +291,25 @@ class Api:
     def __init__(self, settings: Settings) -> None:
         from massgen_core.plugins import get_plugin_manager
 
+        from massgen_server.metrics import Metrics
+
         self.settings = settings
         self.manager = settings.manager if settings.manager is not None else get_plugin_manager()
         self.active = 0
+        self.metrics = Metrics()
+        self.started = int(time.time())
+        self.max_body_bytes = MAX_BODY_BYTES
+        self.stopping = False
 
-    def _release(self) -> None:
+    def release(self) -> None:
         self.active -= 1
+
+    def team_names(self) -> list[str]:
+        return [self.settings.team_name]
+
+    def team_config(self, name: str) -> Any:
+        """The config of the team OpenAI clients call ``name``, or None."""
+        return self.settings.config if name == self.settings.team_name else None
 
     def authorized(self, request: Request) -> bool:
         token = self.settings.token
@@ -274,8 +321,25 @@ class Api:
     # -- endpoints ---------------------------------------------------------
 
     async def health(self, request: Request) -> Response:
-        """Open to anyone who reaches the server, so it says only that it is up."""
+        """Open to anyone who reaches the server, so it says only that it is up (liveness)."""
         return JSONResponse({"ok": True})
+
+    async def ready(self, request: Request) -> Response:
+        """Readiness: 200 when a session could start now, 503 with the reason otherwise (open, says only that)."""
+        if self.stopping:
+            return JSONResponse({"ready": False, "reason": "shutting down"}, status_code=503)
+        if self.active >= self.settings.max_sessions:
+            return JSONResponse({"ready": False, "reason": "every session slot is busy"}, status_code=503)
+        from massgen_core.orchestrator import build_orchestrator
+
+        try:
+            build_orchestrator(self.settings.config, manager=self.manager).preflight()
+        except MassGenError:
+            return JSONResponse({"ready": False, "reason": "sessions cannot start (see /v1/status)"}, status_code=503)
+        return JSONResponse({"ready": True})
+
+    async def metrics_text(self, request: Request) -> Response:
+        return Response(self.metrics.render(), media_type=self.metrics.content_type)
 
     async def status(self, request: Request) -> Response:
         plugins = [info.name for info in self.manager.plugin_infos() if info.error is None]
@@ -338,7 +402,9 @@ class Api:
                 recorder=recorder,
                 manager=manager,
                 stream="text/event-stream" in request.headers.get("accept", ""),
-                release=self._release,
+                release=self.release,
+                observers=(self.metrics.observe,),
+                heartbeat_s=self.settings.heartbeat_s,
             )
         except BaseException:  # pragma: no cover - the slot must come back even if setting up fails
             self.active -= 1
@@ -360,6 +426,7 @@ class Api:
             return conversation_id, store.history(conversation_id)
 
     async def conversations(self, request: Request) -> Response:
+        """The latest conversations, or with ``?q=words`` those whose text has every word (best first)."""
         from massgen_core.store import Filters, Store, default_path
 
         raw = request.query_params.get("limit", "50")
@@ -369,11 +436,49 @@ class Api:
                 raise ValueError
         except ValueError:
             return error_response(400, "bad_request", f"limit must be an integer from 1 to {MAX_LIST_LIMIT}, not {raw!r}")
+        query = request.query_params.get("q", "").strip()
+        words = re.findall(r"\w+", query)
+        if query and not words:
+            return error_response(400, "bad_request", "q must contain at least one word or number")
         if not default_path().exists():
             return JSONResponse({"conversations": []})
         with Store() as store:
-            rows = store.list_conversations(Filters(limit=limit))
+            if words:
+                # Each word quoted as an FTS5 string: what people type is never read as query syntax.
+                match = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+                rows: list[Any] = store.search(match, Filters(limit=limit))
+            else:
+                rows = store.list_conversations(Filters(limit=limit))
         return JSONResponse({"conversations": [row.to_dict() for row in rows]})
+
+    async def export(self, request: Request) -> Response:
+        """A conversation in any installed export format, as a download."""
+        from massgen_core.errors import UnknownNameError
+        from massgen_core.store import AmbiguousIdError, Store, StoreError, default_path
+
+        prefix = request.path_params["conversation_id"]
+        name = request.query_params.get("format", "json")
+        try:
+            exporter = self.manager.exporters.get(name)
+        except UnknownNameError as exc:
+            return error_response(400, "bad_request", str(exc))
+        if not default_path().exists():
+            return error_response(404, "not_found", f"no conversation with id {prefix!r}: none recorded yet")
+        with Store() as store:
+            try:
+                cid = store.resolve_id(prefix)
+                document = store.document(cid)
+            except AmbiguousIdError as exc:
+                return error_response(400, "ambiguous_id", str(exc))
+            except StoreError as exc:
+                return error_response(404, "not_found", str(exc))
+        text = exporter().export(document)
+        from massgen_server.web import CSP
+
+        return Response(text, media_type=exporter.media_type, headers={
+            "content-disposition": f'attachment; filename="conversation-{cid[:8]}.{exporter.extension}"',
+            "content-security-policy": CSP, "x-content-type-options": "nosniff",
+        })
 
     async def conversation(self, request: Request) -> Response:
         from massgen_core.store import AmbiguousIdError, Store, StoreError, default_path
@@ -417,10 +522,25 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", f"{type(exc).__name__}: {exc}")
 
 
-def _middleware(settings: Settings) -> list[Middleware]:
-    """The Guard for every route; CORS answers only for the origins the user allowed."""
+class _Wrapped:
+    """Starlette middleware from a function that wraps an ASGI app (the access log, the metrics)."""
+
+    def __init__(self, app: Any, wrap: Callable[[Any], Any]) -> None:
+        self.app = wrap(app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+def _middleware(settings: Settings, api: Api) -> list[Middleware]:
+    """Access log and metrics around everything; the Guard for every route; CORS only for allowed origins."""
     policy = Policy.build(settings.allow_hosts, settings.allow_origins, settings.body_timeout_s)
-    middleware = [Middleware(Guard, policy=policy)]
+    middleware = []
+    if settings.access_log:
+        from massgen_server.access_log import access_log
+
+        middleware.append(Middleware(_Wrapped, wrap=access_log))
+    middleware += [Middleware(_Wrapped, wrap=api.metrics.middleware), Middleware(Guard, policy=policy)]
     if settings.allow_origins:
         from starlette.middleware.cors import CORSMiddleware
 
@@ -449,13 +569,19 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=[
             Route("/health", api.health, methods=["GET"]),
+            Route("/ready", api.ready, methods=["GET"]),
+            Route("/metrics", _guarded(api, api.metrics_text), methods=["GET"]),
+            *(Route(path, serve_file, methods=["GET"]) for path in FILES),
+            Route("/v1/models", partial(openai_api.models, api), methods=["GET"]),
+            Route("/v1/chat/completions", partial(openai_api.chat_completions, api), methods=["POST"]),
             Route("/v1/status", _guarded(api, api.status), methods=["GET"]),
             Route("/v1/backends", _guarded(api, api.backends), methods=["GET"]),
             Route("/v1/sessions", _guarded(api, api.create_session), methods=["POST"]),
             Route("/v1/conversations", _guarded(api, api.conversations), methods=["GET"]),
             Route("/v1/conversations/{conversation_id}", _guarded(api, api.conversation), methods=["GET"]),
+            Route("/v1/conversations/{conversation_id}/export", _guarded(api, api.export), methods=["GET"]),
         ],
-        middleware=_middleware(settings),
+        middleware=_middleware(settings, api),
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,
     )

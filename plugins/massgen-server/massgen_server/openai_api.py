@@ -18,6 +18,8 @@ socket or reads a config file.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -25,7 +27,8 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import attrs
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from massgen_core.events import (
     FinalAnswerDelta,
@@ -253,4 +256,110 @@ def stream_response(chunks: AsyncIterator[bytes]) -> StreamingResponse:
                              headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
 
 
-__all__ = ["ChatError", "ChatRequest", "Completion", "models_body", "parse_chat_request", "stream_response"]
+async def with_heartbeat(chunks: AsyncIterator[bytes], interval_s: float) -> AsyncIterator[bytes]:
+    """``chunks``, with an SSE comment (``: ping``) whenever nothing was sent for ``interval_s``.
+
+    Proxies and clients close a stream that stays silent, and a team may think
+    for minutes before the first word of its final answer.
+    """
+    iterator = chunks.__aiter__()
+    pending: asyncio.Future[bytes] = asyncio.ensure_future(iterator.__anext__())
+    try:
+        while True:
+            done, _ = await asyncio.wait({pending}, timeout=interval_s)
+            if not done:
+                yield b": ping\n\n"
+                continue
+            try:
+                item = pending.result()
+            except StopAsyncIteration:
+                return
+            yield item
+            pending = asyncio.ensure_future(iterator.__anext__())
+    finally:
+        pending.cancel()
+        with contextlib.suppress(BaseException):
+            await pending
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+# -- the endpoints (on the server's Api: its settings, plugin manager, session slots, metrics) -----
+
+
+async def models(api: Any, request: Request) -> Response:
+    if not api.authorized(request):
+        return _unauthorized()
+    return JSONResponse(models_body(api.team_names(), api.started))
+
+
+def _unauthorized() -> Response:
+    return ChatError(401, "this server needs an API token: send the header Authorization: Bearer <token>",
+                     code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"}).response()
+
+
+async def chat_completions(api: Any, request: Request) -> Response:
+    from massgen_core.config.loader import apply_cli_overrides
+    from massgen_core.errors import MassGenError
+    from massgen_core.team import Team
+    from massgen_server.body import BadRequest, loads_strict, read_capped
+
+    if not api.authorized(request):
+        return _unauthorized()
+    raw = await read_capped(request, api.max_body_bytes)
+    if raw is None:
+        return ChatError(413, f"the body must be at most {api.max_body_bytes} bytes").response()
+    try:
+        chat = parse_chat_request(loads_strict(raw))
+    except BadRequest as exc:
+        return ChatError(400, str(exc)).response()
+    except ChatError as exc:
+        return exc.response()
+    config = api.team_config(chat.model)
+    if config is None:
+        return ChatError(404, f"the model {chat.model!r} does not exist: this server's teams are "
+                         f"{', '.join(api.team_names())} (GET /v1/models)", param="model",
+                         code="model_not_found").response()
+    if chat.system:
+        config = apply_cli_overrides(config, system_message=chat.system)
+    if api.active >= api.settings.max_sessions:
+        return ChatError(429, f"{api.active} sessions are running, the most this server runs at once; retry later",
+                         type="requests", code="rate_limit_exceeded",
+                         headers={"Retry-After": str(api.settings.retry_after_s)}).response()
+    team = Team(config, manager=api.manager, record=api.settings.record, observers=[api.metrics.observe])
+    try:
+        team.preflight()
+    except MassGenError as exc:
+        return ChatError(503, str(exc), type="server_error", code="backend_unavailable").response()
+    events = request.headers.get("x-massgen-events", "").strip().lower() in ("1", "true", "yes")
+    completion = Completion(team, chat, events=events)
+    api.active += 1
+    if chat.stream:
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in with_heartbeat(completion.chunks(), api.settings.heartbeat_s):
+                    yield chunk
+            finally:
+                api.release()
+
+        return stream_response(body())
+    try:
+        return JSONResponse(await completion.body())
+    except ChatError as exc:
+        return exc.response()
+    finally:
+        api.release()
+
+
+__all__ = [
+    "ChatError",
+    "ChatRequest",
+    "Completion",
+    "chat_completions",
+    "models",
+    "models_body",
+    "parse_chat_request",
+    "stream_response",
+    "with_heartbeat",
+]
