@@ -38,7 +38,7 @@ from massgen_core.events import Event, event_to_dict
 from massgen_server import openai_api
 from massgen_server.body import BadRequest, loads_strict, read_capped
 from massgen_server.guard import Guard, Policy
-from massgen_server.web import FILES, serve_file
+from massgen_server.web import FILES, no_icon, serve_file
 
 # How long a cancelled session gets to end by itself (with a recorded
 # SessionFinished) before its task is cancelled outright.
@@ -572,6 +572,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/ready", api.ready, methods=["GET"]),
             Route("/metrics", _guarded(api, api.metrics_text), methods=["GET"]),
             *(Route(path, serve_file, methods=["GET"]) for path in FILES),
+            Route("/favicon.ico", no_icon, methods=["GET"]),
             Route("/v1/models", partial(openai_api.models, api), methods=["GET"]),
             Route("/v1/chat/completions", partial(openai_api.chat_completions, api), methods=["POST"]),
             Route("/v1/status", _guarded(api, api.status), methods=["GET"]),

@@ -39,9 +39,14 @@ def asset(name: str) -> bytes:
     return _cache[name]
 
 
+async def no_icon(request: Request) -> Response:
+    """``/favicon.ico``: nothing (browsers ask for it; a 404 would be noise in their consoles)."""
+    return Response(status_code=204, headers=HEADERS)
+
+
 async def serve_file(request: Request) -> Response:
     name, media_type = FILES[request.url.path]
     return Response(asset(name), media_type=media_type, headers=HEADERS)
 
 
-__all__ = ["CSP", "FILES", "serve_file"]
+__all__ = ["CSP", "FILES", "no_icon", "serve_file"]

@@ -51,10 +51,12 @@ function panel(agentId) {
   title.append(name, badge);
   const meta = el("div", "muted", "0 tokens");
   const text = el("div", "text");
+  const answer = el("div", "answer");
+  answer.hidden = true;
   const log = el("ul", "log");
-  root.append(title, meta, text, log);
+  root.append(title, meta, text, answer, log);
   $("agents").append(root);
-  p = { root, badge, meta, text, log, tokens: 0 };
+  p = { root, badge, meta, text, answer, log, tokens: 0 };
   state.panels.set(agentId, p);
   return p;
 }
@@ -82,6 +84,9 @@ const handlers = {
   answer_submitted(e) {
     const p = panel(e.agent_id);
     setBadge(p, `answered (r${e.revision})`, "answered");
+    p.answer.textContent = e.text;  // stays shown while the agent goes on (its stream area is cleared)
+    p.answer.hidden = false;
+    p.text.textContent = "";
     note(p, `submitted answer ${e.revision} as ${e.label}`);
   },
   answer_rejected(e) { note(panel(e.agent_id), "answer rejected: " + e.reason); },
@@ -116,7 +121,9 @@ const handlers = {
     const tally = Object.entries(e.tally || {}).map(([agent, score]) => `${agent} ${score}`).join(" · ");
     if (tally) box.append(el("div", "", "Tally: " + tally));
     const reasons = el("ul", "log");
-    Object.entries(e.reasons || {}).forEach(([voter, reason]) => reasons.append(el("li", "", `${voter}: ${reason}`)));
+    Object.entries(e.reasons || {}).forEach(([voter, reason]) => {
+      if (reason) reasons.append(el("li", "", `${voter}: ${reason}`));
+    });
     box.append(reasons);
     box.hidden = false;
     const p = state.panels.get(e.winner);
@@ -239,7 +246,9 @@ async function openConversation(id) {
     if (t.final_answer !== null) box.append(el("div", "text", t.final_answer));
     else box.append(el("div", "error", t.error || "no answer"));
     const votes = el("ul", "log");
-    for (const v of t.votes || []) votes.append(el("li", "", `${v.voter} → ${v.target || "-"}: ${v.reason || ""}`));
+    for (const v of t.votes || []) {
+      votes.append(el("li", "", `${v.voter} → ${v.target || "-"}` + (v.reason ? `: ${v.reason}` : "")));
+    }
     box.append(votes);
     turns.append(box);
   }
