@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from typing import Any
 
 import h11
@@ -34,6 +35,7 @@ class HeaderTimeoutProtocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        no_delay(transport)
         self._arm()
 
     def data_received(self, data: bytes) -> None:
@@ -61,6 +63,18 @@ class HeaderTimeoutProtocol(H11Protocol):
         if not self.transport.is_closing():  # pragma: no branch - uvicorn may be closing it this very moment
             self.transport.write(_timeout_response())
             self.transport.close()
+
+
+def no_delay(transport: asyncio.BaseTransport) -> None:
+    """Turn Nagle's algorithm off for a TCP connection.
+
+    asyncio sets TCP_NODELAY only on sockets made with ``proto=IPPROTO_TCP``; the
+    ones a listening socket accepts have proto 0, so without this every response
+    written as two sends (head, then body) waits ~40 ms for the client's delayed ACK.
+    """
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def timed_protocol(header_timeout_s: float) -> type[HeaderTimeoutProtocol]:
