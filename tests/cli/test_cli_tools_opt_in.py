@@ -78,3 +78,22 @@ def test_a_misspelled_tool_is_a_config_error_with_a_suggestion(tmp_path, server)
     assert "unknown tool 'pyton'" in proc.stdout + proc.stderr
     assert "did you mean 'python'?" in proc.stdout + proc.stderr
     assert server.requests_to("/v1/chat/completions") == []
+
+
+def test_the_offline_demo_names_the_python_tool_for_carol_alone_and_carol_uses_it(tmp_path):
+    from massgen_core.config.loader import load_config, resolve_config_path
+
+    config = load_config(resolve_config_path("offline-demo.yaml"))
+    assert {a.id: a.tools for a in config.agents} == {"alice": None, "bob": None, "carol": ("python",)}
+    fast = tmp_path / "demo.yaml"
+    fast.write_text(resolve_config_path("offline-demo.yaml").read_text().replace("token_delay: 0.025", "token_delay: 0"))
+    env = {**os.environ, "MASSGEN_HOME": str(tmp_path / "home")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "massgen_core", "--config", str(fast), "--jsonl", "Why review code?"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    results = [(e["agent_id"], e["result"]) for e in events if e["type"] == "tool_result"]
+    assert results == [("carol", "exit status 0\n--- stdout ---\n3 points added\n")]
+    assert events[-1]["winner"] == "bob"
