@@ -321,7 +321,7 @@ def _drop_root(spec: dict) -> list[str]:
     return ["runs as nobody, not root"]
 
 
-def _limits(spec: dict, *, fresh_uid: bool) -> None:
+def _limits(spec: dict, *, fresh_uid: bool) -> str:
     def cap(which: int, value: int) -> None:
         resource.setrlimit(which, (value, value))
 
@@ -330,8 +330,13 @@ def _limits(spec: dict, *, fresh_uid: bool) -> None:
     cap(resource.RLIMIT_CORE, 0)
     cap(resource.RLIMIT_FSIZE, spec["disk_bytes"])
     cap(resource.RLIMIT_NOFILE, 256)
+    mib = 1024 * 1024
+    text = (f"limits per process: {spec['memory_bytes'] // mib} MiB of memory, {spec['cpu_seconds']} s of CPU, "
+            f"files up to {spec['disk_bytes'] // mib} MiB, 256 open files")
     if fresh_uid:  # RLIMIT_NPROC counts every process of the uid: only safe on one nobody else uses
         cap(resource.RLIMIT_NPROC, spec["max_processes"])
+        text += f", {spec['max_processes']} processes"
+    return text
 
 
 def _confine(spec: dict, code: bytes) -> list[str]:
@@ -351,7 +356,8 @@ def _confine(spec: dict, code: bytes) -> list[str]:
         done += _drop_root(spec)
     if os.getuid() == 0 and platform.system() == "Linux":
         done.append(_drop_capabilities())
-    _limits(spec, fresh_uid=level == "namespaces" or (was_root and spec["drop_root"]))
+    done.append(_limits(spec, fresh_uid=level == "namespaces" or (was_root and spec["drop_root"])))
+    done.append("environment: PATH, HOME, TMPDIR, locale and TZ only")
     if level == "landlock":
         done += _landlock(spec)
     if level in ("namespaces", "landlock", "seccomp"):
