@@ -1,6 +1,7 @@
 """The sandbox's child side: confine this process as far as the machine allows, then exec the snippet.
 
-Run as ``python -I -S jail.py SPEC`` (SPEC is JSON, see ``sandbox.spec_for``)
+Run as ``python -I -S jail.py SPEC`` (SPEC is a hex-encoded ``marshal`` dump of
+the dict ``sandbox.spec_for`` builds: marshal, unlike json, costs no import)
 by ``runner.run_snippet`` in a new session and process group. It imports
 nothing but the standard library and never the MassGen core, because it runs
 before the snippet in a process with a scrubbed environment. Levels, strongest
@@ -31,9 +32,8 @@ This code runs only in the child, out of coverage's sight; the tests in
 from __future__ import annotations
 
 import ctypes
-import json
+import marshal
 import os
-import platform
 import resource
 import signal
 import struct
@@ -98,9 +98,9 @@ def _check(result: int, step: str) -> int:
 
 
 def _arch() -> dict:
-    arch = _ARCH.get(platform.machine())
+    arch = _ARCH.get(os.uname().machine)
     if arch is None:
-        raise SetupError(f"seccomp: unsupported architecture {platform.machine()}")
+        raise SetupError(f"seccomp: unsupported architecture {os.uname().machine}")
     return arch
 
 
@@ -219,7 +219,7 @@ def _drop_capabilities() -> str:
                 ctypes.c_ulong(0), ctypes.c_ulong(0))  # CLEAR_ALL
     header = struct.pack("Ii", 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
     data = bytes(24)  # effective, permitted, inheritable: all zero, twice
-    capset = {"x86_64": 126, "aarch64": 91}[platform.machine()]
+    capset = {"x86_64": 126, "aarch64": 91}[os.uname().machine]
     _check(_sys(capset, header, data), "capset")
     return "root without any capability"
 
@@ -354,7 +354,7 @@ def _confine(spec: dict, code: bytes) -> list[str]:
     was_root = os.getuid() == 0
     if level != "namespaces":
         done += _drop_root(spec)
-    if os.getuid() == 0 and platform.system() == "Linux":
+    if os.getuid() == 0 and os.uname().sysname == "Linux":
         done.append(_drop_capabilities())
     done.append(_limits(spec, fresh_uid=level == "namespaces" or (was_root and spec["drop_root"])))
     done.append("environment: PATH, HOME, TMPDIR, locale and TZ only")
@@ -378,8 +378,8 @@ def _child(spec: dict, code: bytes) -> None:
         if spec["level"] == "namespaces":  # die with the jail process that waits for us
             _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         done = _confine(spec, code)
-        if spec["probe"]:  # say what holds, then show that the interpreter still starts
-            print(json.dumps(done), flush=True)
+        if spec["probe"]:  # say what holds, a line each, then show that the interpreter starts
+            print("\n".join(done), flush=True)
         _exec_snippet(spec)
     except (SetupError, OSError) as exc:
         print(f"massgen sandbox ({spec['level']}): {exc}", file=sys.stderr, flush=True)
@@ -397,7 +397,7 @@ def _mirror(status: int) -> None:
 
 
 def main(argv: list[str]) -> None:
-    spec = json.loads(argv[1])
+    spec = marshal.loads(bytes.fromhex(argv[1]))
     with open(spec["code_path"], "rb") as fh:
         code = fh.read()
     if spec["level"] != "namespaces":

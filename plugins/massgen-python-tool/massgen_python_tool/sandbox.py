@@ -9,7 +9,7 @@ It must not import the MassGen core.
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import subprocess
 import sys
@@ -133,7 +133,7 @@ def spec_for(
 
 def jail_command(spec: Mapping[str, Any]) -> list[str]:
     # -S: the jail needs only the standard library, and starts faster without site-packages
-    return [sys.executable, "-I", "-S", JAIL, json.dumps(spec)]
+    return [sys.executable, "-I", "-S", JAIL, marshal.dumps(dict(spec)).hex()]
 
 
 def prepare_workdir(workdir: str, code: str, *, drop_root: bool) -> None:
@@ -158,7 +158,7 @@ def _probe(level: str, limits: Limits, drop_root: bool) -> tuple[str, ...] | str
     lines = proc.stdout.splitlines()
     if proc.returncode != 0 or lines[-1:] != ["ready"]:
         return (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
-    return tuple(json.loads(lines[0]))
+    return tuple(lines[:-1])
 
 
 _CHOSEN: dict[tuple[str, Any], Sandbox] = {}
