@@ -37,11 +37,13 @@ _GAPS = {
     "landlock": (
         "the memory limit is per process",
         "it sees the names of other processes (not their files, memory or environment)",
+        "its working directory is on the host's temporary directory: many files can fill that disk",
         "a kernel vulnerability could let a snippet out",
     ),
     "seccomp": (
         "it can read every file {who} can (~/.ssh, $MASSGEN_HOME/config/.env)",
         "it can write every file {who} can",
+        "its working directory is on the host's temporary directory: many files can fill that disk",
         "it can read /proc/<pid>/environ of {whose} processes",
         "the memory limit is per process",
     ),
