@@ -18,20 +18,6 @@ from massgen_python_tool.runner import (
 )
 
 
-def _running_with(marker: str) -> list[int]:
-    """Host pids whose command line carries ``marker`` and which still run (not zombies)."""
-    found = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = open(f"/proc/{entry}/cmdline", "rb").read()
-            state = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in cmdline and state not in ("Z", "X"):
-            found.append(int(entry))
-    return found
-
-
 async def test_runs_code_and_returns_its_stdout_and_exit_status() -> None:
     result = await run_snippet("print(sum(range(10)))")
     assert result.exit_status == 0
@@ -132,19 +118,19 @@ async def test_stderr_is_truncated_independently_of_stdout() -> None:
     assert result.stderr_dropped == 4900
 
 
-async def test_cancelling_the_call_kills_the_child() -> None:
+async def test_cancelling_the_call_kills_the_child(running_with) -> None:
     marker = f"massgen-cancel-{uuid.uuid4().hex}"
     code = f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)  # {marker}'])\ntime.sleep(60)"
     task = asyncio.create_task(run_snippet(code, Limits(timeout_s=30)))
     for _ in range(200):
-        if _running_with(marker):
+        if running_with(marker):
             break
         await asyncio.sleep(0.05)
-    assert _running_with(marker)
+    assert running_with(marker)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert _running_with(marker) == []
+    assert running_with(marker) == []
 
 
 def test_a_child_killed_by_a_signal_is_reported_as_such() -> None:

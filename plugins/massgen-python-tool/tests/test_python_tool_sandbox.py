@@ -209,22 +209,6 @@ def test_writing_outside_the_working_directory(level, tmp_path):
         assert written and "write every file" in _gaps(level)
 
 
-def _running_with(marker: str) -> list[int]:
-    """Host pids whose command line carries ``marker`` and which are still running (not zombies)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in cmdline and state not in ("Z", "X"):
-            found.append(int(entry))
-    return found
-
-
 def _detached_child(marker: str, then: str) -> str:
     """A snippet that forks a child which leaves the session if it can and keeps stdout open."""
     child = (
@@ -245,11 +229,11 @@ def _detached_child(marker: str, then: str) -> str:
 
 @pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("then", ["pass", "import time; time.sleep(60)"], ids=["exits", "times-out"])
-def test_a_detached_child_that_keeps_stdout_open(level, then):
+def test_a_detached_child_that_keeps_stdout_open(level, then, running_with):
     marker = f"massgen-detached-{uuid.uuid4().hex}"
     try:
         result = _run(_detached_child(marker, then), level, timeout_s=2.0)
-        survivors = _running_with(marker)
+        survivors = running_with(marker)
         assert result.stdout == "spawned\n"
         assert result.timed_out == (then != "pass")
         if level == "none":
@@ -257,7 +241,7 @@ def test_a_detached_child_that_keeps_stdout_open(level, then):
         else:
             assert survivors == []
     finally:
-        for pid in _running_with(marker):
+        for pid in running_with(marker):
             os.kill(pid, 9)
 
 
