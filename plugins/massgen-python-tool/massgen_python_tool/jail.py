@@ -313,7 +313,7 @@ def _seccomp(*, allow_unix: bool, keep_group: bool) -> str:
 
 
 def _drop_root(spec: dict) -> list[str]:
-    if os.getuid() != 0 or not spec["drop_root"]:
+    if os.getuid() != 0 or not spec["drop_root"] or not hasattr(os, "setresuid"):
         return []
     os.setgroups([])
     os.setresgid(NOBODY, NOBODY, NOBODY)

@@ -205,9 +205,10 @@ async def _exit_status(proc: asyncio.subprocess.Process) -> int:
     import asyncio
 
     loop = asyncio.get_running_loop()
+    pidfd_open = getattr(os, "pidfd_open", None)  # Linux 5.3+; elsewhere the loop below polls
     try:
-        fd = os.pidfd_open(proc.pid)
-    except OSError:  # already gone (or no pidfd on this kernel): the loop below sees it
+        fd = pidfd_open(proc.pid) if pidfd_open else None
+    except OSError:  # already gone, or no pidfd in this kernel: the loop below sees it
         fd = None
     if fd is not None:
         gone = loop.create_future()
