@@ -258,3 +258,22 @@ def test_printing_100_mb(level):
     result = _run("import sys\nsys.stdout.write('x' * 100_000_000)\n", level, max_output_bytes=20_000)
     assert result.exit_status == 0
     assert result.stdout == "x" * 20_000 and result.stdout_dropped == 100_000_000 - 20_000
+
+
+def test_a_level_that_cannot_start_here_is_refused_with_each_reason():
+    # 4 MiB of address space is too little to start an interpreter, at any level
+    with pytest.raises(RuntimeError, match="sandbox level unavailable here: namespaces: .*none: "):
+        sandbox.choose("auto", Limits(memory_bytes=4 * MiB))
+    with pytest.raises(ValueError, match="unknown sandbox level 'paranoid'"):
+        sandbox.choose("paranoid", Limits())
+
+
+def test_an_unavailable_level_is_one_line_from_massgen_sandbox():
+    env = {**os.environ, "MASSGEN_PYTHON_TOOL_MEMORY_MB": "4", "MASSGEN_PYTHON_TOOL_SANDBOX": "seccomp"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "massgen_core", "sandbox"], capture_output=True, text=True, env=env,
+        timeout=HANG_GUARD_S,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("Error: sandbox level unavailable here: seccomp: ")
+    assert len(proc.stderr.splitlines()) == 1
