@@ -191,3 +191,28 @@ def _with_majority() -> PluginManager:
     manager.register(massgen_scripted, name="massgen-scripted")
     manager.register(massgen_voting_majority, name="massgen-voting-majority")
     return manager
+
+
+def _first_request_tools(server, agent_extra: str) -> list[str]:
+    """The tools array of the first model request of a session served from a one-agent config."""
+    from massgen_core.testing import FakeServer
+    from massgen_core.testing.openai import coordination_handler
+
+    with FakeServer() as model:
+        model.add("POST", "/v1/chat/completions", coordination_handler("chat"))
+        url, _ = server(
+            f"agents:\n  - id: a1\n{agent_extra}"
+            f"    backend: {{type: chatcompletion, model: m, base_url: '{model.url}/v1'}}\n"
+        )
+        response = httpx.post(f"{url}/v1/sessions", json={"question": "q"}, timeout=WAIT_S)
+        assert response.status_code == 200, response.text
+        first = model.requests_to("/v1/chat/completions")[0].json()
+    return [t["function"]["name"] for t in first.get("tools") or []]
+
+
+def test_serve_does_not_offer_an_installed_tool_its_config_does_not_name(server):
+    assert _first_request_tools(server, "") == ["new_answer"]
+
+
+def test_serve_offers_the_tools_its_config_names(server):
+    assert _first_request_tools(server, "    tools: [python]\n") == ["new_answer", "python"]
