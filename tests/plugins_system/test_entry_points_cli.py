@@ -112,7 +112,7 @@ def test_help_imports_no_plugin_code(extra_site: Path):
 
 def test_unknown_option_is_a_usage_error_not_a_traceback():
     result = run_cli(["plugins", "--bogus"], None)
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "No such option" in result.stderr
     assert "Traceback" not in result.stderr
 
