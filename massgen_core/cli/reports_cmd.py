@@ -43,7 +43,7 @@ def _window(since: str | None, until: str | None) -> Any:
 def _open_store() -> Any:
     from massgen_core.store import Store
 
-    return Store()
+    return Store(read_only=True)
 
 
 def _console() -> Any:

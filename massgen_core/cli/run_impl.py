@@ -451,8 +451,11 @@ class Interactive:
                 if entry is None:
                     self.streams.info(f"unknown command {name}; /help lists the commands")
                     continue
-                if not entry.handler(self, arg.strip()):
-                    return EXIT_OK
+                try:
+                    if not entry.handler(self, arg.strip()):
+                        return EXIT_OK
+                except MassGenError as exc:  # /save on a store that cannot be written, say
+                    self.streams.error(str(exc))
                 continue
             try:
                 code = self.runner.ask(line)
