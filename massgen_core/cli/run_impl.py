@@ -94,13 +94,13 @@ def resolve_config(options: RunOptions) -> tuple[Any, list[str]]:
             config = loader.apply_cli_overrides(config, system_message=options.system_message, base_url=options.base_url)
             return config, [f"massgen: {p.format()}" for p in problems]
     if options.backend or options.model:
-        config = loader.config_from_cli(
+        config, problems = loader.config_from_cli_with_warnings(
             backend=options.backend,
             model=options.model,
             base_url=options.base_url,
             system_message=options.system_message,
         )
-        return config, []
+        return config, [f"massgen: {p.format()}" for p in problems]
     raise MassGenError(NO_CONFIG_MESSAGE)
 
 
