@@ -57,7 +57,7 @@ def _filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--min-cost", type=float, metavar="USD", help="Total cost at least USD."),
         click.option("--max-cost", type=float, metavar="USD", help="Total cost at most USD."),
         click.option("--unfinished", is_flag=True, help="Only conversations whose last turn never finished."),
-        click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many."),
+        click.option("--limit", type=click.IntRange(min=1, max=2**63 - 1), default=50, show_default=True, help="At most this many."),
         click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table."),
     ]
     for option in reversed(options):
