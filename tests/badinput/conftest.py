@@ -71,3 +71,19 @@ def massgen(_isolated_home: Path) -> Run:
 
     return run
 
+
+ONE_AGENT = """
+agents:
+  - id: solo
+    backend:
+      type: scripted
+      script: [{answer: "Paris is the capital of France."}, {vote: {for: self, reason: "only answer"}}]
+"""
+
+
+@pytest.fixture
+def one_agent(_isolated_home: Path) -> Path:
+    """MASSGEN_HOME/one.yaml: one scripted agent that answers "Paris is the capital of France." and votes for it."""
+    path = _isolated_home / "one.yaml"
+    path.write_text(ONE_AGENT, encoding="utf-8")
+    return path

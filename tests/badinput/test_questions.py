@@ -9,19 +9,10 @@ import pytest
 from massgen_core.errors import MassGenError
 from massgen_core.questions import check_question
 
-ONE_AGENT = """
-agents:
-  - id: solo
-    backend:
-      type: scripted
-      script: [{answer: "Paris is the capital of France."}, {vote: {for: self, reason: "only answer"}}]
-"""
-
 
 @pytest.fixture
-def run(massgen, _isolated_home):
-    (_isolated_home / "one.yaml").write_text(ONE_AGENT, encoding="utf-8")
-    return lambda *args, **kw: massgen("--no-display", "--config", "one.yaml", *args, **kw)
+def run(massgen, one_agent):
+    return lambda *args, **kw: massgen("--no-display", "--config", str(one_agent), *args, **kw)
 
 
 @pytest.mark.parametrize("question", ["", "   ", " \t\n ", "\u3000"], ids=["empty", "spaces", "mixed", "ideographic"])

@@ -14,21 +14,8 @@ import pytest
 from massgen_core.store import Store, StoreError, default_path
 from massgen_core.store.opening import _open_immutable
 
-pytestmark = pytest.mark.usefixtures("read_only_mounts")
-
-ONE_AGENT = """
-agents:
-  - id: solo
-    backend:
-      type: scripted
-      script: [{answer: "Paris is the capital of France."}, {vote: {for: self, reason: "only answer"}}]
-"""
-DEMO = ("--no-display", "--config", "one.yaml")
-
-
-@pytest.fixture(autouse=True)
-def _one_agent_config(_isolated_home):
-    (_isolated_home / "one.yaml").write_text(ONE_AGENT, encoding="utf-8")
+DEMO = ("--no-display", "--config", "one.yaml")  # the one_agent fixture's file, in MASSGEN_HOME (the cwd)
+pytestmark = pytest.mark.usefixtures("read_only_mounts", "one_agent")
 
 
 def _one_line(stderr: str, start: str) -> str:
