@@ -196,18 +196,12 @@ def register_voting_strategies(register):
 
 TWO_AGENTS = """
 agents:
-  - id: alice
-    backend:
-      type: scripted
-      script:
-        - answer: "Alice: yes, and here is a long and detailed explanation."
-        - vote: {for_agent: alice, reason: "mine"}
-  - id: bob
-    backend:
-      type: scripted
-      script:
-        - {delay: 0.1, answer: "Bob: no."}
-        - vote: {for_agent: alice, reason: "alice's is better"}
+  - {id: alice, backend: {type: scripted, script: [
+      {answer: "Alice: yes, and here is a long and detailed explanation."},
+      {vote: {for_agent: alice, reason: "mine"}}]}}
+  - {id: bob, backend: {type: scripted, script: [
+      {delay: 0.1, answer: "Bob: no."},
+      {vote: {for_agent: alice, reason: "alice's is better"}}]}}
 """
 
 
