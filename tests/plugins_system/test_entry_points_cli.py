@@ -254,3 +254,15 @@ def test_a_command_line_session_says_which_plugin_it_uses(evil_site: Path):
     result = run_cli(["--no-display", "-q", "--backend", "scripted", "hi"], evil_site)
     assert result.returncode == 0, result.stderr
     assert result.stderr == f"massgen: <command line>:1:1: warning: voting.strategy: {NOTE}\n"
+
+
+def test_a_backend_type_can_be_named_by_its_plugin(tmp_path: Path):
+    config = tmp_path / "q.yaml"
+    config.write_text('agent: {backend: {type: "massgen-scripted:scripted", script: [{answer: "picked by plugin"}, {vote: self}]}}\n')
+    result = run_cli(["--no-display", "-q", "--config", str(config), "hi"], None)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "picked by plugin\n"
+    config.write_text(config.read_text().replace("massgen-scripted:", "massgen-nothing:"))
+    unknown = run_cli(["config", "validate", str(config)], None)
+    assert unknown.returncode == 1
+    assert "unknown backend type 'massgen-nothing:scripted'" in unknown.stdout + unknown.stderr
