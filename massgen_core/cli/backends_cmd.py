@@ -38,6 +38,7 @@ def list_cmd(as_json: bool) -> None:
                 "plugin": manager.backends.owner(name),
                 "models": list(getattr(cls, "model_patterns", ()) or ()),
                 "key_env": list(getattr(cls, "key_env", ()) or ()),
+                "key_required": bool(getattr(cls, "key_required", True)) and bool(getattr(cls, "key_env", ())),
                 "base_url": getattr(cls, "default_base_url", None),
                 "description": getattr(cls, "description", ""),
             }
@@ -53,7 +54,10 @@ def list_cmd(as_json: bool) -> None:
 
     table = Table("type", "models", "key", "base URL", "plugin")
     for r in rows:
-        table.add_row(r["type"], ", ".join(r["models"]) or "-", ", ".join(r["key_env"]) or "none",
+        key = ", ".join(r["key_env"]) or "none"
+        if r["key_env"] and not r["key_required"]:
+            key += " (optional)"
+        table.add_row(r["type"], ", ".join(r["models"]) or "-", key,
                       r["base_url"] or "(base_url)", r["plugin"] or "")
     Console(width=160).print(table)
 

@@ -73,17 +73,24 @@ def hold_until(base_url: str, key_id: str, seconds: float) -> None:
     _gates[gate] = max(_gates.get(gate, 0.0), until)
 
 
-async def wait_for_gate(base_url: str, key_id: str) -> float:
-    """Sleep until a Retry-After hold on ``base_url`` has passed; returns the seconds waited."""
+async def wait_for_gate(base_url: str, key_id: str, max_wait: float | None = None) -> float | None:
+    """Sleep until a Retry-After hold on ``base_url`` has passed.
+
+    Returns None after waiting (or when there was no hold); when the hold lasts
+    longer than ``max_wait`` seconds it returns the remaining seconds at once,
+    without waiting, so the caller can fail over instead.
+    """
     import time
 
     gate = _gate_key(base_url, key_id)
     until = _gates.get(gate)
     if until is None:
-        return 0.0
+        return None
     delay = until - time.monotonic()
     if delay <= 0:
         _gates.pop(gate, None)
-        return 0.0
+        return None
+    if max_wait is not None and delay > max_wait:
+        return delay
     await asyncio.sleep(delay)
-    return delay
+    return None

@@ -41,10 +41,13 @@ def test_backends_list_shows_every_type_with_its_key_variable(tmp_path):
     rows = {row["type"]: row for row in json.loads(r.stdout)}
     assert r.returncode == 0
     assert rows["openai"]["key_env"] == ["OPENAI_API_KEY"] and "gpt-*" in rows["openai"]["models"]
-    assert rows["ollama"]["base_url"] == "http://localhost:11434/v1" and rows["ollama"]["key_env"] == []
+    assert rows["ollama"]["base_url"] == "http://localhost:11434/v1"
+    assert (rows["ollama"]["key_env"], rows["ollama"]["key_required"]) == (["OLLAMA_API_KEY"], False)
+    assert rows["openai"]["key_required"] is True
     assert rows["grok"]["base_url"] == "https://api.x.ai/v1"
     table = run_cli("backends", "list", home=tmp_path)
     assert "GROQ_API_KEY" in table.stdout
+    assert "VLLM_API_KEY (optional)" in table.stdout
 
 
 def test_backends_check_probes_five_backends_and_reports_a_hanging_one_as_timeout(tmp_path, servers):
