@@ -263,12 +263,15 @@ class HttpBackend(Backend):
                     raise error
                 if call.stream:
                     events = aiter_events(response)
+                    drained = False
                     async for chunk in self.parse_events(events):
-                        if isinstance(chunk, Done):
+                        if isinstance(chunk, Done):  # read the rest now: the consumer may stop at Done
+                            drained = True
                             await _drain(events)
                             self.check_finish(chunk, tools)
                         yield self.priced_chunk(chunk)
-                    await _drain(events)
+                    if not drained:
+                        await _drain(events)
                 else:
                     body = await response.aread()
                     try:

@@ -117,6 +117,10 @@ def test_three_agent_session_through_the_cli_on_three_backend_types(tmp_path, se
     bodies = [req.json() for req in srv.requests_to("/v1/chat/completions")]
     assert any(b.get("search_parameters", {}).get("mode") == "auto" for b in bodies)
     assert srv.requests_to("/v1/responses")
+    # Three agents in flight at once on one server: finished requests give their connection back.
+    # Only a request cancelled mid-stream (an agent restarted by a new answer) costs its connection.
+    cancelled = sum(agent["restarts"] for agent in result["agents"].values())
+    assert len(srv.requests) > 3 + cancelled and srv.connections <= 3 + cancelled
 
 
 def test_local_preset_runs_from_the_command_line_without_a_config(tmp_path, servers):
