@@ -141,3 +141,22 @@ def test_debug_logs_each_exchange_with_redacted_headers(tmp_path, servers):
     assert r.returncode == 0, r.stderr
     assert f"POST {srv.url}/v1/chat/completions -> 200" in r.stderr
     assert "tgp-secret-value-42" not in r.stderr and "'authorization': '***'" in r.stderr
+
+
+def test_requests_a_fallback_served_are_recorded_under_the_fallback(tmp_path, servers):
+    down, up = servers
+    down.add("POST", "/v1/chat/completions", Response(status=503, chunks=(b'{"error": {"message": "down"}}',)))
+    up.add("POST", "/v1/chat/completions", coordination_handler("chat"))
+    config = write_config(tmp_path, [("solo", {
+        "type": "chatcompletion", "model": "primary-model", "base_url": down.url + "/v1", "max_retries": 0,
+        "fallback": [{"type": "grok", "model": "grok-3", "base_url": up.url + "/v1"}]})])
+    r = run_cli("--config", str(config), "--no-display", "--json", "What is 6 x 7?", home=tmp_path,
+                extra_env={"XAI_API_KEY": "xai-test-bbbbbbbbbbbb"})
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["cost_usd"] > 0  # priced with grok-3's table, not the primary's
+    by_backend = json.loads(run_cli("usage", "--by", "backend", "--json", home=tmp_path).stdout)
+    by_model = json.loads(run_cli("usage", "--by", "model", "--json", home=tmp_path).stdout)
+    served = {g["key"]: g["requests"] for g in by_backend["groups"] if g["requests"]}
+    models = {g["key"]: g["requests"] for g in by_model["groups"] if g["requests"]}
+    assert served.get("grok", 0) >= 1 and models.get("grok-3", 0) >= 1
+    assert all(g["cost_usd"] == 0 for g in by_model["groups"] if g["key"] == "primary-model")
