@@ -354,7 +354,7 @@ class HttpBackend(Backend):
             err = BackendConnectionError(_debug.redact_text(str(exc)) or "connection failed", context=self.error_context)
             return HealthResult(ok=False, status="down", latency_s=time.monotonic() - t0, error=str(err))
         response = probe.result()
-        latency = time.monotonic() - t0
+        latency = response.elapsed.total_seconds()  # the server's answer, not building the client
         if _debug.debug_enabled(self.context.debug):
             _debug.configure_debug_logging()
             _debug.log_exchange("GET", url, response.status_code, latency, headers, response.headers)

@@ -4,6 +4,9 @@ Backends never create clients themselves: ``get_client(base_url)`` returns
 the shared one, with keep-alive and connection limits, so several agents on
 the same provider reuse connections. Clients are bound to the event loop that
 made them (httpx connections belong to a loop), hence the per-loop table.
+Every https client shares one SSL context, built on first use: loading the CA
+bundle costs far more CPU than a loopback request, so it is done once per
+process, and never for plain-http origins (local servers).
 ``aclose_all()`` closes every client of the running loop; call it when a
 session ends. Nothing here decides retries or parses responses.
 """
@@ -11,6 +14,7 @@ session ends. Nothing here decides retries or parses responses.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import weakref
 
 import httpx
@@ -20,6 +24,27 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20,
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, httpx.AsyncClient]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+_tls: ssl.SSLContext | None = None
+_no_tls: ssl.SSLContext | None = None
+
+
+def ssl_context(scheme: str) -> ssl.SSLContext:
+    """The shared context for ``scheme``: verifying with the CA bundle for https.
+
+    A plain-http origin never negotiates TLS (no proxies, no redirects), so its
+    clients get a context without the CA bundle, which would refuse any
+    certificate if it were ever used.
+    """
+    global _tls, _no_tls
+    if scheme == "https":
+        if _tls is None:
+            _tls = httpx.create_ssl_context(verify=True, trust_env=False)
+        return _tls
+    if _no_tls is None:
+        _no_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    return _no_tls
 
 
 def _key(base_url: str) -> str:
@@ -35,7 +60,10 @@ def get_client(base_url: str, limits: httpx.Limits | None = None) -> httpx.Async
     client = table.get(key)
     if client is None or client.is_closed:
         # trust_env=False: a proxy from the environment must never swallow loopback or key traffic
-        client = httpx.AsyncClient(limits=limits or DEFAULT_LIMITS, trust_env=False, timeout=None)
+        client = httpx.AsyncClient(
+            limits=limits or DEFAULT_LIMITS, trust_env=False, timeout=None,
+            verify=ssl_context(httpx.URL(base_url).scheme),
+        )
         table[key] = client
     return client
 

@@ -66,6 +66,24 @@ def test_backends_check_probes_five_backends_and_reports_a_hanging_one_as_timeou
     assert "0.5 s" in rows["slow"]["error"]
 
 
+def test_backends_check_probes_every_pool_and_fallback_member(tmp_path, servers):
+    ok, down = servers
+    ok.add("GET", "/v1/models", models_response(["m1"]))
+    down.add("GET", "/v1/models", Response.json({"error": {"message": "boom"}}, status=503))
+    pooled = {"type": "vllm", "model": "m1", "routing": "least_busy",
+              "pool": [{"base_url": ok.url + "/v1"}, {"base_url": down.url + "/v1"}],
+              "fallback": [{"type": "ollama", "model": "m1", "base_url": ok.url + "/v1"}]}
+    config = write_config(tmp_path, [("team", pooled), ("plain", {"type": "ollama", "model": "m1",
+                                                                  "base_url": ok.url + "/v1"})])
+    r = run_cli("backends", "check", "--config", str(config), "--json", home=tmp_path)
+    rows = {row["agent"]: row for row in json.loads(r.stdout)["backends"]}
+    assert list(rows) == ["team (pool 1)", "team (pool 2)", "team (fallback 1)", "plain"]
+    assert [rows[k]["status"] for k in rows] == ["ok", "down", "ok", "ok"]
+    assert rows["team (pool 2)"]["endpoint"] == down.url + "/v1" and "boom" in rows["team (pool 2)"]["error"]
+    assert r.returncode == 1  # a member that is down is reported, not hidden behind the first
+    assert len(down.requests) == 1
+
+
 def test_backends_check_exits_zero_and_prints_a_table_when_all_are_up(tmp_path, servers):
     ok, _ = servers
     ok.add("GET", "/v1/models", models_response(["m1"]))

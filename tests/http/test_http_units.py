@@ -269,3 +269,17 @@ async def test_sse_reader_ignores_a_wrong_content_type(server):
 
 def test_stream_error_is_retryable_and_timeout_is_too():
     assert StreamError.retryable and BackendTimeoutError.retryable and not ContextLengthError.retryable
+
+
+def test_every_https_client_shares_one_verifying_ssl_context_and_http_clients_load_no_ca_bundle():
+    import ssl
+
+    from massgen_core.http import pool
+
+    tls = pool.ssl_context("https")
+    assert tls is pool.ssl_context("https")
+    assert tls.verify_mode == ssl.CERT_REQUIRED and tls.check_hostname and tls.cert_store_stats()["x509_ca"] > 0
+    plain = pool.ssl_context("http")
+    assert plain is pool.ssl_context("http") and plain is not tls
+    # never used by a plain-http origin; were it ever, it would refuse every certificate
+    assert plain.verify_mode == ssl.CERT_REQUIRED and plain.cert_store_stats()["x509_ca"] == 0
