@@ -178,3 +178,54 @@ def test_requests_a_fallback_served_are_recorded_under_the_fallback(tmp_path, se
     models = {g["key"]: g["requests"] for g in by_model["groups"] if g["requests"]}
     assert served.get("grok", 0) >= 1 and models.get("grok-3", 0) >= 1
     assert all(g["cost_usd"] == 0 for g in by_model["groups"] if g["key"] == "primary-model")
+
+
+def _truncated_tool_call(request):
+    from massgen_core.testing.openai import chat_stream
+
+    return chat_stream([], tool_calls=[("call_1", "new_answer", ['{"content": "The answer is'])], finish_reason="length")
+
+
+@pytest.mark.parametrize("failure", ["bad_request", "truncated"])
+def test_an_agent_whose_requests_cannot_succeed_is_told_why_without_looping(tmp_path, servers, failure):
+    good, bad = servers
+    # the good agent answers slowly, so no new answer cancels the bad agent's launches mid-request
+    good.add("POST", "/v1/chat/completions", coordination_handler("chat", chunk_delay=0.1))
+    if failure == "bad_request":
+        bad.add("POST", "/v1/chat/completions", Response.json(
+            {"error": {"message": "Unsupported parameter: 'temperature'", "type": "invalid_request_error"}}, status=400))
+    else:
+        bad.add("POST", "/v1/chat/completions", _truncated_tool_call)
+    config = write_config(tmp_path, [
+        ("good", {"type": "chatcompletion", "model": "m", "base_url": good.url + "/v1"}),
+        ("bad", {"type": "chatcompletion", "model": "m", "base_url": bad.url + "/v1", "max_tokens": 20,
+                 "max_retries": 2}),
+    ])
+    r = run_cli("--config", str(config), "--no-display", "--json", "What is 6 x 7?", home=tmp_path)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    error = result["agents"]["bad"]["error"]
+    assert result["final_answer"] == "The answer is 42." and result["agents"]["bad"]["status"] == "failed"
+    if failure == "bad_request":
+        # fatal: one request, no relaunch, and the provider's words said once
+        assert len(bad.requests) == 1 and error.count("Unsupported parameter: 'temperature'") == 1
+        assert "consecutive" not in error
+    else:
+        assert "cut off at the output token limit (max_tokens 20" in error and "raise max_tokens" in error
+        assert "rounds of tool calls" not in error
+        assert len(bad.requests) == 3  # one per launch until the agent is dropped, never retried within one
+
+
+def test_three_agents_on_one_least_busy_pool_spread_over_its_members(tmp_path):
+    with FakeServer() as a, FakeServer() as b, FakeServer() as c:
+        members = (a, b, c)
+        for s in members:
+            s.add("POST", "/v1/chat/completions", coordination_handler("chat"))
+        pool = {"type": "vllm", "model": "m", "routing": "least_busy",
+                "pool": [{"base_url": s.url + "/v1"} for s in members]}
+        config = write_config(tmp_path, [(f"agent{i}", pool) for i in range(3)])
+        for _turn in range(2):
+            r = run_cli("--config", str(config), "--no-display", "--json", "What is 6 x 7?", home=tmp_path)
+            assert r.returncode == 0, r.stderr
+        counts = [len(s.requests) for s in members]
+    assert min(counts) >= 2 and max(counts) - min(counts) <= 2, counts
