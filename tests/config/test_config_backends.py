@@ -256,7 +256,7 @@ def test_pool_members_inherit_the_pools_type_and_model(load, problems):
     config = load("""
 agent:
   backend:
-    type: vllm
+    type: chatcompletion
     model: qwen3
     routing: least_busy
     pool:
@@ -267,8 +267,8 @@ agent:
 """)
     pool = config.agents[0].backend.pool
     assert [(m.type, m.model, m.base_url) for m in pool] == [
-        ("vllm", "qwen3", "http://127.0.0.1:9/v1"), ("vllm", "qwen3-alt", "http://127.0.0.1:10/v1")]
+        ("chatcompletion", "qwen3", "http://127.0.0.1:9/v1"), ("chatcompletion", "qwen3-alt", "http://127.0.0.1:10/v1")]
     assert config.agents[0].backend.fallback[0].type == "ollama"
     # a fallback is a different backend: it inherits nothing and must say what it is
-    found = problems("agent:\n  backend:\n    type: vllm\n    model: m\n    fallback:\n      - {base_url: 'http://x/v1'}\n")
+    found = problems("agent:\n  backend:\n    type: chatcompletion\n    model: m\n    fallback:\n      - {base_url: 'http://x/v1'}\n")
     assert [p.key_path for p in found] == ["agent.backend.fallback[0]"]
