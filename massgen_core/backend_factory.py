@@ -137,10 +137,10 @@ class FallbackBackend(Backend):
         candidates = [m for m in order if m not in skipped]
         if not candidates:
             return order  # everything is cooling down: trying beats failing unasked
+        why = f"skipped: {breaker.threshold} consecutive failures, out for a {breaker.cooldown_s:g} s cool-down"
         for member in skipped:
             _emit(self.context, BackendFallback, agent_id=self.context.agent_id, from_backend=_label(member),
-                  to_backend=_label(candidates[0]),
-                  error=f"skipped: {breaker.threshold} consecutive failures, out for a {breaker.cooldown_s:g} s cool-down")
+                  to_backend=_label(candidates[0]), error=why)
         return candidates
 
     async def stream(self, request: Request) -> AsyncIterator[Chunk]:  # type: ignore[override]

@@ -94,3 +94,23 @@ async def test_non_streamed_and_error_answers_keep_the_connection_too(server, st
     for _ in range(3):
         assert (await collect(backend))["text"] == "s"
     assert server.connections == 1
+
+
+class TextOnly(Local):
+    """A wire format whose parser ends with the body and yields no ``Done`` (the base reads the rest)."""
+
+    async def parse_events(self, events):
+        from massgen_core.backend import TextDelta
+
+        async for event in events:
+            if event.data == "[DONE]":
+                return
+            yield TextDelta(event.data)
+
+
+async def test_a_parser_that_yields_no_done_still_returns_the_connection(server):
+    server.add("POST", "/v1/chat/completions", Response.sse(["one", "[DONE]", {"after": "done"}]))
+    backend = TextOnly(BackendConfig(type="local", model="m", base_url=server.url + "/v1", max_retries=0))
+    for _ in range(3):
+        assert (await collect(backend))["text"] == "one"
+    assert server.connections == 1
