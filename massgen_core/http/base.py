@@ -100,7 +100,7 @@ async def _drain(events: AsyncIterator[ServerSentEvent]) -> None:
     """Read the rest of a body after its final event, so its connection can be reused."""
     import asyncio
 
-    import httpx
+    from massgen_core.http._httpx import httpx
 
     try:
         async with asyncio.timeout(DRAIN_TIMEOUT):
@@ -231,7 +231,7 @@ class HttpBackend(Backend):
         return hashlib.sha256((key or "").encode()).hexdigest()[:16]  # never keep the key itself
 
     async def _attempt(self, call: HttpCall, key: str | None, tools: bool = False) -> AsyncIterator[Chunk]:
-        import httpx
+        from massgen_core.http._httpx import httpx
 
         from massgen_core.http.pool import get_client, hold_until, wait_for_gate
         from massgen_core.http.sse import aiter_events
@@ -324,7 +324,7 @@ class HttpBackend(Backend):
         """GET ``{base_url}{health_path}`` with the key, answered within ``health_timeout`` or reported as timeout."""
         import asyncio
 
-        import httpx
+        from massgen_core.http._httpx import httpx
 
         from massgen_core.http.pool import get_client
 

@@ -17,7 +17,7 @@ import asyncio
 import ssl
 import weakref
 
-import httpx
+from massgen_core.http._httpx import httpx
 
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
 

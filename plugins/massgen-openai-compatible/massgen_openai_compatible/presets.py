@@ -66,7 +66,7 @@ def preset_for_url(base_url: str | None) -> Preset | None:
     """The hosted preset whose host ``base_url`` points at (so ``chatcompletion`` finds its key variable)."""
     if not base_url:
         return None
-    import httpx  # lazily: loading plugins must stay cheap (see massgen_core/http/__init__.py)
+    from massgen_core.http._httpx import httpx  # lazily: loading plugins must stay cheap (see massgen_core/http/__init__.py)
 
     try:
         host = httpx.URL(base_url).host
