@@ -64,7 +64,7 @@ class RetryPolicy:
 
         A refused wait rewrites the error's hint to say so (the cap, and what to configure).
         """
-        if not error.retryable or attempt > self.max_retries:
+        if not error.retryable:
             return True
         if error.retry_after is not None and error.retry_after > self.max_wait:
             error.hint = (
@@ -72,7 +72,7 @@ class RetryPolicy:
                 f"({self.max_wait:g} s); configure a fallback or a pool, or raise max_retry_wait"
             )
             return True
-        return False
+        return attempt > self.max_retries
 
     def waits(self) -> Callable[[float | None], float]:
         """A function giving the next wait, taking the server's Retry-After (or None)."""

@@ -301,7 +301,7 @@ async def test_a_long_hold_from_an_earlier_answer_fails_new_requests_without_sen
     import asyncio
 
     server.add("POST", "/v1/chat/completions", error_response(429, "quota", retry_after="3600"), chat_stream(["ok"]))
-    with pytest.raises(RateLimitError):
+    with pytest.raises(RateLimitError, match="max_retry_wait"):  # said even with no retries configured
         await collect(make(server))
     async with asyncio.timeout(30):
         with pytest.raises(RateLimitError, match="an earlier answer asked to wait"):
