@@ -197,8 +197,11 @@ class _Rules:
                 c.add((*path, key), f"{key} must be a list of backends, got {_type_name(items)}")
                 ok = False
                 continue
+            inherited = defaults
+            if key == "pool":  # members are equivalent backends: they inherit the pool's type and model
+                inherited = {**defaults, **{k: result[k] for k in ("type", "model") if result.get(k)}}
             cleaned = [
-                self.backend(item, (*path, key, i), defaults) for i, item in enumerate(items)
+                self.backend(item, (*path, key, i), inherited) for i, item in enumerate(items)
             ]
             if any(item is _INVALID for item in cleaned):
                 ok = False

@@ -561,7 +561,8 @@ class _Session:
                     elif kind is bk.ToolCallChunk:
                         calls.append(chunk.call)
                     elif kind is bk.UsageChunk:
-                        self._usage(agent, chunk.usage, time.monotonic() - started, first, started)
+                        self._usage(agent, chunk.usage, time.monotonic() - started, first, started,
+                                    served=(chunk.backend, chunk.model))
         except TimeoutError:
             limit = "" if agent.call_timeout is None else f" after {agent.call_timeout:g}s"
             raise TimeoutError(f"model call timed out{limit}") from None
@@ -573,14 +574,15 @@ class _Session:
         return "".join(parts), calls
 
     def _usage(
-        self, agent: Agent, usage: bk.Usage, latency: float, first: float | None, started: float
+        self, agent: Agent, usage: bk.Usage, latency: float, first: float | None, started: float,
+        served: tuple[str | None, str | None] = (None, None),
     ) -> None:
         self.usage = self.usage + usage
         self.emit(
             ev.UsageReported,
             agent_id=agent.id,
-            backend=agent.backend_type,
-            model=agent.model,
+            backend=served[0] or agent.backend_type,  # the backend that served (a fallback, a pool member)
+            model=served[1] or agent.model,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             cached_tokens=usage.cached_tokens,
