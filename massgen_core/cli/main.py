@@ -4,7 +4,8 @@
 ``massgen COMMAND ...`` runs a sub-command. Sub-commands are imported only
 when used, and plugin commands (``register_commands``) are looked up only for
 a name the core does not know, so ``massgen --help`` imports no plugin code.
-Errors print one line and exit non-zero; ``--debug`` shows the traceback.
+Errors print one line and exit non-zero; ``--debug`` shows the traceback. Error
+text can quote a config key or a model's words, so it is made inert first.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import click
 
 from massgen_core import __version__
 from massgen_core.errors import MassGenError
+from massgen_core.terminal import inert
 
 # name -> (module, attribute); a command whose module is absent is hidden.
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
@@ -99,7 +101,7 @@ class MassGenGroup(click.Group):
             try:
                 impl.function(cli=self)
             except Exception as exc:
-                click.echo(f"massgen: warning: plugin {impl.plugin_name} failed to add commands: {exc}", err=True)
+                click.echo(inert(f"massgen: warning: plugin {impl.plugin_name} failed to add commands: {exc}"), err=True)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The commands section of ``massgen --help``, importing no command module to write it."""
@@ -176,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> Any:
 
             traceback.print_exc()
         for line in str(exc).splitlines() or [""]:  # one line per problem
-            click.echo(f"massgen: error: {line}", err=True)
+            click.echo(f"massgen: error: {inert(line)}", err=True)
         sys.exit(exc.exit_code)
     except Exception as exc:
         if debug:
@@ -184,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> Any:
 
             traceback.print_exc()
         click.echo(
-            f"massgen: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+            inert(f"massgen: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"),
             err=True,
         )
         sys.exit(2)

@@ -18,6 +18,7 @@ from typing import Any
 
 from massgen_core.errors import MassGenError
 from massgen_core.exporting import write_export
+from massgen_core.terminal import for_stream
 
 HISTORY_PREVIEW = 300
 # id(runner) -> (the runner, the conversation /save wrote for it when recording was off), so that a
@@ -96,6 +97,7 @@ def _export(session: Any, arg: str) -> bool:
         with Store() as store:
             text = exporter.export(store.document(conversation_id))
         if target is None:
+            text = for_stream(text, session.streams.stdout)
             session.streams.stdout.write(text if text.endswith("\n") else text + "\n")
             session.streams.stdout.flush()
             return True
