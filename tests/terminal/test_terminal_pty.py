@@ -132,4 +132,4 @@ def test_reports_show_imported_names_inert_and_without_rich_markup(cli, pty_cli,
         screen = pty_cli(args)
         assert screen.code == 0, screen.text
         assert hostile.bytes_on(screen.text) == [], args
-        assert "[link=https://evil.example/]" in screen.words  # shown as written, not turned into a link
+        assert "[link=http" in screen.words  # shown as written (truncated to the column), not turned into a link
