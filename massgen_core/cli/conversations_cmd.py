@@ -271,8 +271,9 @@ def import_(file: str, fmt: str, replace: bool) -> None:
 @click.argument("conversation_id", metavar="ID", required=False)
 @click.option("--format", "-f", "fmt", default="json", show_default=True, help="Export format (see --list-formats).")
 @click.option("--output", "-o", type=click.Path(), help="Write to this file (or into this directory); default stdout.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file at --output (a symbolic link is never followed).")
 @click.option("--list-formats", is_flag=True, help="List the installed export formats and exit.")
-def export(conversation_id: str | None, fmt: str, output: str | None, list_formats: bool) -> None:
+def export(conversation_id: str | None, fmt: str, output: str | None, force: bool, list_formats: bool) -> None:
     """Export a recorded conversation: massgen export ID --format FORMAT [-o PATH]."""
     if list_formats:
         from massgen_core.plugins import get_plugin_manager
@@ -295,5 +296,5 @@ def export(conversation_id: str | None, fmt: str, output: str | None, list_forma
         return
     from massgen_core.exporting import write_export
 
-    path = write_export(text, Path(output), cid, exporter.extension)
+    path = write_export(text, Path(output), cid, exporter.extension, force=force)
     click.echo(inert(f"Wrote {path}"), err=True)
