@@ -50,7 +50,9 @@ def _doc(answer: str = "Plain answer", final: str = "# Result\n\nThe **answer** 
 
 def test_model_markdown_is_rendered_to_html():
     page = HtmlExporter().export(_doc())
-    assert "<h1>Result</h1>" in page and "<strong>answer</strong>" in page and "<code>42</code>" in page
+    assert "<strong>answer</strong>" in page and "<code>42</code>" in page
+    # The model's "# Result" sits below the page's "Final answer" heading (h3), not beside the page title.
+    assert "<h4>Result</h4>" in page and page.count("<h1>") == 1
     assert "<td>1</td>" in page  # tables
 
 
