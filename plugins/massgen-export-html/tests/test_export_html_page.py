@@ -63,6 +63,16 @@ def test_hostile_html_in_answers_is_removed_by_the_sanitiser():
     assert "<iframe" not in html and "<style" not in html
 
 
+def test_control_characters_are_spelled_out_and_answer_headings_sit_below_their_revision():
+    doc = _doc(answer="# Heading\n\nESC \x1b]0;pwned\x07 and C1 \x9b2J", final="plain \x1b[2J")
+    doc["conversation"]["title"] = "title \x1b]52;c;eA==\x07"
+    page = HtmlExporter().export(doc)
+    assert not [c for c in page if (ord(c) < 0x20 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F]
+    assert "\\x1b]0;pwned\\x07" in page and "\\x9b2J" in page and "plain \\x1b[2J" in page
+    assert "title \\x1b]52;c;eA==\\x07" in page
+    assert "<h4>Revision 1 as agent1</h4>" in page and "<h5>Heading</h5>" in page
+
+
 def test_metadata_is_escaped_not_interpreted():
     page = HtmlExporter().export(_doc(question="<script>alert(1)</script>"))
     assert "<script>" not in page
