@@ -159,3 +159,11 @@ def test_when_a_repair_fails_the_text_becomes_a_code_block_longer_than_any_fence
 def test_code_spans_are_longer_than_any_backtick_run(value, span):
     assert untrusted.code(value) == span
     assert html.unescape(MarkdownIt("commonmark").renderInline(span)) == f"<code>{value}</code>"
+
+
+def test_a_tag_split_across_quoted_lines_is_escaped_too():
+    # The parser reports the tag without the "> " between its lines, so it is found by escaping every "<".
+    safe = untrusted.block('> quoted <span\n> onclick="alert(1)">text</span>', heading_base=3)
+    parsed = render(safe)
+    assert _foreign(parsed) == [] and [tag for tag, _ in parsed.tags] == ["blockquote", "p"]
+    assert '<span\nonclick="alert(1)">text</span>' in "".join(parsed.text)
