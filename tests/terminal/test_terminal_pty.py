@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 
+from massgen_core.testing import FakeServer
+from massgen_core.testing.openai import models_response
+
 
 
 def test_plain_display_shows_answers_reasons_and_the_final_answer_inert(pty_cli, tmp_path, hostile):
@@ -133,3 +136,14 @@ def test_reports_show_imported_names_inert_and_without_rich_markup(cli, pty_cli,
         assert screen.code == 0, screen.text
         assert hostile.bytes_on(screen.text) == [], args
         assert "[link=http" in screen.words  # shown as written (truncated to the column), not turned into a link
+
+
+def test_backends_check_shows_what_a_server_sent_inert(pty_cli, hostile):
+    # A server names its models (and writes its error messages) as it likes.
+    with FakeServer() as server:
+        server.add("GET", "/v1/models", models_response(["m1", f"[link=https://evil.example/]m2[/link]{hostile.PAYLOAD}"]))
+        args = ["backends", "check", "--backend", "chatcompletion", "--model", "m1", "--base-url", server.url + "/v1"]
+        screen = pty_cli(args)
+    assert screen.code == 0, screen.text
+    assert hostile.bytes_on(screen.text) == []
+    assert "[link=https://evil.example/]m2[/link]start" in screen.words
