@@ -128,7 +128,8 @@ def installed(
     if kind == "backend":  # a session needs the default voting strategy
         editables.append(REPO / "plugins" / "massgen-voting-majority")
     if kind == "grader":  # massgen eval runs the offline demo team
-        editables += [REPO / "plugins" / "massgen-voting-majority", REPO / "plugins" / "massgen-scripted"]
+        editables += [REPO / "plugins" / name for name in ("massgen-voting-majority", "massgen-scripted",
+                                                          "massgen-python-tool")]  # the demo names the python tool
     python = make_venv(base / "venv", editables, env)
     return Installed(kind=kind, project=project, python=python, env=env)
 

@@ -90,6 +90,6 @@ def test_massgen_sandbox_refuses_an_unknown_level_in_one_line() -> None:
     proc = _massgen("sandbox", MASSGEN_PYTHON_TOOL_SANDBOX="strict")
     assert proc.returncode == 1
     assert proc.stderr == (
-        "Error: unknown sandbox level 'strict'; expected auto or one of "
+        "massgen: error: unknown sandbox level 'strict'; expected auto or one of "
         "namespaces, landlock, seccomp, none\n"
     )

@@ -275,5 +275,5 @@ def test_an_unavailable_level_is_one_line_from_massgen_sandbox():
         timeout=HANG_GUARD_S,
     )
     assert proc.returncode == 1
-    assert proc.stderr.startswith("Error: sandbox level unavailable here: seccomp: ")
+    assert proc.stderr.startswith("massgen: error: sandbox level unavailable here: seccomp: ")
     assert len(proc.stderr.splitlines()) == 1
