@@ -64,6 +64,7 @@ class Settings:
     header_timeout_s: float = 10.0
     body_timeout_s: float = 30.0
     team_name: str = "massgen"  # what OpenAI clients name as the model (GET /v1/models)
+    presets: bool = True  # saved presets are models too, by their names
     heartbeat_s: float = 15.0  # an SSE comment after this long without an event
     access_log: bool = False  # one JSON line per request on stderr
 
@@ -305,11 +306,28 @@ class Api:
         self.active -= 1
 
     def team_names(self) -> list[str]:
-        return [self.settings.team_name]
+        """The served team first, then every saved preset (``massgen presets list``) by name."""
+        names = [self.settings.team_name]
+        if self.settings.presets:
+            from massgen_core.presets import entries
+
+            names += [e.name for e in entries("preset") if e.name != self.settings.team_name]
+        return names
 
     def team_config(self, name: str) -> Any:
-        """The config of the team OpenAI clients call ``name``, or None."""
-        return self.settings.config if name == self.settings.team_name else None
+        """The config of the team OpenAI clients call ``name`` (the served one, or a preset), or None.
+
+        A preset is loaded each time it is asked for, so edits to it apply without a restart;
+        one that does not load raises ``MassGenError``.
+        """
+        if name == self.settings.team_name:
+            return self.settings.config
+        if not self.settings.presets or name not in self.team_names():
+            return None
+        from massgen_core.config import loader
+        from massgen_core.presets import resolve_preset
+
+        return loader.load_config(resolve_preset(name), manager=self.manager)
 
     def authorized(self, request: Request) -> bool:
         token = self.settings.token

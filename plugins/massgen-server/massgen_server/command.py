@@ -64,6 +64,7 @@ def startup_problems(config: Any, manager: Any) -> list[str]:
 @click.option("--team-name", metavar="NAME",
               help="The model name OpenAI clients use for this team (default: the config file's name).")
 @click.option("--access-log", is_flag=True, help="Log every request as one JSON line on stderr.")
+@click.option("--no-presets", is_flag=True, help="Do not offer saved presets as models to OpenAI clients.")
 @click.option(
     "--token-env",
     default="MASSGEN_API_TOKEN",
@@ -95,6 +96,7 @@ def serve(
     env: str | None,
     team_name: str | None,
     access_log: bool,
+    no_presets: bool,
     token_env: str,
     max_sessions: int,
     no_logs: bool,
@@ -130,6 +132,7 @@ def serve(
         allow_origins=allow_origins,
         team_name=team_name or default_team_name(loaded),
         access_log=access_log,
+        presets=not no_presets,
     )
     sock = bind(host, port)
     port = sock.getsockname()[1]

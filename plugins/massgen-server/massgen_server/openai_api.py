@@ -316,7 +316,11 @@ async def chat_completions(api: Any, request: Request) -> Response:
         return ChatError(400, str(exc)).response()
     except ChatError as exc:
         return exc.response()
-    config = api.team_config(chat.model)
+    try:
+        config = api.team_config(chat.model)
+    except MassGenError as exc:
+        return ChatError(503, f"the preset {chat.model!r} does not load: {exc}", type="server_error",
+                         code="config_error").response()
     if config is None:
         return ChatError(404, f"the model {chat.model!r} does not exist: this server's teams are "
                          f"{', '.join(api.team_names())} (GET /v1/models)", param="model",

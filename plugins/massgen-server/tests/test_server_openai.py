@@ -21,10 +21,22 @@ def client(served: Any, key: str = "unused") -> openai.OpenAI:
     return openai.OpenAI(base_url=served.url + "/v1", api_key=key, max_retries=0, timeout=30)
 
 
-def test_models_lists_the_team(serve):
+def test_models_lists_the_team_then_the_presets_and_a_preset_answers(serve):
     served = serve(team_name="research-team")
-    models = client(served).models.list()
-    assert [m.id for m in models.data] == ["research-team"] and models.data[0].owned_by == "massgen"
+    names = [m.id for m in client(served).models.list().data]
+    assert names[0] == "research-team" and names.count("research-team") == 1  # the served team first
+    assert {"offline-demo", "local-models"} <= set(names)
+    assert [m.id for m in client(serve(presets=False)).models.list().data] == ["massgen"]
+    reply = client(served).chat.completions.create(model="offline-demo", messages=[{"role": "user", "content": "Hi?"}])
+    assert reply.choices[0].message.content.startswith("Offline demo (no model was called): you asked \"Hi?\"")
+    from massgen_core import paths
+
+    broken = paths.config_dir() / "presets" / "broken.yaml"
+    broken.parent.mkdir(parents=True, exist_ok=True)
+    broken.write_text("agent: {id: a, backend: {type: nonesuch, model: m}}\n")
+    with pytest.raises(openai.InternalServerError) as info:
+        client(served).chat.completions.create(model="broken", messages=[{"role": "user", "content": "q"}])
+    assert info.value.status_code == 503 and "does not load" in info.value.body["message"]
 
 
 def test_a_completion_is_the_winners_final_answer_with_usage_and_the_coordination(serve):
