@@ -175,7 +175,7 @@ def test_the_openai_npm_client_works_too(serve, tmp_path):
                              capture_output=True, text=True, timeout=300)
     if install.returncode != 0:
         pytest.skip(f"the npm registry did not give the openai package: {install.stderr[-300:]}")
-    served = serve()
+    served = serve(presets=False)
     script = tmp_path / "ask.mjs"
     script.write_text(f"""
 import OpenAI from "openai";
