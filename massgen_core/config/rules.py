@@ -79,8 +79,11 @@ POSITIVE_BOUNDS = frozenset(
         "max_new_answers_per_agent",
         "max_consecutive_failures",
         "max_cost_usd",
+        "max_cost_usd_per_agent",
+        "max_conversation_cost_usd",
         "orchestrator_timeout_seconds",
         "per_call_timeout_seconds",
+        "agent_retry_timeout_seconds",
     }
 )
 

@@ -35,7 +35,7 @@ from massgen_core.http.errors import (
     error_from_response,
 )
 from massgen_core.http.keys import resolve_key
-from massgen_core.http.pricing import FREE, PriceTable, cost_usd, effective_price
+from massgen_core.http.pricing import FREE, Price, PriceTable, cost_usd, effective_price, warn_unpriced
 from massgen_core.http.retry import RetryPolicy, retry_stream
 
 if TYPE_CHECKING:
@@ -164,10 +164,16 @@ class HttpBackend(Backend):
             key = find_key(None, self.key_env)
         return key
 
-    def priced(self, usage: Usage) -> Usage:
-        price = FREE if self.free else effective_price(
+    def list_price(self) -> Price | None:
+        """The price of this backend's model (config overrides first); None when nothing prices it."""
+        return FREE if self.free else effective_price(
             self.price_table, self.model, self.config.input_price_per_mtok, self.config.output_price_per_mtok
         )
+
+    def priced(self, usage: Usage) -> Usage:
+        price = self.list_price()
+        if price is None:
+            warn_unpriced(self.name, self.model)
         return attrs.evolve(usage, cost_usd=cost_usd(usage, price))
 
     def _on_retry(self, attempt: int, delay: float, error: BackendError, restart: bool) -> None:
@@ -209,7 +215,9 @@ class HttpBackend(Backend):
 
         from massgen_core.http.pool import get_client, hold_until, wait_for_gate
         from massgen_core.http.sse import aiter_events
+        from massgen_core.metering import current_meter
 
+        meter = current_meter.get()
         await wait_for_gate(self.base_url, self._key_id(key))
         client = get_client(self.base_url)
         url = self.base_url + call.path
@@ -222,6 +230,7 @@ class HttpBackend(Backend):
             async with client.stream(
                 call.method, url, json=call.json, params=call.params or None, headers=headers,
                 timeout=httpx.Timeout(self.timeout),
+                extensions={"trace": meter.sending(self)} if meter is not None else None,
             ) as response:
                 if debug:
                     _debug.log_exchange(call.method, url, response.status_code, time.monotonic() - t0, headers, response.headers)
@@ -232,11 +241,14 @@ class HttpBackend(Backend):
                         hold_until(self.base_url, self._key_id(key), error.retry_after)
                     raise error
                 if call.stream:
-                    parsed: AsyncIterator[Chunk] = self.parse_events(aiter_events(response))
+                    events = aiter_events(response)
+                    parsed: AsyncIterator[Chunk] = self.parse_events(meter.watch(events) if meter else events)
                     async for chunk in parsed:
                         yield self.priced_chunk(chunk)
                 else:
                     body = await response.aread()
+                    if meter is not None:
+                        meter.mark_first_byte()
                     try:
                         data = json.loads(body)
                     except ValueError:
