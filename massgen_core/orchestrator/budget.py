@@ -9,7 +9,8 @@ that would take a scope past its cap waits while other calls hold
 reservations (they may come in under), and is refused once none do: an agent
 cap drops that agent, a session or conversation cap ends the session. While a
 call streams, its output is priced as it arrives; a scope crossed that way
-cancels in-flight work. ``settle`` replaces the hold with what the call cost.
+cancels in-flight work. ``settle`` replaces the hold with what the call cost
+(its whole reservation when the provider's usage never arrived).
 This module knows no events and no backend wire format.
 """
 
@@ -159,6 +160,17 @@ class Budgets:
             for agent_id, spent in sorted(self.by_agent.items()):
                 parts.append(f"{agent_id}: spent ${spent:.4f} of ${self.per_agent:.4f}")
         return "; ".join(parts)
+
+
+def settled_cost(hold: Hold, fields: dict[str, Any] | None) -> float:
+    """What a finished call counts against its budgets: the provider's figure, else its whole reservation.
+
+    Without the provider's usage (a call cancelled or cut off mid-stream) what
+    the provider bills is unknown, so a cap keeps counting the worst case.
+    """
+    if fields is None:
+        return 0.0  # never sent
+    return max(hold.reserved, fields["cost_usd"]) if fields["estimated"] else fields["cost_usd"]
 
 
 def _name(scope: str, agent_id: str) -> str:

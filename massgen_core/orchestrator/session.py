@@ -26,7 +26,7 @@ from massgen_core.metering import current_meter
 from massgen_core.orchestrator import prompts
 from massgen_core.orchestrator.accounting import CallRecord
 from massgen_core.orchestrator.agent import Agent
-from massgen_core.orchestrator.budget import BudgetExceeded, Budgets, Hold
+from massgen_core.orchestrator.budget import BudgetExceeded, Budgets, Hold, settled_cost
 from massgen_core.orchestrator import stragglers
 from massgen_core.orchestrator.stragglers import Retrying
 from massgen_core.orchestrator.context import LaunchContext, current_launch
@@ -662,7 +662,7 @@ class _Session:
             output = streamed + sum(len(p) for p in parts)
             fields = record.report(status, output, self.retries.get(agent_id, 0), error)
             if hold is not None:
-                self.budget.settle(hold, fields["cost_usd"] if fields else 0.0)
+                self.budget.settle(hold, settled_cost(hold, fields))
             if fields is not None:
                 self._usage(agent, fields)
         return "".join(parts), calls

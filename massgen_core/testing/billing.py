@@ -55,6 +55,34 @@ def cooperative(delay: float = 0.0) -> Any:
     return coordination_handler("chat", chunk_delay=delay)
 
 
+class Biller:
+    """A cooperative agent that bills like a provider: the prompt and the output it sends, in tokens.
+
+    Tokens are counted at four characters each (the request body's messages and
+    tools; the answer text or tool arguments sent). ``billed`` keeps every
+    request's (prompt, completion) as the server computed it, whether or not
+    the client read the answer to its end.
+    """
+
+    def __init__(self, answer: str = "The answer is 42.", delay: float = 0.0) -> None:
+        self.billed: list[tuple[int, int]] = []
+        self._handler = coordination_handler("chat", answer=answer, chunk_delay=delay, usage=self._usage)
+
+    def _usage(self, body: Any, output: str) -> tuple[int, int]:
+        prompt = len(json.dumps(body.get("messages") or [])) + len(json.dumps(body.get("tools") or []))
+        tokens = (-(-prompt // 4), -(-len(output) // 4))
+        self.billed.append(tokens)
+        return tokens
+
+    def __call__(self, request: Any) -> Any:
+        return self._handler(request)
+
+    @property
+    def usd(self) -> float:
+        """What this agent's server billed, at the test prices."""
+        return sum(p * INPUT_PRICE + c * OUTPUT_PRICE for p, c in self.billed) / 1e6
+
+
 def posts(server: FakeServer) -> int:
     """How many model requests the server received."""
     return sum(1 for request in server.requests if request.method == "POST")

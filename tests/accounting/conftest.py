@@ -25,12 +25,12 @@ def server() -> Iterator[FakeServer]:
 
 @pytest.fixture
 def massgen(_isolated_home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    def run(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, check: bool = True, timeout: float = 120, input: str | None = None) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "MASSGEN_HOME": str(_isolated_home), "PYTHONIOENCODING": "utf-8", "TZ": "UTC"}
         env.pop("COLUMNS", None)
         proc = subprocess.run(
             [sys.executable, "-m", "massgen_core", *args],
-            capture_output=True, text=True, encoding="utf-8", env=env, timeout=timeout, check=False,
+            capture_output=True, text=True, encoding="utf-8", env=env, timeout=timeout, check=False, input=input,
         )  # fmt: skip
         if check and proc.returncode != 0:
             raise AssertionError(f"massgen {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
