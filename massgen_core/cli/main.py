@@ -36,6 +36,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "stats": ("massgen_core.cli.reports_cmd", "stats"),
     "batch": ("massgen_core.cli.batch_cmd", "batch"),
     "eval": ("massgen_core.cli.eval_cmd", "eval_"),
+    "estimate": ("massgen_core.cli.estimate_cmd", "estimate"),
 }
 # The first line of each lazy command's help, so ``massgen --help`` lists them without importing
 # their modules (a test keeps these equal to the commands' own docstrings).
@@ -53,6 +54,7 @@ LAZY_HELP: dict[str, str] = {
     "stats": "How turns ended, per-agent wins, answers and votes, and turn duration and cost.",
     "batch": "Run many questions (JSON lines with id and question) through one team, resumably.",
     "eval": "Score teams against a dataset of questions with expected answers, with cost and a baseline.",
+    "estimate": "Worst-case and expected cost of running a question, before it starts.",
 }
 GLOBAL_FLAGS = {"--debug"}
 

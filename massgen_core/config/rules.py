@@ -576,6 +576,10 @@ class _Rules:
         ):
             return None
         self.strategies_fit(result.get("voting"), agents)
+        from massgen_core.config.budget_rules import budget_problems
+
+        for key, message in budget_problems(result.get("orchestrator"), agents, self.manager):
+            self.c.add(("orchestrator", key), message)
         return result
 
     def strategies_fit(self, voting: Any, agents: list[Any]) -> None:
