@@ -212,6 +212,7 @@ class _Session:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.retries: dict[str, int] = {}  # agent id -> backend retries reported so far
         self.left_out: dict[str, str] = {}  # agent id -> why the decision did not wait for it
+        self._retry_due: float | None = None  # no retrying agent runs out of its bound before this
         limits = orch.limits
         self.budget = Budgets(
             session=limits.max_cost_usd,
@@ -269,10 +270,14 @@ class _Session:
         ended_by: str | None = None
         while ended_by is None:
             item = await self._next(self._wake_at(deadline))
+            due = self._retry_due is not None and time.monotonic() >= self._retry_due
+            if due:
+                self._give_up_overdue()
             if item is None:
-                if not self._give_up_overdue():
+                if not due:
                     ended_by = "timeout"
                     break
+                item = _WAKE
             if isinstance(item, ev.Event):
                 yield item
                 if self.stop_reason is None:
@@ -309,8 +314,7 @@ class _Session:
 
     def _wake_at(self, deadline: float | None) -> float | None:
         """The session deadline, or earlier when a retrying agent's own bound runs out first."""
-        bound = self.orch.limits.agent_retry_timeout
-        own = stragglers.next_deadline(self._retrying(), bound)
+        own = self._retry_due
         return own if deadline is None or (own is not None and own < deadline) else deadline
 
     def _retrying(self) -> dict[str, Retrying | None]:
@@ -320,19 +324,26 @@ class _Session:
         self.retries[agent_id] = self.retries.get(agent_id, 0) + 1
         state = self.states.get(agent_id)
         if state is not None and state.active:
-            since = state.retrying.since if state.retrying is not None else time.monotonic()
-            state.retrying = Retrying(since, reason)
+            self._mark_retrying(state, reason)
             self.queue.put_nowait(_WAKE)  # the decision may no longer need to wait for it
 
-    def _give_up_overdue(self) -> bool:
-        """Drop the agents retrying past their wall-time bound; False when there were none."""
-        late = stragglers.overdue(self._retrying(), self.orch.limits.agent_retry_timeout, time.monotonic())
-        for agent_id, why in late.items():
+    def _mark_retrying(self, state: _State, reason: str) -> None:
+        since = state.retrying.since if state.retrying is not None else time.monotonic()
+        state.retrying = Retrying(since, reason)
+        bound = self.orch.limits.agent_retry_timeout
+        if bound is not None:  # the earliest an agent can run out; progress since is checked when it comes
+            due = since + bound
+            self._retry_due = due if self._retry_due is None else min(self._retry_due, due)
+
+    def _give_up_overdue(self) -> None:
+        """Drop the agents retrying past their wall-time bound, and find when the next may run out."""
+        bound = self.orch.limits.agent_retry_timeout
+        for agent_id, why in stragglers.overdue(self._retrying(), bound, time.monotonic()).items():
             state = self.states[agent_id]
             if state.task is not None:
                 state.task.cancel()
             self._drop(state, why)
-        return bool(late)
+        self._retry_due = stragglers.next_deadline(self._retrying(), bound)
 
     def _drain(self) -> list[ev.Event]:
         items = []
@@ -368,8 +379,7 @@ class _Session:
                 self._drop(state, f"{done.detail} ({state.failures} consecutive failed launches)")
                 return
             state.restart_reason = f"previous launch failed: {done.detail}"
-            since = state.retrying.since if state.retrying is not None else time.monotonic()
-            state.retrying = Retrying(since, done.detail)
+            self._mark_retrying(state, done.detail)
             return
         state.restart_reason = done.detail or None
 
