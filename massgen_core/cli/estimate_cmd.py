@@ -37,9 +37,10 @@ def estimate(config: str, env: str | None, answer_tokens: int | None, as_json: b
         return
     for a in result.agents:
         price = "no price" if a.price is None else f"${a.price.input:g}/${a.price.output:g} per Mtok in/out"
+        worst = "unbounded" if a.worst_case_usd is None and a.price is not None else _usd(a.worst_case_usd)
         click.echo(
             f"{a.agent_id}: {a.backend} {a.model or '-'} · {price} · max_tokens {a.max_tokens} · "
-            f"expected {_usd(a.expected_usd)} · worst case {_usd(a.worst_case_usd)}"
+            f"expected {_usd(a.expected_usd)} · worst case {worst}"
         )
     click.echo(f"expected: {_usd(result.expected_usd)} ({result.expected_calls} model calls)")
     if result.bound == "budget":
