@@ -23,11 +23,10 @@ import attrs
 from massgen_core import backend as bk
 from massgen_core import events as ev
 from massgen_core.metering import current_meter
-from massgen_core.orchestrator import prompts
+from massgen_core.orchestrator import prompts, stragglers
 from massgen_core.orchestrator.accounting import CallRecord
 from massgen_core.orchestrator.agent import Agent
 from massgen_core.orchestrator.budget import BudgetExceeded, Budgets, Hold, settled_cost
-from massgen_core.orchestrator import stragglers
 from massgen_core.orchestrator.stragglers import Retrying
 from massgen_core.orchestrator.context import LaunchContext, current_launch
 from massgen_core.tools import Tool
@@ -624,7 +623,6 @@ class _Session:
         hold = await self._reserve(agent, request)
         record = CallRecord(agent.backend, request, self.retries.get(agent_id, 0))
         token = current_meter.set(record.meter)
-        budget = self.budget if hold is not None else None
         status, error, streamed = "failed", None, 0
         stream: Any = None
         try:
@@ -640,12 +638,12 @@ class _Session:
                             record.first_text = time.monotonic()
                         parts.append(chunk.text)
                         emit(delta_cls, agent_id=agent_id, text=chunk.text)
-                        if budget is not None:
+                        if hold is not None:
                             self._streamed(hold, len(chunk.text))
                     elif kind is bk.ReasoningDelta:
                         streamed += len(chunk.text)
                         emit(ev.ReasoningDelta, agent_id=agent_id, text=chunk.text)
-                        if budget is not None:
+                        if hold is not None:
                             self._streamed(hold, len(chunk.text))
                     elif kind is bk.ToolCallChunk:
                         streamed += len(chunk.call.arguments_raw or "") + len(chunk.call.name)
@@ -657,7 +655,7 @@ class _Session:
             error = exc
             limit = "" if agent.call_timeout is None else f" after {agent.call_timeout:g}s"
             raise TimeoutError(f"model call timed out{limit}") from None
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, BudgetExceeded):  # cut short by a restart, a stop or its budget
             status = "cancelled"
             raise
         except Exception as exc:
@@ -688,7 +686,7 @@ class _Session:
                 self.request_stop("budget")
             raise
 
-    def _streamed(self, hold: Any, chars: int) -> None:
+    def _streamed(self, hold: Hold, chars: int) -> None:
         hold.streamed_chars += chars
         scope = self.budget.crossed(hold)
         if scope == "agent":
@@ -953,7 +951,8 @@ class _Session:
         self, final: str | None, winner: str | None, ended_by: str, error: str | None
     ) -> ev.Event:
         usage = self.usage
-        self.orch.conversation_cost_usd += usage.cost_usd
+        # A call cut short before its usage arrived counts its whole reservation, as the budget did.
+        self.orch.conversation_cost_usd += max(usage.cost_usd, self.budget.spent)
         if ended_by == "budget":
             report = f"stopped at the cost budget ({self.budget.summary()})"
             error = f"{error}; {report}" if error else report

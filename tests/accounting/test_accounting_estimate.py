@@ -60,3 +60,9 @@ def test_an_unpriced_model_is_named_and_a_budget_on_it_is_refused(server, massge
     priced = dict(unpriced, backend=dict(unpriced["backend"], input_price_per_mtok=1, output_price_per_mtok=2))
     ok = write_config(tmp_path / "ok.json", [priced], orchestrator={"max_cost_usd": 1})
     assert massgen("config", "validate", str(ok)).returncode == 0
+
+
+def test_estimate_is_listed_in_the_main_help_by_its_own_help_line(massgen):
+    listed = [line for line in massgen("--help").stdout.splitlines() if line.strip().startswith("estimate")]
+    assert listed and "Worst-case and expected cost of running a question" in listed[0]
+    assert "--answer-tokens" in massgen("estimate", "--help").stdout
