@@ -36,10 +36,7 @@ def unpriced(agents: Sequence[Mapping[str, Any]], manager: Any) -> Iterator[tupl
             continue
         for backend in _backends(agent.get("backend") or {}):
             type_name = backend.get("type")
-            try:
-                cls = manager.backends.get(type_name)
-            except Exception:  # an unknown type is reported by its own rule
-                continue
+            cls = manager.backends.get(type_name)  # the backend rules let only known types through
             table = getattr(cls, "price_table", None)
             if table is None or getattr(cls, "free", False):
                 continue

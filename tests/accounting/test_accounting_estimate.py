@@ -23,6 +23,9 @@ def test_a_run_costs_about_what_was_expected_and_never_more_than_the_worst_case(
     assert estimate["expected_calls"] == 5  # two answers, two votes, one presentation
     # (1 + 2 agents x 1 answer) launches x 3 consecutive failures x 3 attempts, per agent, plus the presentation
     assert estimate["worst_case_calls"] == 2 * 3 * 3 * 3 + 1
+    text = massgen("estimate", "--config", str(config), "--answer-tokens", "160", "Capital?", env=only).stdout
+    assert f"worst case: ${estimate['worst_case_usd']:.4f} (at most 55 model calls)" in text
+    assert "a: chatcompletion m · $2/$10 per Mtok in/out · max_tokens 300 · expected $" in text
     massgen("--config", str(config), "--json", "Capital?", env=only)
     billed = sum(b.usd for b in billers.values())
     assert billed <= estimate["worst_case_usd"]
@@ -36,8 +39,12 @@ def test_a_budget_caps_the_worst_case_and_no_cap_leaves_it_unbounded(server, mas
     assert (result["bound"], result["worst_case_usd"]) == ("budget", 0.05)
     text = massgen("estimate", "--config", str(capped), "Capital?").stdout
     assert "worst case: $0.0500 (the budget caps it)" in text and "expected: $" in text
-    open_ended = write_config(tmp_path / "open.json", agents)
-    text = massgen("estimate", "--config", str(open_ended), "Capital?").stdout
+    open_ended = write_config(tmp_path / "open.json", agents, display={"type": "simple"})  # a legacy block
+    proc = massgen("estimate", "--config", str(open_ended), "Capital?")
+    assert "warning: " in proc.stderr and "display" in proc.stderr  # the config's warnings are shown
+    text = proc.stdout
+    assert "a: chatcompletion m · $2/$10 per Mtok in/out · max_tokens 8192 · expected $" in text
+    assert text.splitlines()[0].endswith("worst case unbounded")
     assert "worst case: unbounded" in text
     assert "note: no bound on answers or cost" in text
     assert "note: a backend without max_tokens is assumed to write at most 8192 tokens per call" in text

@@ -167,3 +167,15 @@ def test_a_document_written_before_the_metrics_imports_with_their_defaults(tmp_p
         import_document(store.conn, document)
         exported = build_document(store.conn, "c1")
     assert exported["turns"][0]["requests"][0] == {**request, "ttfb_s": None, "tokens_per_s": None, "estimated": False}
+
+
+def test_estimate_without_presentation_and_with_an_agent_budget(installed_plugins):
+    text = f"""
+        agents:
+          - {{id: a, backend: {{type: chatcompletion, model: m, base_url: "http://127.0.0.1:9/v1", max_tokens: 10, {PRICED}}}}}
+          - {{id: b, backend: {{type: chatcompletion, model: m, base_url: "http://127.0.0.1:9/v1", max_tokens: 10, {PRICED}}}}}
+        orchestrator: {{final_presentation: false, max_cost_usd_per_agent: 0.000001}}
+        """
+    result = estimate(build_orchestrator(load(text, installed_plugins), manager=installed_plugins), "Q?")
+    assert result.expected_calls == 4  # two answers, two votes, no presentation
+    assert (result.bound, result.worst_case_usd) == ("budget", pytest.approx(0.000002))  # two agents' caps

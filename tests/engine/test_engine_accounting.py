@@ -6,6 +6,7 @@ import asyncio
 import types
 from typing import Any, ClassVar
 
+import attrs
 import pytest
 
 from massgen_core import backend as bk
@@ -158,3 +159,71 @@ async def test_a_retry_reported_for_an_agent_outside_the_session_is_counted_with
     usage = priced.of(events, ev.UsageReported)
     assert [e.agent_id for e in priced.of(events, ev.BackendRetry)] == ["ghost"] * len(usage)  # one per call
     assert {u.retries for u in usage} == {0}  # not a's retries
+
+
+def retrying_forever(self: Priced, request: bk.Request) -> Any:
+    """A backend that only retries: it reports a retry, then waits for the next attempt."""
+
+    async def step() -> Any:
+        self.context.emit(ev.BackendRetry(session_id="", seq=0, ts=0.0, agent_id=self.context.agent_id,
+                                          backend="priced", model="p-1", attempt=1, delay_s=30.0, error="HTTP 503"))  # fmt: skip
+        await asyncio.sleep(30)
+        yield bk.TextDelta("never")  # pragma: no cover - cancelled first
+
+    return step()
+
+
+async def test_an_agent_that_only_retries_is_left_out_once_the_others_voted(priced):
+    orch = priced.team([agent("good", answering(0.0)), agent("busy", retrying_forever)], final_presentation=False)
+    events = await priced.run(orch)
+    finished = priced.finished(events)
+    assert (finished.ended_by, finished.winner) == ("consensus", "good")
+    failed = priced.of(events, ev.AgentFailed)
+    assert [f.agent_id for f in failed] == ["busy"]
+    assert failed[0].error.startswith("left out of the decision: only retrying (HTTP 503 (retry 1))")
+    winner = priced.of(events, ev.WinnerSelected)[0]
+    assert winner.explanation.endswith("Left out (did not wait for): busy: only retrying (HTTP 503 (retry 1)).")
+
+
+async def test_an_agent_retrying_past_its_bound_is_given_up_even_when_the_session_waits(priced):
+    orch = priced.team([agent("good", answering(0.0)), agent("busy", retrying_forever)],
+                       final_presentation=False, wait_for_retrying_agents=True)  # fmt: skip
+    orch.limits = attrs.evolve(orch.limits, agent_retry_timeout=0.2)
+    events = await priced.run(orch)
+    finished = priced.finished(events)
+    assert (finished.ended_by, finished.winner) == ("consensus", "good")
+    failed = priced.of(events, ev.AgentFailed)
+    assert [f.agent_id for f in failed] == ["busy"]
+    assert failed[0].error.startswith("gave up after 0.2s of retries and relaunches without progress (last error: HTTP 503")
+    assert "Left out" not in priced.of(events, ev.WinnerSelected)[0].explanation
+
+
+async def test_a_call_cancelled_before_it_was_sent_costs_nothing_against_the_budget(priced):
+    async def slow_to_send(self: Priced, request: bk.Request) -> Any:
+        await asyncio.sleep(30)  # cancelled by good's answer before anything reached a server
+        yield bk.TextDelta("never")  # pragma: no cover
+
+    orch = priced.team([agent("good", answering(0.0002)), agent("slow", slow_to_send, answering(0.0001))],
+                       max_cost_usd=1.0, final_presentation=False)  # fmt: skip
+    events = await priced.run(orch)
+    finished = priced.finished(events)
+    assert finished.ended_by == "consensus"
+    usage = priced.of(events, ev.UsageReported)
+    assert [u.status for u in usage if u.agent_id == "slow"] == ["ok"]  # the cancelled call was no request
+    # Only what was reported counts: the cancelled call's $0.001 reservation was released.
+    assert orch.conversation_cost_usd == pytest.approx(sum(u.cost_usd for u in usage))
+
+
+@pytest.mark.parametrize("scope", ["max_cost_usd", "max_conversation_cost_usd"])
+async def test_streamed_reasoning_past_a_cap_stops_the_session(priced, scope):
+    async def thinking(self: Priced, request: bk.Request) -> Any:
+        for _ in range(10_000):
+            Priced.produced[self.context.agent_id] = Priced.produced.get(self.context.agent_id, 0) + 1
+            yield bk.ReasoningDelta("0123456789")
+            await asyncio.sleep(0)
+
+    orch = priced.team([agent("a", thinking)], **{scope: 0.003})
+    finished = priced.finished(await priced.run(orch))
+    assert finished.ended_by == "budget"
+    assert Priced.produced["a"] < 10_000
+    assert ("session: spent" if scope == "max_cost_usd" else "conversation: spent") in finished.error
