@@ -269,14 +269,11 @@ class _Session:
         ended_by: str | None = None
         while ended_by is None:
             item = await self._next(self._wake_at(deadline))
-            due = self._retry_due is not None and time.monotonic() >= self._retry_due
-            if due:
-                self._give_up_overdue()
+            if self._retry_due is not None:
+                item = self._check_retry_bounds(item)
             if item is None:
-                if not due:
-                    ended_by = "timeout"
-                    break
-                item = _WAKE
+                ended_by = "timeout"
+                break
             if isinstance(item, ev.Event):
                 yield item
                 if self.stop_reason is None:
@@ -333,6 +330,13 @@ class _Session:
         if bound is not None:  # the earliest an agent can run out; progress since is checked when it comes
             due = since + bound
             self._retry_due = due if self._retry_due is None else min(self._retry_due, due)
+
+    def _check_retry_bounds(self, item: Any) -> Any:
+        """Give up the agents past their retry bound; waking up for that is no session timeout."""
+        if self._retry_due is None or time.monotonic() < self._retry_due:
+            return item
+        self._give_up_overdue()
+        return _WAKE if item is None else item
 
     def _give_up_overdue(self) -> None:
         """Drop the agents retrying past their wall-time bound, and find when the next may run out."""

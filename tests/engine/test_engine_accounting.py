@@ -175,6 +175,7 @@ def retrying_forever(self: Priced, request: bk.Request) -> Any:
 
 async def test_an_agent_that_only_retries_is_left_out_once_the_others_voted(priced):
     orch = priced.team([agent("good", answering(0.0)), agent("busy", retrying_forever)], final_presentation=False)
+    orch.limits = attrs.evolve(orch.limits, agent_retry_timeout=None)  # no wall-time bound: only the rule decides
     events = await priced.run(orch)
     finished = priced.finished(events)
     assert (finished.ended_by, finished.winner) == ("consensus", "good")
