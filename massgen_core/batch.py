@@ -186,6 +186,7 @@ async def run_batch(
     max_cost_usd: float | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     on_result: Callable[[Item, dict[str, Any]], None] | None = None,
+    executor: Any = None,
 ) -> Progress:
     """Run every item not yet in ``output``; the final ``Progress``.
 
@@ -201,16 +202,21 @@ async def run_batch(
     slots = asyncio.Semaphore(concurrency)
     running: set[asyncio.Task[None]] = set()
     handle = output.open("a", encoding="utf-8")
+    writing = asyncio.Lock()  # one line at a time; the fsync runs off the event loop
 
     async def one(item: Item) -> None:
         t0 = time.monotonic()
         try:
             try:
-                result = await team.ask(item.question, history=item.history)
+                if executor is not None:
+                    result = await executor.ask(item)
+                else:
+                    result = await team.ask(item.question, history=item.history)
                 line = result_line(item, result, None, time.monotonic() - t0)
             except MassGenError as exc:
                 line = result_line(item, None, str(exc), time.monotonic() - t0)
-            _write(handle, line)
+            async with writing:
+                await asyncio.to_thread(_write, handle, line)
             progress.done += 1
             progress.failed += line["final_answer"] is None
             progress.cost_usd += float(line.get("cost_usd") or 0.0)

@@ -11,61 +11,22 @@ escaped, so nothing an answer contains can run in the reader's browser.
 
 from __future__ import annotations
 
-import html
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-PALETTE = ("#2563eb", "#d97706", "#059669", "#dc2626", "#7c3aed", "#0891b2", "#be185d", "#4d7c0f")
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
-
-STYLE = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#111827;background:#f9fafb}
-main{max-width:1100px;margin:0 auto;padding:24px}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
-.meta{color:#4b5563;margin:0 0 16px}
-table{border-collapse:collapse;width:100%;background:#fff;margin:8px 0}
-th,td{border:1px solid #e5e7eb;padding:6px 8px;text-align:left;vertical-align:top}
-th{background:#f3f4f6;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.ok{color:#047857;font-weight:600}.bad{color:#b91c1c;font-weight:600}.none{color:#6b7280}
-.chart{background:#fff;border:1px solid #e5e7eb;padding:8px;margin:8px 0;overflow-x:auto}
-.answer{max-width:360px;white-space:pre-wrap;word-break:break-word;color:#374151}
-.swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
-@media (max-width:640px){main{padding:12px}th,td{padding:4px}.answer{max-width:200px}}
-"""
-
-
-def e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+from massgen_core.charts import box_rows, e, nice_max, page
+from massgen_core.charts import color as _color
+from massgen_core.charts import money as _money
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def _money(x: float) -> str:
-    return f"${x:.4f}" if x < 1 else f"${x:.2f}"
-
-
-def _color(index: int) -> str:
-    return PALETTE[index % len(PALETTE)]
-
-
-def _nice_max(value: float) -> float:
-    if value <= 0:
-        return 1.0
-    exponent = math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        top = step * 10**exponent
-        if top >= value:
-            return top
-    return 10 ** (exponent + 1)  # pragma: no cover - the loop always returns
-
-
 def accuracy_cost_chart(configs: Sequence[Mapping[str, Any]]) -> str:
     """Each config a point: cost per item (x) against accuracy (y), with its 95% interval."""
     width, height, left, bottom, top, right = 640, 320, 60, 40, 16, 24
-    x_max = _nice_max(max((c["cost_per_item_usd"] for c in configs), default=0.0) * 1.1)
+    x_max = nice_max(max((c["cost_per_item_usd"] for c in configs), default=0.0) * 1.1)
     plot_w, plot_h = width - left - right, height - top - bottom
 
     def x(v: float) -> float:
@@ -130,41 +91,10 @@ def outcomes_chart(report: Mapping[str, Any]) -> str:
 
 
 def cost_chart(report: Mapping[str, Any]) -> str:
-    """Per config, a box plot of cost per item (min, quartiles, max) with every item as a dot."""
-    labels = [c["label"] for c in report["configs"]]
-    costs = {label: sorted(row["results"][label]["cost_usd"] for row in report["per_item"]) for label in labels}
-    top_value = _nice_max(max((max(v) for v in costs.values() if v), default=0.0) * 1.05)
-    width, left, right, row_h = 640, 140, 24, 34
-    height = 30 + row_h * len(labels)
-    plot_w = width - left - right
-
-    def x(v: float) -> float:
-        return left + plot_w * (v / top_value)
-
-    parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="cost per item">']
-    for i in range(5):
-        value = top_value * i / 4
-        parts.append(f'<line x1="{x(value):.1f}" x2="{x(value):.1f}" y1="4" y2="{height - 24}" stroke="#e5e7eb"/>')
-        parts.append(f'<text x="{x(value):.1f}" y="{height - 8}" text-anchor="middle" font-size="11">'
-                     f'{e(_money(value))}</text>')
-    for j, label in enumerate(labels):
-        values = costs[label]
-        cy = 8 + j * row_h + row_h / 2
-        color = _color(j)
-        parts.append(f'<text x="{left - 8}" y="{cy + 4:.1f}" text-anchor="end" font-size="11">{e(label)}</text>')
-        if values:
-            q1, q2, q3 = (values[min(len(values) - 1, int(q * (len(values) - 1) + 0.5))] for q in (0.25, 0.5, 0.75))
-            parts.append(f'<line x1="{x(values[0]):.1f}" x2="{x(values[-1]):.1f}" y1="{cy:.1f}" y2="{cy:.1f}" '
-                         f'stroke="{color}"/>')
-            parts.append(f'<rect x="{x(q1):.1f}" y="{cy - 8:.1f}" width="{max(1.0, x(q3) - x(q1)):.1f}" height="16" '
-                         f'fill="{color}" fill-opacity="0.25" stroke="{color}"><title>{e(label)}: median '
-                         f'{e(_money(q2))}, quartiles {e(_money(q1))}–{e(_money(q3))}</title></rect>')
-            parts.append(f'<line x1="{x(q2):.1f}" x2="{x(q2):.1f}" y1="{cy - 8:.1f}" y2="{cy + 8:.1f}" '
-                         f'stroke="{color}" stroke-width="2"/>')
-            for v in values:
-                parts.append(f'<circle cx="{x(v):.1f}" cy="{cy:.1f}" r="2" fill="{color}"/>')
-    parts.append("</svg>")
-    return "".join(parts)
+    """Per config, a box plot of cost per item with every item as a dot."""
+    groups = {c["label"]: [row["results"][c["label"]]["cost_usd"] for row in report["per_item"]]
+              for c in report["configs"]}
+    return box_rows(groups, fmt=_money, label="cost per item")
 
 
 def _summary_table(report: Mapping[str, Any]) -> str:
@@ -224,11 +154,7 @@ def _items_table(report: Mapping[str, Any]) -> str:
 def render_html(report: Mapping[str, Any]) -> str:
     """The whole report page (see the module docstring)."""
     title = f"MassGen evaluation · {report['dataset']}"
-    return "".join([
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{e(title)}</title><style>{STYLE}</style></head><body><main>",
+    return page(title, [
         f"<h1>{e(title)}</h1>",
         f'<p class="meta">{report["items"]} items · results in {e(report["out"])}</p>',
         "<h2>Summary</h2>", _summary_table(report),
@@ -237,7 +163,6 @@ def render_html(report: Mapping[str, Any]) -> str:
         '<h2>Per-item outcomes</h2><div class="chart">', outcomes_chart(report), "</div>",
         '<h2>Cost per item</h2><div class="chart">', cost_chart(report), "</div>",
         "<h2>Items</h2>", _items_table(report),
-        "</main></body></html>",
     ])
 
 

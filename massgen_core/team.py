@@ -151,7 +151,12 @@ class Team:
         from massgen_core.config import loader
         from massgen_core.config.schema import Config
 
-        config = source if isinstance(source, Config) else loader.load_config(source, env=env)
+        if isinstance(source, Config):
+            config = source
+        elif isinstance(source, Mapping):
+            config = loader.config_from_dict(dict(source), env=env)
+        else:
+            config = loader.load_config(source, env=env)
         return cls(config, **kwargs)
 
     @property

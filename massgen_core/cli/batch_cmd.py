@@ -25,8 +25,22 @@ TEAM_OPTIONS = (
 )
 
 
+EXECUTOR_OPTIONS = (
+    click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                 help="Where questions run: in this process, or as Ray tasks."),
+    click.option("--ray-address", metavar="ADDRESS",
+                 help="Ray cluster to join (default: RAY_ADDRESS, else a local Ray started for the run)."),
+)
+
+
 def team_options(func: Any) -> Any:
     for option in reversed(TEAM_OPTIONS):
+        func = option(func)
+    return func
+
+
+def executor_options(func: Any) -> Any:
+    for option in reversed(EXECUTOR_OPTIONS):
         func = option(func)
     return func
 
@@ -39,8 +53,10 @@ def load_team_config(config: str | None, backend: str | None, model: str | None,
 
     options = RunOptions(config=config, backend=backend, model=model, base_url=base_url, env=env, preset=preset)
     resolved, warnings = resolve_config(options)
+    from massgen_core.terminal import inert
+
     for warning in warnings:
-        click.echo(warning, err=True)
+        click.echo(inert(warning), err=True)
     return resolved
 
 
@@ -53,7 +69,13 @@ class ProgressView:
         self.task: Any = None
         if not quiet and sys.stderr.isatty():
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
 
             self.bar = Progress(
                 TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -90,19 +112,22 @@ class ProgressView:
 
 
 def run_items(team: Any, path: Path, output: Path, *, concurrency: int, max_cost: float | None,
-              quiet: bool, label: str, on_result: Any = None) -> Any:
+              quiet: bool, label: str, executor: str = "local", ray_address: str | None = None) -> Any:
     """Run a questions file into ``output`` with a progress view; the final Progress (KeyboardInterrupt propagates)."""
     from massgen_core.batch import count_items, read_items, run_batch
+    from massgen_core.executors import make_executor
 
     total = count_items(path)
+    runner = make_executor(executor, team, ray_address=ray_address)
+    runner.start()
     with ProgressView(total, label=label, quiet=quiet) as view:
 
         async def main() -> Any:
             try:
                 return await run_batch(team, read_items(path), output, concurrency=concurrency, total=total,
-                                       max_cost_usd=max_cost, on_progress=view.update, on_result=on_result)
+                                       max_cost_usd=max_cost, on_progress=view.update, executor=runner)
             finally:
-                await team.aclose()
+                await runner.aclose()
 
         return asyncio.run(main())
 
@@ -112,6 +137,7 @@ def run_items(team: Any, path: Path, output: Path, *, concurrency: int, max_cost
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="Results file (JSON lines); a rerun skips the ids already in it.")
 @team_options
+@executor_options
 @click.option("--concurrency", "-j", type=click.IntRange(min=1), default=4, show_default=True,
               help="Questions in flight at once.")
 @click.option("--max-cost", type=click.FloatRange(min=0), metavar="USD",
@@ -119,8 +145,8 @@ def run_items(team: Any, path: Path, output: Path, *, concurrency: int, max_cost
 @click.option("--no-logs", is_flag=True, help="Do not record the sessions in the conversation store.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output; only the summary line.")
 def batch(questions: Path, output: Path, config: str | None, backend: str | None, model: str | None,
-          base_url: str | None, env: str | None, preset: str | None, concurrency: int, max_cost: float | None,
-          no_logs: bool, quiet: bool) -> None:
+          base_url: str | None, env: str | None, preset: str | None, executor: str, ray_address: str | None,
+          concurrency: int, max_cost: float | None, no_logs: bool, quiet: bool) -> None:
     """Run many questions (JSON lines with id and question) through one team, resumably."""
     from massgen_core.team import Team
 
@@ -131,7 +157,7 @@ def batch(questions: Path, output: Path, config: str | None, backend: str | None
     team.preflight()
     try:
         progress = run_items(team, questions, output, concurrency=concurrency, max_cost=max_cost, quiet=quiet,
-                             label="questions")
+                             label="questions", executor=executor, ray_address=ray_address)
     except KeyboardInterrupt:
         click.echo(f"massgen: interrupted; rerun the same command to answer the rest ({output} keeps what is done)",
                    err=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from massgen_core.cli.batch_cmd import load_team_config, run_items
+from massgen_core.cli.batch_cmd import executor_options, load_team_config, run_items
 from massgen_core.errors import MassGenError
 
 
@@ -42,16 +42,17 @@ def _check_new(path: Path, force: bool) -> None:
 def _print_table(report: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from massgen_core.terminal import inert
 
-    table = Table(title=f"{inert(report['dataset'])} · {report['items']} items")
+    table = Table(title=Text(f"{inert(report['dataset'])} · {report['items']} items"))
     for column in ("config", "role", "accuracy", "95% interval", "right", "no answer", "cost", "per item",
                    "latency median"):
         table.add_column(column, justify="left" if column in ("config", "role") else "right")
     for c in report["configs"]:
         lo, hi = c["ci95"]
-        table.add_row(inert(c["label"]), c["role"], f"{100 * c['accuracy']:.1f}%", f"{100 * lo:.1f}–{100 * hi:.1f}%",
+        table.add_row(Text(inert(c["label"])), c["role"], f"{100 * c['accuracy']:.1f}%", f"{100 * lo:.1f}–{100 * hi:.1f}%",
                       f"{c['correct']}/{c['n']}", str(c["failures"]), f"${c['cost_usd']:.4f}",
                       f"${c['cost_per_item_usd']:.4f}", f"{c['latency_median_s']:.1f}s")
     console = Console(highlight=False)
@@ -80,9 +81,11 @@ def _print_table(report: dict[str, Any]) -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing --html file.")
 @click.option("--no-logs", is_flag=True, help="Do not record the sessions in the conversation store.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@executor_options
 def eval_(dataset: str, configs: tuple[str, ...], baseline: str | None, grader: str, judge: str | None,
           name: str | None, out: Path | None, concurrency: int, max_cost: float | None, as_json: bool,
-          html_path: Path | None, force: bool, no_logs: bool, quiet: bool) -> None:
+          html_path: Path | None, force: bool, no_logs: bool, quiet: bool, executor: str,
+          ray_address: str | None) -> None:
     """Score teams against a dataset of questions with expected answers, with cost and a baseline."""
     from massgen_core import evaluation as evl
     from massgen_core.grading import GradeContext
@@ -121,7 +124,7 @@ def eval_(dataset: str, configs: tuple[str, ...], baseline: str | None, grader: 
     try:
         for label, _source, _role, team in teams:
             run_items(team, path, folder / f"{label}.jsonl", concurrency=concurrency, max_cost=max_cost,
-                      quiet=quiet or as_json, label=label)
+                      quiet=quiet or as_json, label=label, executor=executor, ray_address=ray_address)
     except KeyboardInterrupt:
         click.echo(f"massgen: interrupted; rerun with --out {folder} to resume", err=True)
         sys.exit(130)

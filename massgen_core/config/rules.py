@@ -57,6 +57,7 @@ AGENT_KEYS = (
     "agents",
     "voting",
     "orchestrator",
+    "tools",
 )
 DISPLAY_TYPES = ("rich_terminal", "rich", "terminal", "simple", "plain")  # massgen_core.display
 ROUTING_STRATEGIES = ("round_robin", "least_busy", "lowest_latency")
@@ -113,7 +114,7 @@ class _Rules:
         from massgen_core.errors import MassGenError
 
         try:
-            return self.manager.backends.get(type_name)
+            cls = self.manager.backends.get(type_name)
         except MassGenError as exc:
             installed = self.backend_types()
             hint = did_you_mean(type_name, installed)
@@ -124,6 +125,14 @@ class _Rules:
                 message, hint = str(exc), None
             self.c.add((*path, "type"), message, suggestion=hint)
             return _INVALID
+        self.note_choice(self.manager.backends, type_name, (*path, "type"))
+        return cls
+
+    def note_choice(self, registry: Any, name: str, path: KeyPath) -> None:
+        """A warning saying which plugin's ``name`` is used when several plugins register it."""
+        note = registry.choice_note(name)
+        if note is not None:
+            self.c.add(path, note, severity="warning")
 
     def backend(self, raw: Any, path: KeyPath, defaults: dict[str, Any]) -> Any:
         c = self.c
@@ -191,8 +200,11 @@ class _Rules:
                 c.add((*path, key), f"{key} must be a list of backends, got {_type_name(items)}")
                 ok = False
                 continue
+            inherited = defaults
+            if key == "pool":  # members are equivalent backends: they inherit the pool's type and model
+                inherited = {**defaults, **{k: result[k] for k in ("type", "model") if result.get(k)}}
             cleaned = [
-                self.backend(item, (*path, key, i), defaults) for i, item in enumerate(items)
+                self.backend(item, (*path, key, i), inherited) for i, item in enumerate(items)
             ]
             if any(item is _INVALID for item in cleaned):
                 ok = False
@@ -385,6 +397,13 @@ class _Rules:
                 else:
                     result[key] = checked
 
+        if "tools" in data:  # on a team: the default for its members
+            tools = self.tools(data["tools"], (*path, "tools"))
+            if tools is _INVALID:
+                ok = False
+            else:
+                result["tools"] = tools
+
         if "agents" in data:  # a team
             if "backend" in data:
                 c.add(
@@ -438,12 +457,39 @@ class _Rules:
         if checked is _INVALID:
             return _INVALID
         ok = True
+        if checked.get("tools") is not None:
+            ok = self.tools(checked["tools"], (*path, "tools")) is not _INVALID
         for key, value in checked.items():
             # `not value > 0` also catches NaN
             if key in POSITIVE_BOUNDS and value is not None and not value > 0:
                 self.c.add((*path, key), f"{key} must be greater than 0, got {value!r}")
                 ok = False
         return checked if ok else _INVALID
+
+    def tools(self, raw: Any, path: KeyPath) -> Any:
+        """A list of installed tool names; tools are offered only where the config names them."""
+        from massgen_core.orchestrator.prompts import WORKFLOW_TOOLS
+
+        names = self.c.check(raw, tuple[str, ...], path)
+        if names is _INVALID:
+            return _INVALID
+        installed = self.manager.tools.names()
+        ok = True
+        for i, name in enumerate(names):
+            if name in WORKFLOW_TOOLS:
+                self.c.add((*path, i), f"{name!r} is a workflow tool, offered to every agent already")
+                ok = False
+            elif name in names[:i]:
+                self.c.add((*path, i), f"tool {name!r} is listed twice")
+                ok = False
+            elif name not in installed:
+                self.c.add(
+                    (*path, i),
+                    f"unknown tool {name!r}; installed: {', '.join(installed) or 'none'}",
+                    suggestion=did_you_mean(name, installed),
+                )
+                ok = False
+        return names if ok else _INVALID
 
     def ui(self, raw: Any) -> Any:
         checked = self.section(raw, ("ui",), UIConfig)
@@ -472,7 +518,7 @@ class _Rules:
             return _INVALID
         else:
             installed = self.manager.voting_strategies.names()
-            if strategy not in installed:
+            if strategy not in self.manager.voting_strategies:  # a name, or PLUGIN:NAME
                 c.add(
                     (*path, "strategy"),
                     f"unknown voting strategy {strategy!r}; installed: {', '.join(installed) or 'none'}",
@@ -607,6 +653,7 @@ class _Rules:
         name = voting.get("strategy")
         if name not in self.manager.voting_strategies:
             return
+        self.note_choice(self.manager.voting_strategies, name, (*path, "strategy"))
         cls = self.manager.voting_strategies.get(name)
         options: Any = dict(voting.get("options") or {})
         options_cls = getattr(cls, "Options", None)

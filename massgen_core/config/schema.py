@@ -27,6 +27,7 @@ class BackendConfig:
     max_retries: int | None = None
     retry_initial_delay: float | None = None
     retry_max_delay: float | None = None
+    max_retry_wait: float | None = None  # longest Retry-After obeyed (default 60 s); longer fails over
     health_timeout: float | None = None
     input_price_per_mtok: float | None = None
     output_price_per_mtok: float | None = None
@@ -57,6 +58,7 @@ class OrchestratorConfig:
     final_presentation: bool = True  # False: the winner's answer is the final answer verbatim
     coordination_instructions: str | None = None  # overrides of the default prompt texts
     presentation_instructions: str | None = None
+    tools: tuple[str, ...] | None = None  # tools every agent of this team is offered (None: none)
 
 
 @attrs.frozen(kw_only=True)
@@ -86,6 +88,8 @@ class AgentConfig:
     agents: tuple[AgentConfig, ...] = ()
     voting: VotingConfig | None = None
     orchestrator: OrchestratorConfig | None = None
+    # Tools offered to this agent (on a team: to its members); None inherits the team's default.
+    tools: tuple[str, ...] | None = None
 
     @property
     def is_team(self) -> bool:

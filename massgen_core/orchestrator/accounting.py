@@ -72,9 +72,21 @@ class CallRecord:
     usage: bk.Usage | None = None
     first_content: float | None = None  # monotonic time of the first chunk with content
     first_text: float | None = None
+    served: tuple[str | None, str | None] = (None, None)  # backend type and model the provider's usage named
 
-    def add_usage(self, usage: bk.Usage) -> None:
+    def add_usage(self, usage: bk.Usage, *, served: tuple[str | None, str | None] = (None, None)) -> None:
         self.usage = usage if self.usage is None else self.usage + usage
+        if served != (None, None):
+            self.served = served
+
+    def served_by(self) -> tuple[str | None, str | None]:
+        """Who served the request: as its usage said, else the member of a fallback or pool that sent it."""
+        if self.served != (None, None):
+            return self.served
+        sender = self.meter.backend
+        if sender is None or sender is self.backend:
+            return (None, None)
+        return (getattr(sender, "name", None), getattr(sender, "model", None))
 
     def report(
         self, status: str, output_chars: int, retries_now: int, error: BaseException | None = None

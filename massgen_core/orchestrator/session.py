@@ -79,7 +79,7 @@ class _LaunchDone:
 class _CallDone:
     """The result of a tool-less call (presentation, direct answer)."""
 
-    outcome: str  # answered | failed
+    outcome: str  # answered | failed | cancelled (detail: the text streamed before Ctrl-C)
     detail: str = ""
 
 
@@ -134,6 +134,12 @@ class Orchestrator:
         self.emit_backend_event = emit_backend_event
         self._session: _Session | None = None
         self.conversation_cost_usd = 0.0  # what earlier runs (turns) of this team spent
+
+    def tools_for(self, agent: Agent) -> Mapping[str, Tool]:
+        """The function tools offered to ``agent``: its own list, else the team-wide ``tools``."""
+        if agent.tools is None:
+            return self.tools
+        return {name: tool for name, tool in agent.tools.items() if name not in prompts.WORKFLOW_TOOLS}
 
     @property
     def agent_ids(self) -> list[str]:
@@ -508,7 +514,7 @@ class _Session:
             tools.append(prompts.new_answer_spec())
         if labels:
             tools.append(prompts.vote_spec(strategy.vote_parameters(list(labels))))
-        tools.extend(tool.spec() for tool in self.orch.tools.values())
+        tools.extend(tool.spec() for tool in self.orch.tools_for(agent).values())
         messages: list[bk.Message] = [
             bk.Message(
                 role="system",
@@ -653,7 +659,7 @@ class _Session:
                         streamed += len(chunk.call.arguments_raw or "") + len(chunk.call.name)
                         calls.append(chunk.call)
                     elif kind is bk.UsageChunk:
-                        record.add_usage(chunk.usage)
+                        record.add_usage(chunk.usage, served=(chunk.backend, chunk.model))
             status = "ok"
         except TimeoutError as exc:
             error = exc
@@ -676,7 +682,7 @@ class _Session:
             if hold is not None:
                 self.budget.settle(hold, settled_cost(hold, fields))
             if fields is not None:
-                self._usage(agent, fields)
+                self._usage(agent, fields, record.served_by())
         return "".join(parts), calls
 
     async def _reserve(self, agent: Agent, request: bk.Request) -> Hold | None:
@@ -698,7 +704,9 @@ class _Session:
         if scope is not None:
             self.request_stop("budget")  # the driver cancels every in-flight call
 
-    def _usage(self, agent: Agent, fields: dict[str, Any]) -> None:
+    def _usage(
+        self, agent: Agent, fields: dict[str, Any], served: tuple[str | None, str | None] = (None, None)
+    ) -> None:
         self.usage = self.usage + bk.Usage(
             input_tokens=fields["input_tokens"],
             output_tokens=fields["output_tokens"],
@@ -707,7 +715,11 @@ class _Session:
             cost_usd=fields["cost_usd"],
         )
         self.emit(
-            ev.UsageReported, agent_id=agent.id, backend=agent.backend_type, model=agent.model, **fields
+            ev.UsageReported,
+            agent_id=agent.id,
+            backend=served[0] or agent.backend_type,  # the backend that served (a fallback, a pool member)
+            model=served[1] or agent.model,
+            **fields,
         )
         if self.budget.exhausted() is not None:
             self.request_stop("budget")
@@ -720,10 +732,11 @@ class _Session:
             name=call.name,
             arguments=call.arguments,
         )
-        tool = self.orch.tools.get(call.name)
+        offered = self.orch.tools_for(agent)
+        tool = offered.get(call.name)
         is_error = True
         if tool is None:
-            result = f"Error: unknown tool {call.name!r}. Available: {', '.join(sorted(self.orch.tools)) or 'none'}"
+            result = f"Error: unknown tool {call.name!r}. Available: {', '.join(sorted(offered)) or 'none'}"
         elif call.arguments is None:
             result = f"Error: the arguments of {call.name} are not valid JSON"
         else:
@@ -866,6 +879,8 @@ class _Session:
             presented, error = box[0]
             if presented is not None:
                 final = presented
+            if self.stop_reason == "cancelled":  # Ctrl-C during the presentation
+                ended_by = "cancelled"
         else:
             self.emit(ev.FinalAnswerDelta, agent_id=winner, text=final)
             for event in self._drain():
@@ -906,6 +921,9 @@ class _Session:
                     f"final presentation failed ({done.detail}); the winner's answer is used verbatim",
                 )
             )
+        elif done.outcome == "cancelled":
+            kept = "the text streamed so far is the answer" if done.detail else "the winner's answer is used verbatim"
+            box.append((done.detail or None, f"cancelled during the final presentation; {kept}"))
         elif not done.detail.strip():
             box.append((None, "final presentation was empty; the winner's answer is used verbatim"))
         else:
@@ -914,10 +932,14 @@ class _Session:
     async def _pump(
         self, agent: Agent, messages: tuple[bk.Message, ...], box: list[_CallDone | None]
     ) -> AsyncIterator[ev.Event]:
-        """Run one tool-less call as a task, yielding its events live; ``box`` gets its result (None: timeout)."""
+        """Run one tool-less call as a task, yielding its events live; ``box`` gets its result (None: timeout).
+
+        ``cancel()`` (Ctrl-C) stops the call at once: ``box`` gets ``cancelled`` with the text streamed so far.
+        """
         self._spawn(self._plain_call(agent, messages), f"massgen-final-{agent.id}")
         limit = self.orch.limits.session_timeout
         deadline = None if limit is None else self.started + limit
+        streamed: list[str] = []
         while True:
             item = await self._next(deadline)
             if item is None:
@@ -925,12 +947,21 @@ class _Session:
                 box.append(None)
                 break
             if isinstance(item, ev.Event):
+                if isinstance(item, ev.FinalAnswerDelta):
+                    streamed.append(item.text)
                 yield item
             elif isinstance(item, _CallDone):
                 box.append(item)
                 break
+            if self.stop_reason == "cancelled":
+                await self._cancel_all()
+                break
         for event in self._drain():
+            if isinstance(event, ev.FinalAnswerDelta):
+                streamed.append(event.text)
             yield event
+        if not box:
+            box.append(_CallDone("cancelled", "".join(streamed)))
 
     async def _plain_call(self, agent: Agent, messages: tuple[bk.Message, ...]) -> None:
         current_launch.set(
@@ -988,6 +1019,9 @@ class _Session:
         done = result[0]
         if done is None:
             yield self._finished(None, None, "timeout", "the agent did not answer in time")
+        elif done.outcome == "cancelled":
+            text = done.detail or None
+            yield self._finished(text, agent.id if text else None, "cancelled", "cancelled while the agent answered")
         elif done.outcome == "answered" and done.detail.strip():
             yield self._finished(done.detail, agent.id, "single_agent", None)
         else:

@@ -11,7 +11,11 @@ mid-batch). Usage is billed per request so costs are real.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -83,3 +87,26 @@ def questions_file(path: Path, pairs: list[tuple[int, int]], **extra: Any) -> Pa
 def fake_server():
     with FakeServer() as server:
         yield server
+
+
+def browser_dom(page: Path, profile: Path) -> str:
+    """The DOM a real headless Chromium builds from ``page`` (skips with the reason when there is none)."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)")
+    return subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=90,
+    ).stdout
+
+
+def run_massgen(args: list[str], home: Path, env: dict[str, str] | None = None, *, unset: tuple[str, ...] = (),
+                timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``massgen ARGS`` as a user runs it, with MASSGEN_HOME (and the working directory) at ``home``."""
+    full = {**os.environ, "MASSGEN_HOME": str(home), "PYTHONIOENCODING": "utf-8", **(env or {})}
+    for name in unset:
+        full.pop(name, None)
+    return subprocess.run([sys.executable, "-m", "massgen_core", *args], capture_output=True, text=True, env=full,
+                          timeout=timeout, cwd=home)

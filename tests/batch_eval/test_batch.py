@@ -18,7 +18,7 @@ from massgen_core.batch import BatchInputError, done_ids, parse_item, read_items
 from massgen_core.http import aclose_all
 from massgen_core.team import Team
 
-from .conftest import ArithmeticModel, questions_file, team_config
+from .conftest import ArithmeticModel, questions_file, run_massgen, team_config
 
 
 @pytest.fixture(autouse=True)
@@ -29,12 +29,6 @@ async def _close_pool():
 
 def lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def run_massgen(args: list[str], home: Path, **kw) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MASSGEN_HOME": str(home), "PYTHONIOENCODING": "utf-8"}
-    return subprocess.run([sys.executable, "-m", "massgen_core", *args], capture_output=True, text=True, env=env,
-                          timeout=120, cwd=home, **kw)
 
 
 # -- the input file ------------------------------------------------------------------
@@ -329,3 +323,11 @@ def test_a_terminal_gets_a_progress_bar(tmp_path):
     os.close(primary)
     text = screen.decode("utf-8", "replace")
     assert proc.returncode == 0 and "questions" in text and "2/2" in text and "0 failed" in text
+
+
+async def test_a_team_from_a_mapping(tmp_path):
+    team = Team.from_config({"agent": {"id": "solo", "backend": {"type": "scripted", "model": "s",
+                                                                   "script": [{"answer": "four"}, {"vote": "best"}]}}},
+                            record=False)
+    result = await team.ask("What is 2 + 2?")
+    assert team.agent_ids == ["solo"] and result.final_answer == "four"

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 import textwrap
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,15 +16,9 @@ from massgen_core.errors import MassGenError
 from massgen_core.testing import FakeServer, Response
 from massgen_core.testing.openai import chat_events
 
-from .conftest import ArithmeticModel, questions_file, team_config
+from .conftest import ArithmeticModel, browser_dom, questions_file, run_massgen, team_config
 
 PAIRS = [(1, 2), (2, 2), (3, 5), (4, 4), (5, 0), (6, 1)]  # odd first operand: the baseline errs (3 items)
-
-
-def run_massgen(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MASSGEN_HOME": str(home), "PYTHONIOENCODING": "utf-8"}
-    return subprocess.run([sys.executable, "-m", "massgen_core", *args], capture_output=True, text=True, env=env,
-                          timeout=180, cwd=home)
 
 
 # -- statistics ----------------------------------------------------------------------
@@ -201,20 +190,12 @@ def test_an_llm_judge_grades_through_its_own_model(tmp_path, setup):
 
 @pytest.mark.slow
 def test_the_html_report_renders_in_a_real_browser(tmp_path, setup):
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)")
     html_path = tmp_path / "report.html"
     run = run_massgen(["eval", str(setup["dataset"]), "--config", str(setup["team"]), "--baseline",
                        str(setup["base"]), "--out", str(tmp_path / "e"), "--html", str(html_path), "-q", "--no-logs"],
                       tmp_path)
     assert run.returncode == 0, run.stderr
-    dom = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", html_path.as_uri()],
-        capture_output=True, text=True, timeout=90,
-    ).stdout
+    dom = browser_dom(html_path, tmp_path / "profile")
     assert dom.count("<svg") == 3 and dom.count("<rect") >= 2 * 7 and "Against the baseline" in dom
     assert "onerror=alert(1)&gt;" in dom and "<img" not in dom
 
@@ -231,3 +212,11 @@ def test_a_named_evaluation_lives_in_the_data_folder_and_never_writes_through_a_
     done = run_massgen(args, tmp_path)
     assert done.returncode == 0, done.stderr
     assert (folder / "team.jsonl").is_file() and (folder / "report.json").is_file()
+
+
+def test_labels_name_files_so_they_are_plain():
+    with pytest.raises(MassGenError, match="must be letters, digits"):
+        evl.config_label("[red]x\x07=team.yaml", [])
+    with pytest.raises(MassGenError, match="must be letters, digits"):
+        evl.config_label("..=team.yaml", [])
+    assert evl.config_label("odd dir/[my] team.yaml", []) == ("_my__team", "odd dir/[my] team.yaml")

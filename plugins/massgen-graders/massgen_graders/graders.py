@@ -102,7 +102,7 @@ class Normalized:
 _NUMBER = r"(?:[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+−]?\.\d+)"
 _FRACTION = re.compile(rf"({_NUMBER})\s*/\s*({_NUMBER})")
 _NUMBERS = re.compile(_NUMBER)
-_MARKED = re.compile(rf"(?:answer\s*(?:is|:|=)?|=|result\s*(?:is|:)?)\s*\**\s*({_NUMBER}(?:\s*/\s*{_NUMBER})?)", re.I)
+_MARKED = re.compile(rf"(?:answer\s*(?:is|:|=)?|=|result\s*(?:is|:)?)\s*\**\s*({_NUMBER}(?:\s*/\s*{_NUMBER})?)", re.IGNORECASE)
 
 
 def _to_float(text: str) -> float:
@@ -181,7 +181,7 @@ class Regex:
 # -- choice --------------------------------------------------------------------------
 
 _CHOICE_PATTERNS = (
-    re.compile(r"answer\s*(?:is|:)?\s*(?:option\s*)?\**\(?([A-J])\)?(?![A-Za-z])", re.I),
+    re.compile(r"answer\s*(?:is|:)?\s*(?:option\s*)?\**\(?([A-J])\)?(?![A-Za-z])", re.IGNORECASE),
     re.compile(r"^\s*\**\(?([A-J])(?:[.):*]|\s*$)"),
     re.compile(r"\(([A-J])\)"),
 )
