@@ -12,7 +12,7 @@ is bounded by each backend's ``max_tokens``.
   every agent, so an agent makes at most ``1 + agents * max_new_answers_per_agent``
   successful launches, each after up to ``max_consecutive_failures - 1``
   failed ones, each of ``max_attempts`` calls (times the tool rounds when
-  tools are offered), each with every answer at ``max_tokens`` in its prompt
+  the agent is offered tools), each with every answer at ``max_tokens`` in its prompt
   and ``max_tokens`` of output; plus the presentation. Without a cap on answers
   that is unbounded, unless a budget caps it (a budget is a hard cap: see
   massgen_core.orchestrator.budget).
@@ -91,7 +91,7 @@ def _coordination(orch: Orchestrator, agent: Any, question: str, answers: dict[s
     tools = [prompts.new_answer_spec()]
     if labels:
         tools.append(prompts.vote_spec(orch.strategy.vote_parameters(list(labels))))
-    tools.extend(tool.spec() for tool in orch.tools.values())
+    tools.extend(tool.spec() for tool in orch.tools_for(agent).values())
     system = prompts.system_prompt(agent.system_message, has_history=False, instructions=orch.limits.coordination_instructions)
     user = prompts.user_prompt(question, answers, labels, orch.agent_ids)
     return bk.Request(
@@ -125,7 +125,7 @@ def estimate(orch: Orchestrator, question: str, *, answer_tokens: int | None = N
     longest = {a.id: "x" * (maxes[a.id] * 4) for a in agents}
     direct = n == 1 and not orch.use_orchestrator_for_single_agent
     cap = limits.max_new_answers_per_agent
-    per_call = max(1, limits.max_attempts) * (MAX_TOOL_ROUNDS if orch.tools else 1)
+    per_call = {a.id: max(1, limits.max_attempts) * (MAX_TOOL_ROUNDS if orch.tools_for(a) else 1) for a in agents}
     launches = None if cap is None else (1 + n * cap) * max(1, limits.max_consecutive_failures)
     rows = []
     for agent in agents:
@@ -141,7 +141,7 @@ def estimate(orch: Orchestrator, question: str, *, answer_tokens: int | None = N
             # A retried attempt carries the earlier responses too: up to max_attempts answers of its own.
             heavy = dict(longest, **{agent.id: longest[agent.id] * max(1, limits.max_attempts)})
             one = _call_usd(price, _coordination(orch, agent, question, heavy), own_max)
-            worst = None if launches is None or one is None else launches * per_call * one
+            worst = None if launches is None or one is None else launches * per_call[agent.id] * one
         rows.append(AgentEstimate(
             agent_id=agent.id, backend=agent.backend_type, model=agent.model, price=price,
             max_tokens=own_max, expected_usd=expected, worst_case_usd=worst,
@@ -150,7 +150,7 @@ def estimate(orch: Orchestrator, question: str, *, answer_tokens: int | None = N
     expected_total = _sum([a.expected_usd for a in rows])
     worst_total = _sum([a.worst_case_usd for a in rows])
     expected_calls = n if direct else 2 * n
-    worst_calls = None if direct or launches is None else n * launches * per_call
+    worst_calls = None if direct or launches is None else launches * sum(per_call.values())
     if direct:
         worst_calls = 1
     elif limits.final_presentation:

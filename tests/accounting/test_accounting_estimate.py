@@ -13,20 +13,18 @@ def test_a_run_costs_about_what_was_expected_and_never_more_than_the_worst_case(
     billers = {"a": Biller(ANSWER), "b": Biller(ANSWER)}
     agents = [agent_entry(name, route(server, name, b), max_tokens=300) for name, b in billers.items()]
     config = write_config(tmp_path / "team.json", agents, orchestrator={"max_new_answers_per_agent": 1})
-    only = {"MASSGEN_LOAD_PLUGINS": "openai-compatible,majority"}  # no tool plugin: no tool rounds
-    estimate = json.loads(
-        massgen("estimate", "--config", str(config), "--answer-tokens", "160", "--json", "Capital?", env=only).stdout
-    )
+    estimate = json.loads(massgen("estimate", "--config", str(config), "--answer-tokens", "160", "--json", "Capital?").stdout)
     assert estimate["bound"] == "limits"
     assert [(a["id"], a["input_price_per_mtok"], a["output_price_per_mtok"], a["max_tokens"]) for a in estimate["agents"]] == [
         ("a", INPUT_PRICE, OUTPUT_PRICE, 300), ("b", INPUT_PRICE, OUTPUT_PRICE, 300)]  # fmt: skip
     assert estimate["expected_calls"] == 5  # two answers, two votes, one presentation
     # (1 + 2 agents x 1 answer) launches x 3 consecutive failures x 3 attempts, per agent, plus the presentation
+    # (no tools are configured, so no tool rounds)
     assert estimate["worst_case_calls"] == 2 * 3 * 3 * 3 + 1
-    text = massgen("estimate", "--config", str(config), "--answer-tokens", "160", "Capital?", env=only).stdout
+    text = massgen("estimate", "--config", str(config), "--answer-tokens", "160", "Capital?").stdout
     assert f"worst case: ${estimate['worst_case_usd']:.4f} (at most 55 model calls)" in text
     assert "a: chatcompletion m · $2/$10 per Mtok in/out · max_tokens 300 · expected $" in text
-    massgen("--config", str(config), "--json", "Capital?", env=only)
+    massgen("--config", str(config), "--json", "Capital?")
     billed = sum(b.usd for b in billers.values())
     assert billed <= estimate["worst_case_usd"]
     assert estimate["expected_usd"] / 3 <= billed <= estimate["expected_usd"] * 3

@@ -109,9 +109,9 @@ def test_estimate_counts_tool_rounds_when_tools_are_offered(installed_plugins):
         return text  # pragma: no cover - never called: nothing runs
 
     orch = build_orchestrator(load(text, installed_plugins), manager=installed_plugins)
-    orch.tools = {}
-    plain = estimate(orch, "Q?")
-    orch.tools = {"echo": Tool(name="echo", description="Echo.", parameters={"type": "object"}, func=echo)}
+    plain = estimate(orch, "Q?")  # tools are opt-in: none configured
+    for member in orch.agents:
+        member.tools = {"echo": Tool(name="echo", description="Echo.", parameters={"type": "object"}, func=echo)}
     tooled = estimate(orch, "Q?")
     # (1 + 2 agents x 1 answer) launches x 1 failure x 1 attempt per agent, plus the presentation
     assert plain.worst_case_calls == 2 * 3 + 1
