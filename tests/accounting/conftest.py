@@ -25,9 +25,8 @@ def server() -> Iterator[FakeServer]:
 
 @pytest.fixture
 def massgen(_isolated_home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    def run(*args: str, check: bool = True, timeout: float = 120, input: str | None = None,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "MASSGEN_HOME": str(_isolated_home), "PYTHONIOENCODING": "utf-8", "TZ": "UTC", **(env or {})}
+    def run(*args: str, check: bool = True, timeout: float = 120, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "MASSGEN_HOME": str(_isolated_home), "PYTHONIOENCODING": "utf-8", "TZ": "UTC"}
         env.pop("COLUMNS", None)
         proc = subprocess.run(
             [sys.executable, "-m", "massgen_core", *args],
