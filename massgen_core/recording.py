@@ -57,8 +57,10 @@ def resolve_history(*, resume: str | None = None, continue_latest: bool = False)
 
 def conversation_cost(conversation_id: str) -> float:
     """What the recorded turns of ``conversation_id`` cost, in USD (0 when it has none)."""
-    from massgen_core.store import Store
+    from massgen_core.store import Store, default_path
 
-    with Store() as store:
+    if not default_path().exists():
+        return 0.0
+    with Store(read_only=True) as store:
         row = store.conn.execute("SELECT cost_usd FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
     return float(row[0]) if row else 0.0

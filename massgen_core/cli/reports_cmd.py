@@ -122,7 +122,7 @@ def usage(since: str | None, until: str | None, as_json: bool, by: str, limit: i
     from rich.table import Table
 
     table = Table(title=f"Usage by {by}")
-    table.add_column(by)
+    table.add_column(by, min_width=20)  # the name stays readable however many columns follow
     columns = (
         "requests", "input", "output", "cached", "reasoning", "cost", "median latency", "median TTFT",
         "median TTFB", "median tok/s", "retries", "failed", "estimated",
