@@ -168,9 +168,12 @@ class UsageReported(Event):
     reasoning_tokens: int = 0
     cost_usd: float = 0.0
     latency_s: float | None = None
-    ttft_s: float | None = None
+    ttft_s: float | None = None  # time to the first text token
+    ttfb_s: float | None = None  # time to the first byte of any content (text, reasoning, tool call)
+    tokens_per_s: float | None = None  # output tokens per second after the first byte
     retries: int = 0
-    status: str = "ok"
+    status: str = "ok"  # ok | failed | cancelled
+    estimated: bool = False  # no provider usage arrived: tokens estimated from the prompt and streamed output
 
 
 @_event

@@ -5,7 +5,8 @@
 ``close()`` at the end), or None when recording is off. ``resolve_history``
 turns ``--continue`` / ``--resume ID`` into the conversation to continue and
 its history; pass that id back as ``start_recording(conversation_id=...)`` so
-the new turn is appended to it. Nothing here runs a session or prints.
+the new turn is appended to it, and ``conversation_cost`` gives what its turns
+spent (for a conversation budget). Nothing here runs a session or prints.
 """
 
 from __future__ import annotations
@@ -52,3 +53,14 @@ def resolve_history(*, resume: str | None = None, continue_latest: bool = False)
                 raise MassGenError("no conversations recorded yet, so there is nothing to continue")
             conversation_id = latest
         return conversation_id, store.history(conversation_id)
+
+
+def conversation_cost(conversation_id: str) -> float:
+    """What the recorded turns of ``conversation_id`` cost, in USD (0 when it has none)."""
+    from massgen_core.store import Store, default_path
+
+    if not default_path().exists():
+        return 0.0
+    with Store(read_only=True) as store:
+        row = store.conn.execute("SELECT cost_usd FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+    return float(row[0]) if row else 0.0

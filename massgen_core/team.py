@@ -211,11 +211,13 @@ class Team:
     ) -> AsyncIterator[ev.Event]:
         """``stream``'s body; ``facts`` receives the conversation id the turn was recorded under."""
         from massgen_core.orchestrator import build_orchestrator
-        from massgen_core.recording import start_recording
+        from massgen_core.recording import conversation_cost, start_recording
 
         orchestrator = build_orchestrator(self.config, manager=self.manager)
         try:
             orchestrator.preflight()
+            if conversation_id is not None and self.record:  # a conversation budget counts its earlier turns
+                orchestrator.conversation_cost_usd = conversation_cost(conversation_id)
             recorder = start_recording(self.config, enabled=self.record, conversation_id=conversation_id)
             facts["conversation_id"] = getattr(recorder, "conversation_id", conversation_id)
             consumers: list[Observer] = []

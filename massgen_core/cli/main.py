@@ -39,6 +39,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "stats": ("massgen_core.cli.reports_cmd", "stats"),
     "batch": ("massgen_core.cli.batch_cmd", "batch"),
     "eval": ("massgen_core.cli.eval_cmd", "eval_"),
+    "estimate": ("massgen_core.cli.estimate_cmd", "estimate"),
     "dashboard": ("massgen_core.cli.dashboard_cmd", "dashboard"),
 }
 # The first line of each lazy command's help, so ``massgen --help`` lists them without importing
@@ -57,6 +58,7 @@ LAZY_HELP: dict[str, str] = {
     "stats": "How turns ended, per-agent wins, answers and votes, and turn duration and cost.",
     "batch": "Run many questions (JSON lines with id and question) through one team, resumably.",
     "eval": "Score teams against a dataset of questions with expected answers, with cost and a baseline.",
+    "estimate": "Worst-case and expected cost of running a question, before it starts.",
     "dashboard": "Charts of sessions, tokens, cost, latency, failures and agents from the store, in one HTML file.",
 }
 GLOBAL_FLAGS = {"--debug"}

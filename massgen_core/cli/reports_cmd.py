@@ -51,7 +51,7 @@ def _console() -> Any:
     from rich.console import Console
 
     # Piped output gets a wide table rather than rich's 80-column default, so columns are not wrapped.
-    return Console(width=None if sys.stdout.isatty() else 160, soft_wrap=False)
+    return Console(width=None if sys.stdout.isatty() else 220, soft_wrap=False)
 
 
 def _plain(text: str) -> Any:
@@ -67,6 +67,10 @@ def _usd(value: float | None) -> str:
 
 def _secs(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}s"
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def _pct(value: float | None) -> str:
@@ -118,22 +122,32 @@ def usage(since: str | None, until: str | None, as_json: bool, by: str, limit: i
     from rich.table import Table
 
     table = Table(title=f"Usage by {by}")
-    table.add_column(by)
-    for name in ("requests", "input", "output", "cached", "reasoning", "cost", "median latency", "median TTFT", "retries", "failed"):
+    table.add_column(by, min_width=20)  # the name stays readable however many columns follow
+    columns = (
+        "requests", "input", "output", "cached", "reasoning", "cost", "median latency", "median TTFT",
+        "median TTFB", "median tok/s", "retries", "failed", "estimated",
+    )  # fmt: skip
+    for name in columns:
         table.add_column(name, justify="right")
 
     def cells(label: str, row: Any) -> list[Any]:
         return [
             _plain(label), str(row.requests), str(row.input_tokens), str(row.output_tokens), str(row.cached_tokens),
             str(row.reasoning_tokens), _usd(row.cost_usd), _secs(row.median_latency_s), _secs(row.median_ttft_s),
-            str(row.retries), str(row.failed),
+            _secs(row.median_ttfb_s), _rate(row.median_tokens_per_s), str(row.retries), str(row.failed),
+            str(row.estimated),
         ]  # fmt: skip
 
     for i, row in enumerate(report.groups):
         table.add_row(*cells(_group_label(by, row), row), end_section=i == len(report.groups) - 1)
     table.add_row(*cells("total", report.total), style="bold")
+    notes = []
     if report.omitted:
-        table.caption = f"{report.omitted} more {by} group(s) not shown (--limit 0 shows all)"
+        notes.append(f"{report.omitted} more {by} group(s) not shown (--limit 0 shows all)")
+    if report.total.estimated:
+        notes.append("estimated: requests cancelled or cut off before the provider reported usage")
+    if notes:
+        table.caption = "; ".join(notes)
     _console().print(table)
 
 

@@ -334,6 +334,8 @@ class Runner:
 
         self.history.clear()
         self.conversation_id = None
+        if hasattr(self.orchestrator, "conversation_cost_usd"):
+            self.orchestrator.conversation_cost_usd = 0.0  # a new conversation has its own budget
         renew = getattr(self.recorder, "new_conversation", None)
         if renew is not None:
             renew()
@@ -503,12 +505,14 @@ def execute(
 
     from massgen_core.orchestrator import build_orchestrator
     from massgen_core.plugins import get_plugin_manager
-    from massgen_core.recording import resolve_history, start_recording
+    from massgen_core.recording import conversation_cost, resolve_history, start_recording
 
     manager = get_plugin_manager()
     orchestrator = build_orchestrator(config, manager=manager)
     orchestrator.preflight()  # a missing key is one clear line before any request or recording
     conversation_id, history = resolve_history(resume=options.resume, continue_latest=options.continue_latest)
+    if conversation_id is not None:  # a conversation budget counts what its earlier turns spent
+        orchestrator.conversation_cost_usd = conversation_cost(conversation_id)
     recorder = start_recording(
         config, enabled=not options.no_logs and config.ui.logging_enabled, conversation_id=conversation_id
     )

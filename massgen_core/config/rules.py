@@ -80,8 +80,11 @@ POSITIVE_BOUNDS = frozenset(
         "max_new_answers_per_agent",
         "max_consecutive_failures",
         "max_cost_usd",
+        "max_cost_usd_per_agent",
+        "max_conversation_cost_usd",
         "orchestrator_timeout_seconds",
         "per_call_timeout_seconds",
+        "agent_retry_timeout_seconds",
     }
 )
 
@@ -619,6 +622,10 @@ class _Rules:
         ):
             return None
         self.strategies_fit(result.get("voting"), agents)
+        from massgen_core.config.budget_rules import budget_problems
+
+        for key, message in budget_problems(result.get("orchestrator"), agents, self.manager):
+            self.c.add(("orchestrator", key), message)
         return result
 
     def strategies_fit(self, voting: Any, agents: list[Any]) -> None:

@@ -50,7 +50,11 @@ class OrchestratorConfig:
     max_new_answers_per_agent: int | None = None
     max_attempts: int = 3  # attempts per launch (PROTOCOL.md §4)
     max_consecutive_failures: int = 3  # failed launches before an agent is dropped
-    max_cost_usd: float | None = None
+    max_cost_usd: float | None = None  # a cap on what one turn may spend (massgen_core.orchestrator.budget)
+    max_cost_usd_per_agent: float | None = None  # a cap on what each agent may spend in one turn
+    max_conversation_cost_usd: float | None = None  # a cap on what all turns of a conversation may spend
+    # False: once every other agent has voted, decide without an agent that is only retrying.
+    wait_for_retrying_agents: bool = False
     final_presentation: bool = True  # False: the winner's answer is the final answer verbatim
     coordination_instructions: str | None = None  # overrides of the default prompt texts
     presentation_instructions: str | None = None
@@ -61,6 +65,8 @@ class OrchestratorConfig:
 class TimeoutConfig:
     orchestrator_timeout_seconds: float = 1800.0
     per_call_timeout_seconds: float | None = None
+    # Wall time an agent may spend retrying and relaunching without progress before it is dropped.
+    agent_retry_timeout_seconds: float | None = 300.0
 
 
 @attrs.frozen(kw_only=True)

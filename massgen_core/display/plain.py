@@ -49,7 +49,8 @@ def format_summary(finished: ev.SessionFinished, total_tokens: int | None = None
         why = finished.error or finished.ended_by
         return f"no answer ({finished.ended_by}): {why} · {finished.duration_s:.1f}s"
     winner = f"winner {finished.winner}" if finished.winner else "answer"
-    return f"{winner} · ended by {finished.ended_by} · {finished.duration_s:.1f}s · {tokens:,} tokens · {cost}"
+    line = f"{winner} · ended by {finished.ended_by} · {finished.duration_s:.1f}s · {tokens:,} tokens · {cost}"
+    return f"{line} · {finished.error}" if finished.ended_by == "budget" and finished.error else line
 
 
 class PlainDisplay(Display):

@@ -36,7 +36,7 @@ from massgen_core.http.errors import (
     error_from_response,
 )
 from massgen_core.http.keys import resolve_key
-from massgen_core.http.pricing import FREE, PriceTable, cost_usd, effective_price
+from massgen_core.http.pricing import FREE, Price, PriceTable, cost_usd, effective_price, warn_unpriced
 from massgen_core.http.retry import RetryPolicy, retry_stream
 
 if TYPE_CHECKING:
@@ -189,10 +189,16 @@ class HttpBackend(Backend):
             key = find_key(None, self.key_env)
         return key
 
-    def priced(self, usage: Usage) -> Usage:
-        price = FREE if self.free else effective_price(
+    def list_price(self) -> Price | None:
+        """The price of this backend's model (config overrides first); None when nothing prices it."""
+        return FREE if self.free else effective_price(
             self.price_table, self.model, self.config.input_price_per_mtok, self.config.output_price_per_mtok
         )
+
+    def priced(self, usage: Usage) -> Usage:
+        price = self.list_price()
+        if price is None:
+            warn_unpriced(self.name, self.model)
         return attrs.evolve(usage, cost_usd=cost_usd(usage, price))
 
     def _on_retry(self, attempt: int, delay: float, error: BackendError, restart: bool) -> None:
@@ -235,7 +241,9 @@ class HttpBackend(Backend):
 
         from massgen_core.http.pool import get_client, hold_until, wait_for_gate
         from massgen_core.http.sse import aiter_events
+        from massgen_core.metering import current_meter
 
+        meter = current_meter.get()
         held = await wait_for_gate(self.base_url, self._key_id(key), self.retry_policy.max_wait)
         if held is not None:  # an earlier Retry-After holds this server longer than we may wait
             raise RateLimitError(
@@ -252,6 +260,7 @@ class HttpBackend(Backend):
             async with client.stream(
                 call.method, url, json=call.json, params=call.params or None, headers=headers,
                 timeout=httpx.Timeout(self.timeout),
+                extensions={"trace": meter.sending(self)} if meter is not None else None,
             ) as response:
                 if debug:
                     _debug.log_exchange(call.method, url, response.status_code, time.monotonic() - t0, headers, response.headers)
@@ -264,7 +273,7 @@ class HttpBackend(Backend):
                 if call.stream:
                     events = aiter_events(response)
                     drained = False
-                    async for chunk in self.parse_events(events):
+                    async for chunk in self.parse_events(meter.watch(events) if meter else events):
                         if isinstance(chunk, Done):  # read the rest now: the consumer may stop at Done
                             drained = True
                             await _drain(events)
@@ -274,6 +283,8 @@ class HttpBackend(Backend):
                         await _drain(events)
                 else:
                     body = await response.aread()
+                    if meter is not None:
+                        meter.mark_first_byte()
                     try:
                         data = json.loads(body)
                     except ValueError:

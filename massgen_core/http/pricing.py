@@ -3,13 +3,15 @@
 Each plugin ships a ``PriceTable`` (fnmatch model pattern -> ``Price`` in USD
 per million tokens); the most specific matching pattern wins, and a backend's
 ``input_price_per_mtok`` / ``output_price_per_mtok`` override it. Cached input
-tokens are billed at ``cached_input`` when the table gives it. Nothing here
-knows about HTTP.
+tokens are billed at ``cached_input`` when the table gives it. A model no
+table prices costs $0 and is reported once per process on stderr
+(``warn_unpriced``), never silently. Nothing here knows about HTTP.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +56,22 @@ def effective_price(
         output=output_override if output_override is not None else (base.output if base else 0.0),
         cached_input=base.cached_input if base and input_override is None else None,
     )
+
+
+_warned: set[tuple[str, str | None]] = set()
+
+
+def warn_unpriced(backend: str, model: str | None) -> bool:
+    """Say once per (backend, model) that its requests are counted at $0; True when this call said it."""
+    if (backend, model) in _warned:
+        return False
+    _warned.add((backend, model))
+    print(
+        f"massgen: warning: no price is known for {backend} model {model or '?'!r}; its requests are "
+        "counted at $0 (set input_price_per_mtok and output_price_per_mtok on the backend)",
+        file=sys.stderr,
+    )
+    return True
 
 
 def cost_usd(usage: Usage, price: Price | None) -> float:

@@ -22,8 +22,12 @@ import attrs
 
 from massgen_core import backend as bk
 from massgen_core import events as ev
-from massgen_core.orchestrator import prompts
+from massgen_core.metering import current_meter
+from massgen_core.orchestrator import prompts, stragglers
+from massgen_core.orchestrator.accounting import CallRecord
 from massgen_core.orchestrator.agent import Agent
+from massgen_core.orchestrator.budget import BudgetExceeded, Budgets, Hold, settled_cost
+from massgen_core.orchestrator.stragglers import Retrying
 from massgen_core.orchestrator.context import LaunchContext, current_launch
 from massgen_core.tools import Tool
 from massgen_core.voting import InvalidVote, Vote, VotingStrategy
@@ -49,6 +53,12 @@ class Limits:
     max_consecutive_failures: int = 3
     session_timeout: float | None = 1800.0
     max_cost_usd: float | None = None
+    max_cost_usd_per_agent: float | None = None
+    max_conversation_cost_usd: float | None = None
+    # Wall time an agent may spend retrying and relaunching without progress before it is dropped.
+    agent_retry_timeout: float | None = 300.0
+    # False: once every other agent has voted, decide without an agent that is only retrying.
+    wait_for_retrying_agents: bool = False
     final_presentation: bool = True
     coordination_instructions: str | None = None
     presentation_instructions: str | None = None
@@ -96,6 +106,7 @@ class _State:
     capped_version: int = -1  # snapshot version on which it ran out of answers and would not vote
     restart_reason: str | None = None
     announced: bool = False  # the current launch has emitted AgentStarted
+    retrying: Retrying | None = None  # retrying or relaunching since its last progress
 
 
 class Orchestrator:
@@ -122,6 +133,7 @@ class Orchestrator:
         self.use_orchestrator_for_single_agent = use_orchestrator_for_single_agent
         self.emit_backend_event = emit_backend_event
         self._session: _Session | None = None
+        self.conversation_cost_usd = 0.0  # what earlier runs (turns) of this team spent
 
     def tools_for(self, agent: Agent) -> Mapping[str, Tool]:
         """The function tools offered to ``agent``: its own list, else the team-wide ``tools``."""
@@ -203,6 +215,16 @@ class _Session:
         self.closed = False
         self.started = time.monotonic()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.retries: dict[str, int] = {}  # agent id -> backend retries reported so far
+        self.left_out: dict[str, str] = {}  # agent id -> why the decision did not wait for it
+        self._retry_due: float | None = None  # no retrying agent runs out of its bound before this
+        limits = orch.limits
+        self.budget = Budgets(
+            session=limits.max_cost_usd,
+            per_agent=limits.max_cost_usd_per_agent,
+            conversation=limits.max_conversation_cost_usd,
+            spent_before=orch.conversation_cost_usd,
+        )
 
     # -- emitting ------------------------------------------------------------
 
@@ -214,6 +236,8 @@ class _Session:
         stamped = attrs.evolve(
             event, session_id=self.factory.session_id, seq=next(self.factory._seq), ts=time.time()
         )
+        if type(event) is ev.BackendRetry:
+            self._note_retry(event.agent_id, f"{event.error} (retry {event.attempt})")
         self.queue.put_nowait(stamped)
 
     def request_stop(self, reason: str) -> None:
@@ -250,7 +274,9 @@ class _Session:
         self._schedule()
         ended_by: str | None = None
         while ended_by is None:
-            item = await self._next(deadline)
+            item = await self._next(self._wake_at(deadline))
+            if self._retry_due is not None:
+                item = self._check_retry_bounds(item)
             if item is None:
                 ended_by = "timeout"
                 break
@@ -288,6 +314,46 @@ class _Session:
         except TimeoutError:
             return None
 
+    def _wake_at(self, deadline: float | None) -> float | None:
+        """The session deadline, or earlier when a retrying agent's own bound runs out first."""
+        own = self._retry_due
+        return own if deadline is None or (own is not None and own < deadline) else deadline
+
+    def _retrying(self) -> dict[str, Retrying | None]:
+        return {agent_id: s.retrying for agent_id, s in self.states.items() if s.active}
+
+    def _note_retry(self, agent_id: str, reason: str) -> None:
+        self.retries[agent_id] = self.retries.get(agent_id, 0) + 1
+        state = self.states.get(agent_id)
+        if state is not None and state.active:
+            self._mark_retrying(state, reason)
+            self.queue.put_nowait(_WAKE)  # the decision may no longer need to wait for it
+
+    def _mark_retrying(self, state: _State, reason: str) -> None:
+        since = state.retrying.since if state.retrying is not None else time.monotonic()
+        state.retrying = Retrying(since, reason)
+        bound = self.orch.limits.agent_retry_timeout
+        if bound is not None:  # the earliest an agent can run out; progress since is checked when it comes
+            due = since + bound
+            self._retry_due = due if self._retry_due is None else min(self._retry_due, due)
+
+    def _check_retry_bounds(self, item: Any) -> Any:
+        """Give up the agents past their retry bound; waking up for that is no session timeout."""
+        if self._retry_due is None or time.monotonic() < self._retry_due:
+            return item
+        self._give_up_overdue()
+        return _WAKE if item is None else item
+
+    def _give_up_overdue(self) -> None:
+        """Drop the agents retrying past their wall-time bound, and find when the next may run out."""
+        bound = self.orch.limits.agent_retry_timeout
+        for agent_id, why in stragglers.overdue(self._retrying(), bound, time.monotonic()).items():
+            state = self.states[agent_id]
+            if state.task is not None:
+                state.task.cancel()
+            self._drop(state, why)
+        self._retry_due = stragglers.next_deadline(self._retrying(), bound)
+
     def _drain(self) -> list[ev.Event]:
         items = []
         while True:
@@ -305,9 +371,11 @@ class _Session:
         state.task = None
         if done.outcome in ("voted", "answered"):
             state.failures = 0
+            state.retrying = None
             return
         if done.outcome == "capped":
             state.failures = 0
+            state.retrying = None
             state.capped_version = self.version
             return
         if done.outcome == "fatal":  # relaunching cannot help (no key, refused key, unknown model)
@@ -320,6 +388,7 @@ class _Session:
                 self._drop(state, f"{done.detail} ({state.failures} consecutive failed launches)")
                 return
             state.restart_reason = f"previous launch failed: {done.detail}"
+            self._mark_retrying(state, done.detail)
             return
         state.restart_reason = done.detail or None
 
@@ -367,7 +436,10 @@ class _Session:
             current = {
                 voter: vote for voter, vote in self.votes.items() if self.states[voter].active
             }
-            if self.orch.strategy.consensus_reached(current, self._needed_voters()):
+            needed = self._needed_voters()
+            if self.orch.strategy.consensus_reached(current, needed):
+                return "answer_cap" if capped else "consensus"
+            if not self.orch.limits.wait_for_retrying_agents and self._leave_out(current, needed):
                 return "answer_cap" if capped else "consensus"
         if not any(s.task is not None for s in active):
             # Nobody is running and nobody will be launched: no progress is possible.
@@ -379,6 +451,16 @@ class _Session:
                 else "all_agents_failed"
             )
         return None
+
+    def _leave_out(self, current: Mapping[str, Vote], needed: list[str]) -> bool:
+        """Drop the voters that are only retrying when that lets the others' votes decide."""
+        out = stragglers.left_out(needed, current, self._retrying())
+        if not out or not self.orch.strategy.consensus_reached(current, [a for a in needed if a not in out]):
+            return False
+        for agent_id, why in out.items():
+            self.left_out[agent_id] = why
+            self._drop(self.states[agent_id], f"left out of the decision: {why}, and every other agent had voted")
+        return True
 
     async def _cancel_all(self) -> None:
         tasks = [task for task in self._tasks if not task.done()]
@@ -538,61 +620,108 @@ class _Session:
     async def _call(
         self, agent: Agent, request: bk.Request, *, final: bool = False
     ) -> tuple[str, list[bk.ToolCall]]:
-        """Stream one model request into events; returns its text and complete tool calls."""
+        """Stream one model request into events; returns its text and complete tool calls.
+
+        However the call ends, the request is counted (massgen_core.orchestrator.accounting)
+        and its budget hold settled (massgen_core.orchestrator.budget).
+        """
         parts: list[str] = []
         calls: list[bk.ToolCall] = []
         emit = self.emit
         agent_id = agent.id
         delta_cls = ev.FinalAnswerDelta if final else ev.TextDelta
-        started = time.monotonic()
-        first: float | None = None
-        stream = agent.backend.stream(request)
+        hold = await self._reserve(agent, request)
+        record = CallRecord(agent.backend, request, self.retries.get(agent_id, 0))
+        token = current_meter.set(record.meter)
+        status, error, streamed = "failed", None, 0
+        stream: Any = None
         try:
+            stream = agent.backend.stream(request)
             async with asyncio.timeout(agent.call_timeout):
                 async for chunk in stream:
                     kind = type(chunk)
+                    if record.first_content is None and kind is not bk.UsageChunk and kind is not bk.Done:
+                        record.first_content = time.monotonic()
+                        self.states[agent_id].retrying = None  # it is making progress again
                     if kind is bk.TextDelta:
-                        if first is None:
-                            first = time.monotonic()
+                        if record.first_text is None:
+                            record.first_text = time.monotonic()
                         parts.append(chunk.text)
                         emit(delta_cls, agent_id=agent_id, text=chunk.text)
+                        if hold is not None:
+                            self._streamed(hold, len(chunk.text))
                     elif kind is bk.ReasoningDelta:
+                        streamed += len(chunk.text)
                         emit(ev.ReasoningDelta, agent_id=agent_id, text=chunk.text)
+                        if hold is not None:
+                            self._streamed(hold, len(chunk.text))
                     elif kind is bk.ToolCallChunk:
+                        streamed += len(chunk.call.arguments_raw or "") + len(chunk.call.name)
                         calls.append(chunk.call)
                     elif kind is bk.UsageChunk:
-                        self._usage(agent, chunk.usage, time.monotonic() - started, first, started,
-                                    served=(chunk.backend, chunk.model))
-        except TimeoutError:
+                        record.add_usage(chunk.usage, served=(chunk.backend, chunk.model))
+            status = "ok"
+        except TimeoutError as exc:
+            error = exc
             limit = "" if agent.call_timeout is None else f" after {agent.call_timeout:g}s"
             raise TimeoutError(f"model call timed out{limit}") from None
+        except (asyncio.CancelledError, BudgetExceeded):  # cut short by a restart, a stop or its budget
+            status = "cancelled"
+            raise
+        except Exception as exc:
+            error = exc
+            raise
         finally:
+            current_meter.reset(token)
             # Close the stream now, not at garbage collection: a cancelled call must release its connection.
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
                 await aclose()
+            output = streamed + sum(len(p) for p in parts)
+            fields = record.report(status, output, self.retries.get(agent_id, 0), error)
+            if hold is not None:
+                self.budget.settle(hold, settled_cost(hold, fields))
+            if fields is not None:
+                self._usage(agent, fields, record.served_by())
         return "".join(parts), calls
 
+    async def _reserve(self, agent: Agent, request: bk.Request) -> Hold | None:
+        """The call's budget hold (None without budgets); a call that cannot fit stops what the cap covers."""
+        if not self.budget.active:
+            return None
+        try:
+            return await self.budget.reserve(agent.id, agent.backend, request)
+        except BudgetExceeded as exc:
+            if not exc.fatal:
+                self.request_stop("budget")
+            raise
+
+    def _streamed(self, hold: Hold, chars: int) -> None:
+        hold.streamed_chars += chars
+        scope = self.budget.crossed(hold)
+        if scope == "agent":
+            raise BudgetExceeded(f"agent {hold.agent_id} reached its budget while streaming", scope=scope)
+        if scope is not None:
+            self.request_stop("budget")  # the driver cancels every in-flight call
+
     def _usage(
-        self, agent: Agent, usage: bk.Usage, latency: float, first: float | None, started: float,
-        served: tuple[str | None, str | None] = (None, None),
+        self, agent: Agent, fields: dict[str, Any], served: tuple[str | None, str | None] = (None, None)
     ) -> None:
-        self.usage = self.usage + usage
+        self.usage = self.usage + bk.Usage(
+            input_tokens=fields["input_tokens"],
+            output_tokens=fields["output_tokens"],
+            cached_tokens=fields["cached_tokens"],
+            reasoning_tokens=fields["reasoning_tokens"],
+            cost_usd=fields["cost_usd"],
+        )
         self.emit(
             ev.UsageReported,
             agent_id=agent.id,
             backend=served[0] or agent.backend_type,  # the backend that served (a fallback, a pool member)
             model=served[1] or agent.model,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cached_tokens=usage.cached_tokens,
-            reasoning_tokens=usage.reasoning_tokens,
-            cost_usd=usage.cost_usd,
-            latency_s=latency,
-            ttft_s=None if first is None else first - started,
+            **fields,
         )
-        budget = self.orch.limits.max_cost_usd
-        if budget is not None and self.usage.cost_usd >= budget:
+        if self.budget.exhausted() is not None:
             self.request_stop("budget")
 
     async def _run_tool(self, agent: Agent, call: bk.ToolCall) -> str:
@@ -723,6 +852,9 @@ class _Session:
             explanation = (
                 f"Coordination ended early ({ended_by}); decided from what existed. " + explanation
             ).strip()
+        if self.left_out:
+            who = "; ".join(f"{agent_id}: {why}" for agent_id, why in self.left_out.items())
+            explanation = f"{explanation} Left out (did not wait for): {who}.".strip()
         self.emit(
             ev.WinnerSelected,
             winner=winner,
@@ -854,6 +986,11 @@ class _Session:
         self, final: str | None, winner: str | None, ended_by: str, error: str | None
     ) -> ev.Event:
         usage = self.usage
+        # A call cut short before its usage arrived counts its whole reservation, as the budget did.
+        self.orch.conversation_cost_usd += max(usage.cost_usd, self.budget.spent)
+        if ended_by == "budget":
+            report = f"stopped at the cost budget ({self.budget.summary()})"
+            error = f"{error}; {report}" if error else report
         return self.factory(
             ev.SessionFinished,
             final_answer=final,

@@ -41,12 +41,14 @@ _ANSWER_FIELDS = ("agent_id", "label", "revision", "text", "ts")
 _VOTE_FIELDS = ("voter", "target", "target_label", "reason", "ranking", "discarded", "discard_reason", "ts")
 _REQUEST_FIELDS = (
     "agent_id", "backend", "model", "input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens",
-    "cost_usd", "latency_s", "ttft_s", "retries", "status", "ts",
+    "cost_usd", "latency_s", "ttft_s", "ttfb_s", "tokens_per_s", "retries", "status", "estimated", "ts",
 )  # fmt: skip
 _EVENT_FIELDS = ("seq", "ts", "type", "data")
 # Columns holding JSON text; NULL stands for None.
 _JSON_COLUMNS = {"config", "agent_ids", "tally", "reasons", "usage", "ranking", "data"}
-_BOOL_COLUMNS = {"discarded"}
+_BOOL_COLUMNS = {"discarded", "estimated"}
+# Fields added after the first documents were written, with what an older document means by leaving them out.
+_ADDED_FIELDS: dict[str, Any] = {"ttfb_s": None, "tokens_per_s": None, "estimated": False}
 
 
 def dump_json(value: Any) -> str | None:
@@ -92,12 +94,12 @@ def build_document(conn: sqlite3.Connection, conversation_id: str) -> dict[str, 
 def _values(record: Mapping[str, Any], fields: tuple[str, ...], where: str) -> list[Any]:
     if not isinstance(record, Mapping):
         raise StoreError(f"not a valid conversation document: {where} is not an object")
-    missing = [f for f in fields if f not in record]
+    missing = [f for f in fields if f not in record and f not in _ADDED_FIELDS]
     if missing:
         raise StoreError(f"not a valid conversation document: {where} lacks {', '.join(missing)}")
     out = []
     for f in fields:
-        value = record[f]
+        value = record.get(f, _ADDED_FIELDS.get(f))
         if f in _JSON_COLUMNS:
             value = dump_json(value)
         elif f in _BOOL_COLUMNS:

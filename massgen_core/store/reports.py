@@ -66,6 +66,9 @@ class UsageRow(NamedTuple):
     median_ttft_s: float | None
     retries: int
     failed: int
+    median_ttfb_s: float | None = None  # time to the first byte of any content
+    median_tokens_per_s: float | None = None
+    estimated: int = 0  # requests whose tokens are estimates (no provider usage arrived)
 
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()
@@ -96,7 +99,11 @@ def _median(values: list[float]) -> float | None:
 def usage_report(
     conn: sqlite3.Connection, by: str = "model", window: Window = Window(), limit: int | None = None
 ) -> UsageReport:
-    """Requests, tokens, cost, median latency and time to first token, retries and failures per group.
+    """Requests, tokens, cost, median latency, time to first token / byte and tokens/s, retries and failures per group.
+
+    ``failed`` counts requests that ended in an error; cancelled ones (a
+    restart, a budget) are counted as requests but not as failures.
+    ``estimated`` counts requests whose tokens are estimates.
 
     With ``limit``, at most that many groups: the most recent days, or the
     costliest of the other groupings; the total still covers every request.
@@ -108,7 +115,7 @@ def usage_report(
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     rows = conn.execute(
         f"SELECT {key}, COUNT(*), SUM(r.input_tokens), SUM(r.output_tokens), SUM(r.cached_tokens), "
-        "SUM(r.reasoning_tokens), SUM(r.cost_usd), SUM(r.retries), SUM(r.status != 'ok') "
+        "SUM(r.reasoning_tokens), SUM(r.cost_usd), SUM(r.retries), SUM(r.status NOT IN ('ok', 'cancelled')), SUM(r.estimated) "
         f"FROM requests r JOIN turns t ON t.id = r.turn_id{where} GROUP BY 1",
         params,
     ).fetchall()
@@ -117,7 +124,7 @@ def usage_report(
     else:
         # The most expensive first; among free ones (scripted, local) the busiest.
         rows.sort(key=lambda row: (-row[6], -row[1], row[0] or ""))
-    total_row = [sum(row[i] for row in rows) for i in range(1, 9)]
+    total_row = [sum(row[i] for row in rows) for i in range(1, 10)]
     omitted = 0
     if limit is not None and len(rows) > limit:
         omitted = len(rows) - limit
@@ -125,40 +132,39 @@ def usage_report(
 
     # Medians need every value; per group only for the groups shown (by conversation there may be thousands).
     shown = {row[0] for row in rows}
-    latencies: dict[str | None, list[float]] = {}
-    ttfts: dict[str | None, list[float]] = {}
-    all_latencies: list[float] = []
-    all_ttfts: list[float] = []
-    timed = " AND ".join([*clauses, "(r.latency_s IS NOT NULL OR r.ttft_s IS NOT NULL)"])
-    for group, latency, ttft in conn.execute(
-        f"SELECT {key}, r.latency_s, r.ttft_s FROM requests r JOIN turns t ON t.id = r.turn_id WHERE {timed}", params
+    timings = ("latency_s", "ttft_s", "ttfb_s", "tokens_per_s")
+    per_group: dict[str | None, list[list[float]]] = {}
+    overall: list[list[float]] = [[] for _ in timings]
+    timed = " AND ".join([*clauses, "(" + " OR ".join(f"r.{t} IS NOT NULL" for t in timings) + ")"])
+    for group, *values in conn.execute(
+        f"SELECT {key}, {', '.join('r.' + t for t in timings)} FROM requests r JOIN turns t ON t.id = r.turn_id "
+        f"WHERE {timed}",
+        params,
     ):
-        if latency is not None:
-            all_latencies.append(latency)
-            if group in shown:
-                latencies.setdefault(group, []).append(latency)
-        if ttft is not None:
-            all_ttfts.append(ttft)
-            if group in shown:
-                ttfts.setdefault(group, []).append(ttft)
+        lists = per_group.setdefault(group, [[] for _ in timings]) if group in shown else None
+        for i, value in enumerate(values):
+            if value is not None:
+                overall[i].append(value)
+                if lists is not None:
+                    lists[i].append(value)
 
     titles: dict[str, str] = {}
     if by == "conversation" and rows:
         ids = [row[0] for row in rows]
         titles = dict(conn.execute(f"SELECT id, title FROM conversations WHERE id IN ({', '.join('?' * len(ids))})", ids))
 
-    def usage_row(group: str | None, title: str | None, sums: Any, lat: list[float], ttft: list[float]) -> UsageRow:
+    def usage_row(group: str | None, title: str | None, sums: Any, measured: list[list[float]]) -> UsageRow:
+        lat, ttft, ttfb, rate = (_median(values) for values in measured)
         return UsageRow(
             key=group, title=title, requests=sums[0], input_tokens=sums[1], output_tokens=sums[2],
-            cached_tokens=sums[3], reasoning_tokens=sums[4], cost_usd=sums[5], median_latency_s=_median(lat),
-            median_ttft_s=_median(ttft), retries=sums[6], failed=sums[7],
+            cached_tokens=sums[3], reasoning_tokens=sums[4], cost_usd=sums[5], median_latency_s=lat,
+            median_ttft_s=ttft, retries=sums[6], failed=sums[7], median_ttfb_s=ttfb, median_tokens_per_s=rate,
+            estimated=sums[8],
         )  # fmt: skip
 
-    groups = [
-        usage_row(row[0], titles.get(row[0]), row[1:], latencies.get(row[0], []), ttfts.get(row[0], []))
-        for row in rows
-    ]
-    total = usage_row(None, None, total_row, all_latencies, all_ttfts)
+    none: list[list[float]] = [[] for _ in timings]
+    groups = [usage_row(row[0], titles.get(row[0]), row[1:], per_group.get(row[0], none)) for row in rows]
+    total = usage_row(None, None, total_row, overall)
     return UsageReport(by=by, window=window, groups=groups, total=total, omitted=omitted)
 
 

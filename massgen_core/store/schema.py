@@ -133,8 +133,17 @@ CREATE VIRTUAL TABLE fts USING fts5(
 );
 """
 
+# Version 2: what each request measured beyond its tokens (time to first byte, output rate) and
+# whether its tokens are the provider's or an estimate (a request cancelled or cut off before usage).
+_V2 = """
+ALTER TABLE requests ADD COLUMN ttfb_s REAL;
+ALTER TABLE requests ADD COLUMN tokens_per_s REAL;
+ALTER TABLE requests ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0
+"""
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda conn: _run_script(conn, _V1),
+    lambda conn: _run_script(conn, _V2),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

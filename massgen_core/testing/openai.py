@@ -222,13 +222,15 @@ def _arguments_for(parameters: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def coordination_handler(api: str = "chat", *, answer: str = "The answer is 42.", fragments: int = 4,
-                         chunk_delay: float = 0.0) -> Any:
+                         chunk_delay: float = 0.0, usage: Any = None) -> Any:
     """A route handler playing a cooperative agent in a MassGen session.
 
     With a ``vote`` tool offered and answers already on the table it votes for
     the first label; with ``new_answer`` offered it answers; with no tools
     (the final presentation) it streams ``answer`` as text. Tool arguments
     are sent in ``fragments`` pieces. ``api`` is ``chat`` or ``responses``.
+    ``usage(body, output)`` (the request body, the text or arguments sent)
+    gives the (prompt, completion) tokens billed; by default (10, 5).
     """
 
     def handler(request: Any) -> Response:
@@ -242,16 +244,17 @@ def coordination_handler(api: str = "chat", *, answer: str = "The answer is 42."
         elif "new_answer" in tools:
             call = ("new_answer", {"content": answer})
         pieces = [answer[i::1] for i in range(0)] or [answer[: len(answer) // 2], answer[len(answer) // 2 :]]
+        raw = answer if call is None else json.dumps(call[1])
+        billed = (10, 5) if usage is None else tuple(usage(body, raw))
         if call is None:
             build = chat_events if api == "chat" else responses_events
-            return Response.sse(build(pieces, model=model), chunk_delay=chunk_delay)
-        raw = json.dumps(call[1])
+            return Response.sse(build(pieces, model=model, usage=billed), chunk_delay=chunk_delay)
         step = max(1, len(raw) // max(1, fragments))
         frags = [raw[i : i + step] for i in range(0, len(raw), step)]
         if api == "chat":
-            return Response.sse(chat_events([], tool_calls=[("call_1", call[0], frags)], model=model),
+            return Response.sse(chat_events([], tool_calls=[("call_1", call[0], frags)], model=model, usage=billed),
                                 chunk_delay=chunk_delay)
-        return Response.sse(responses_events([], tool_calls=[("call_1", call[0], frags)], model=model),
+        return Response.sse(responses_events([], tool_calls=[("call_1", call[0], frags)], model=model, usage=billed),
                             chunk_delay=chunk_delay)
 
     return handler

@@ -53,7 +53,10 @@ async def test_a_refused_key_drops_the_agent_after_one_launch(refused):
 
 
 async def test_a_retryable_failure_still_gets_the_consecutive_failure_cap(refused):
-    orch = refused.team([refused.agent("ok", [{"answer": "Paris."}, {"vote": {"for": "best"}}]), refused_agent("busy", "overloaded")])
+    orch = refused.team(
+        [refused.agent("ok", [{"answer": "Paris."}, {"vote": {"for": "best"}}]), refused_agent("busy", "overloaded")],
+        wait_for_retrying_agents=True,
+    )
     events = await refused.run(orch)
     failed = refused.of(events, ev.AgentFailed)
     assert "3 consecutive failed launches" in failed[0].error

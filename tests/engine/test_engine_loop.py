@@ -147,6 +147,7 @@ async def test_consecutive_failures_drop_the_agent_after_restarts(eng):
     orch = eng.team(
         {"a": [{"answer": "A"}, {"vote": "self"}], "b": [{"fail": "rate_limit"}]},
         max_consecutive_failures=3,
+        wait_for_retrying_agents=True,
     )
     events = await eng.run(orch)
     b_restarts = [e for e in eng.of(events, ev.AgentRestarted) if e.agent_id == "b"]

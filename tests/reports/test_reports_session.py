@@ -75,7 +75,7 @@ def test_usage_on_an_empty_store_says_so_and_exits_zero(massgen, massgen_json):
         "by": "day", "since": None, "until": None, "groups": [], "omitted": 0,
         "total": {"key": None, "title": None, "requests": 0, "input_tokens": 0, "output_tokens": 0, "cached_tokens": 0,
                   "reasoning_tokens": 0, "cost_usd": 0, "median_latency_s": None, "median_ttft_s": None,
-                  "retries": 0, "failed": 0},
+                  "retries": 0, "failed": 0, "median_ttfb_s": None, "median_tokens_per_s": None, "estimated": 0},
     }  # fmt: skip
 
 

@@ -101,8 +101,8 @@ def test_usage_table_shows_each_group_and_a_total_row(three_turns, massgen):
     out = massgen("usage").stdout
     assert "Usage by model" in out
     rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]] for line in out.splitlines() if line.startswith("│")}
-    assert rows["gpt-4o"] == ["3", "160", "25", "10", "5", "$0.0150", "1.00s", "0.15s", "0", "1"]
-    assert rows["total"] == ["5", "361", "66", "10", "5", "$0.0360", "1.50s", "0.20s", "1", "1"]
+    assert rows["gpt-4o"] == ["3", "160", "25", "10", "5", "$0.0150", "1.00s", "0.15s", "-", "-", "0", "1", "0"]
+    assert rows["total"] == ["5", "361", "66", "10", "5", "$0.0360", "1.50s", "0.20s", "-", "-", "1", "1", "0"]
 
 
 def test_usage_table_by_conversation_shows_short_id_and_title(three_turns, massgen):

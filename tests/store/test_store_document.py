@@ -29,7 +29,8 @@ vote = st.fixed_dictionaries({
 request = st.fixed_dictionaries({
     "agent_id": ident, "backend": ident, "model": st.none() | ident, "input_tokens": st.integers(0, 10**7),
     "output_tokens": st.integers(0, 10**7), "cached_tokens": st.integers(0, 10**7), "reasoning_tokens": st.integers(0, 10**7),
-    "cost_usd": money, "latency_s": opt_ts, "ttft_s": opt_ts, "retries": st.integers(0, 9), "status": ident, "ts": opt_ts,
+    "cost_usd": money, "latency_s": opt_ts, "ttft_s": opt_ts, "ttfb_s": opt_ts, "tokens_per_s": opt_ts,
+    "retries": st.integers(0, 9), "status": ident, "estimated": st.booleans(), "ts": opt_ts,
 })  # fmt: skip
 event = st.fixed_dictionaries({"seq": st.none() | st.integers(0, 10**6), "ts": opt_ts, "type": ident,
                                "data": st.dictionaries(ident, json_value, max_size=3)})  # fmt: skip
