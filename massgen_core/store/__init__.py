@@ -121,6 +121,8 @@ class Store:
     """An open conversation database."""
 
     def __init__(self, path: Path | None = None) -> None:
+        if path is None:
+            paths.ensure_private_dir(paths.data_dir())  # the default folder is ours: tighten an old 0755 one
         self.path = Path(path) if path is not None else default_path()
         self.conn = connect(self.path)
 

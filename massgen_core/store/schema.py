@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from massgen_core import paths
 from massgen_core.errors import MassGenError
 
 BUSY_TIMEOUT_MS = 30_000
@@ -172,8 +173,11 @@ def _use_wal(conn: sqlite3.Connection) -> None:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating and migrating as needed) the database at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Open (creating and migrating as needed) the database at ``path``, readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=paths.PRIVATE_DIR_MODE)
+    # SQLite gives the -wal and -shm files the database's own mode; older ones are tightened too.
+    for private in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        paths.private_file(private, create=private is path and path.name != ":memory:")
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
