@@ -25,6 +25,7 @@ from massgen_core import events as ev
 from massgen_core.orchestrator import prompts
 from massgen_core.orchestrator.agent import Agent
 from massgen_core.orchestrator.context import LaunchContext, current_launch
+from massgen_core.redaction import redact_text
 from massgen_core.tools import Tool
 from massgen_core.voting import InvalidVote, Vote, VotingStrategy
 
@@ -876,5 +877,5 @@ def _vote_label(workflow: list[bk.ToolCall]) -> str | None:
 
 
 def _describe(exc: BaseException) -> str:
-    message = str(exc)
+    message = redact_text(str(exc))
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__

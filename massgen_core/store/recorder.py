@@ -18,13 +18,12 @@ import sqlite3
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import attrs
-
 from massgen_core import events as ev
+from massgen_core.redaction import redact
 from massgen_core.store import Store
 from massgen_core.store.document import (
     FTS_ANSWER,
@@ -37,9 +36,6 @@ from massgen_core.store.document import (
 )
 
 TITLE_CHARS = 80
-_SECRET_MARKERS = ("api_key", "apikey", "secret", "password", "authorization", "credential")
-_SECRET_NAMES = {"key", "token", "bearer"}
-REDACTED = "***"
 # Events kept whole in the ``events`` table; the others have tables of their own or are not kept.
 _KEPT_EVENTS = (
     ev.ToolCalled,
@@ -57,31 +53,6 @@ _DEFERRED_EVENTS = (ev.AgentStarted, ev.AgentRestarted)
 
 def new_conversation_id() -> str:
     return uuid.uuid4().hex
-
-
-def is_secret_key(key: str) -> bool:
-    """Whether a config or event key names a credential."""
-    lowered = key.lower().replace("-", "_")
-    return (
-        lowered in _SECRET_NAMES
-        or lowered.endswith(("_key", "_token"))
-        or any(marker in lowered for marker in _SECRET_MARKERS)
-    )
-
-
-def redact(value: Any) -> Any:
-    """A JSON-ready copy of ``value`` (attrs classes, mappings, sequences) with secrets replaced."""
-    if attrs.has(type(value)):
-        value = attrs.asdict(value, recurse=False)
-    if isinstance(value, Mapping):
-        return {
-            str(k): (REDACTED if is_secret_key(str(k)) and v not in (None, "") else redact(v)) for k, v in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return [redact(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
 
 
 class Recorder:

@@ -11,7 +11,8 @@ from massgen_core import events as ev
 from massgen_core import recording
 from massgen_core.errors import MassGenError
 from massgen_core.store import Store, default_path
-from massgen_core.store.recorder import REDACTED, Recorder, redact
+from massgen_core.redaction import REDACTED, redact
+from massgen_core.store.recorder import Recorder
 
 
 def _one(db: Path, sql: str, *args: object) -> object:

@@ -12,7 +12,6 @@ reused and tested on its own. POSIX only (it relies on ``resource``).
 from __future__ import annotations
 
 import os
-import re
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -20,14 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from massgen_core.redaction import is_secret_name
+
 if TYPE_CHECKING:
     import asyncio
 
 MiB = 1024 * 1024
 
-# Names that look like credentials are never passed to the child. Matching is
-# on the upper-cased name, so `openai_api_key` is caught as well.
-_SECRET_NAME = re.compile(r"(API_?KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE_KEY)")
 
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -93,7 +91,7 @@ class RunResult:
 def scrubbed_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """A copy of ``environ`` without any variable whose name looks like a credential."""
     environ = os.environ if environ is None else environ
-    return {k: v for k, v in environ.items() if not _SECRET_NAME.search(k.upper())}
+    return {k: v for k, v in environ.items() if not is_secret_name(k)}
 
 
 def _limit_child(limits: Limits) -> Callable[[], None]:
