@@ -10,13 +10,14 @@ value of any secret-named query parameter or ``name=value`` pair
 attrs values included, and returns a JSON-ready copy.
 
 Errors, ``backends check``, ``config show``, the store, exports, webhook
-payloads and the debug log all go through this module; no other module may
+payloads and every debug log line (``RedactingFormatter``) go through this module; no other module may
 define a rule of its own (tests/core/test_redaction.py checks). Nothing here
 logs, prints or keeps anything but the registered keys.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -158,8 +159,16 @@ def redact(value: Any) -> Any:
     return redact_text(str(value))
 
 
+class RedactingFormatter(logging.Formatter):
+    """A log formatter whose every line, traceback included, goes through ``redact_text`` (httpx logs URLs)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
+
+
 __all__ = [
     "REDACTED",
+    "RedactingFormatter",
     "is_secret_name",
     "origin",
     "redact",

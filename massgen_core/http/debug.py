@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Mapping
 
-from massgen_core.redaction import redact_headers, redact_text, redact_url
+from massgen_core.redaction import RedactingFormatter, redact_headers, redact_text, redact_url
 
 logger = logging.getLogger("massgen.http")
 __all__ = ["configure_debug_logging", "debug_enabled", "log_exchange", "logger", "redact_text"]
@@ -49,5 +49,5 @@ def configure_debug_logging() -> None:
         logger.setLevel(logging.DEBUG)
     if not logger.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(name)s %(message)s"))
         logger.addHandler(handler)
