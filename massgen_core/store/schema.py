@@ -134,8 +134,49 @@ CREATE VIRTUAL TABLE fts USING fts5(
 );
 """
 
+# A streamed final answer is appended here piece by piece (massgen_core.store.final_spool), so
+# recording it costs O(its length) instead of rewriting turns.final_answer at every flush; the
+# turn's pieces are folded into turns.final_answer when it finishes. Rows left here belong to a
+# turn that crashed mid-answer: readers join them (massgen_core.store.document.final_text).
+_V2 = """
+CREATE TABLE final_chunks (
+    turn_id INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+    seq     INTEGER NOT NULL,
+    text    TEXT NOT NULL,
+    PRIMARY KEY (turn_id, seq)
+) WITHOUT ROWID;
+"""
+
+
+def _mask_stored_secrets(conn: sqlite3.Connection) -> None:
+    """Mask what older versions stored unmasked: credentials in URLs (base_url) of configs and events."""
+    import json
+
+    from massgen_core.redaction import redact
+
+    previous = conn.execute("PRAGMA secure_delete").fetchone()[0]
+    conn.execute("PRAGMA secure_delete = ON")  # the unmasked text must not linger in freed page space
+    for table, column in (("conversations", "config"), ("events", "data")):
+        for rowid, text in conn.execute(f"SELECT rowid, {column} FROM {table} WHERE {column} IS NOT NULL").fetchall():
+            try:
+                value = json.loads(text)
+            except ValueError:
+                continue
+            masked = redact(value)
+            if masked != value:
+                dumped = json.dumps(masked, ensure_ascii=False, separators=(",", ":"))
+                conn.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (dumped, rowid))
+    conn.execute(f"PRAGMA secure_delete = {int(previous)}")
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    _run_script(conn, _V2)
+    _mask_stored_secrets(conn)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda conn: _run_script(conn, _V1),
+    _v2,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
