@@ -148,7 +148,7 @@ CREATE TABLE final_chunks (
 """
 
 
-def _mask_stored_secrets(conn: sqlite3.Connection) -> None:
+def _rewrite_with_secrets_masked(conn: sqlite3.Connection) -> None:
     """Mask what older versions stored unmasked: credentials in URLs (base_url) of configs and events."""
     import json
 
@@ -171,7 +171,7 @@ def _mask_stored_secrets(conn: sqlite3.Connection) -> None:
 
 def _v2(conn: sqlite3.Connection) -> None:
     _run_script(conn, _V2)
-    _mask_stored_secrets(conn)
+    _rewrite_with_secrets_masked(conn)
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [

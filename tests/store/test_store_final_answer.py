@@ -148,3 +148,29 @@ def test_the_spool_ignores_text_after_close_and_closes_without_having_started(tm
     spool.close()
     spool.append(1, "too late")
     assert _rows(tmp_path / "c.db", "SELECT COUNT(*) FROM final_chunks") == [(0,)]
+
+
+def test_a_writer_failure_found_at_the_end_of_the_turn_stops_recording(db_path, capsys):
+    recorder = Recorder(Store(db_path), flush_chars=1, flush_interval_s=3600)
+    recorder.flush()  # nothing recorded yet: nothing to do
+    f = _streaming(recorder, [])
+    _rows(db_path, "DROP TABLE final_chunks")
+    recorder(f(ev.FinalAnswerDelta, agent_id="a", text="lost"))
+    _wait_for(lambda: recorder._spool.failure is not None, "the writer's failure noticed")
+    recorder(f(ev.SessionFinished, final_answer="lost", winner="a", ended_by="consensus"))
+    assert recorder.error is not None
+    assert _rows(db_path, "SELECT finished_at FROM turns") == [(None,)]  # nothing more was written
+    recorder.close()
+    assert capsys.readouterr().err.count("conversation recording stopped") == 1
+
+
+def test_a_database_error_while_flushing_deferred_events_stops_recording(db_path, capsys):
+    recorder = Recorder(Store(db_path))
+    f = ev.EventFactory("s1")
+    recorder(f(ev.SessionStarted, question="q", agent_ids=("a",)))
+    recorder(f(ev.AgentStarted, agent_id="a"))  # deferred until the next commit
+    _rows(db_path, "DROP TABLE events")
+    recorder.flush()
+    assert recorder.error is not None and "events" in recorder.error
+    recorder.close()
+    assert "conversation recording stopped" in capsys.readouterr().err

@@ -109,3 +109,16 @@ def test_a_preset_description_is_its_first_comment_line(tmp_path):
     config.write_text("\n# Team of one\nagent: {}\n", encoding="utf-8")
     presets.save_preset("one", config)
     assert presets.find("preset", "one").description == "Team of one"
+
+
+def test_show_preset_masks_credentials_inside_a_base_url(tmp_path):
+    config = tmp_path / "gw.yaml"
+    config.write_text(
+        "agents:  # gateway\n  - backend:\n      type: ollama\n      base_url: http://u:pw-preset-9@gw:8080/v1?key=q-preset-8\n"
+        "      model: llama3.2\n",
+        encoding="utf-8",
+    )
+    presets.save_preset("gateway", config)
+    shown = presets.show_preset("gateway")
+    assert "pw-preset-9" not in shown and "q-preset-8" not in shown
+    assert "base_url: http://***@gw:8080/v1?key=***" in shown and "# gateway" in shown
