@@ -26,7 +26,6 @@ from typing import Any
 from massgen_core import events as ev
 from massgen_core.redaction import redact
 from massgen_core.store import Store
-from massgen_core.store.final_spool import FinalSpool
 from massgen_core.store.document import (
     FTS_ANSWER,
     FTS_QUESTION,
@@ -35,6 +34,7 @@ from massgen_core.store.document import (
     fts_rowid,
     index_text,
 )
+from massgen_core.store.final_spool import FinalSpool
 
 TITLE_CHARS = 80
 # Events kept whole in the ``events`` table; the others have tables of their own or are not kept.
@@ -139,11 +139,21 @@ class Recorder:
             self._fail(exc)
 
     def close(self) -> None:
-        """Flush and close; an unfinished turn stays marked unfinished."""
+        """Flush and close; an unfinished turn stays marked unfinished.
+
+        This waits for the spool to write what it holds (a whole final answer
+        at most): from a coroutine, ``await recorder.aclose()`` instead.
+        """
         if self.error is None:
             self.flush()
         self._spool.close()
         self.store.close()
+
+    async def aclose(self) -> None:
+        """``close`` in a worker thread, so that the event loop is not held while the last text is written."""
+        import asyncio
+
+        await asyncio.to_thread(self.close)
 
     # -- helpers -----------------------------------------------------------
 

@@ -7,6 +7,7 @@ import logging
 import httpx
 import pytest
 
+from massgen_core import redaction
 from massgen_core.backend import Usage
 from massgen_core.http import (
     BackendError,
@@ -22,6 +23,7 @@ from massgen_core.http import (
     aclose_all,
     aiter_events,
     cost_usd,
+    debug,
     error_for_status,
     error_from_response,
     get_client,
@@ -32,8 +34,6 @@ from massgen_core.http import (
     retry_stream,
     usage_from_openai,
 )
-from massgen_core import redaction
-from massgen_core.http import debug
 from massgen_core.http.pool import open_clients
 from massgen_core.http.pricing import effective_price
 from massgen_core.testing import Response

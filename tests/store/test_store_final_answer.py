@@ -174,3 +174,12 @@ def test_a_database_error_while_flushing_deferred_events_stops_recording(db_path
     assert recorder.error is not None and "events" in recorder.error
     recorder.close()
     assert "conversation recording stopped" in capsys.readouterr().err
+
+
+async def test_aclose_writes_everything_from_a_worker_thread(db_path):
+    recorder = Recorder(Store(db_path), flush_chars=10**9, flush_interval_s=3600)
+    f = _streaming(recorder, ["x" * 1000] * 50)
+    recorder(f(ev.SessionFinished, final_answer="x" * 50_000, winner="a", ended_by="consensus"))
+    await recorder.aclose()
+    assert _rows(db_path, "SELECT length(final_answer) FROM turns") == [(50_000,)]
+    assert _rows(db_path, "SELECT COUNT(*) FROM final_chunks") == [(0,)]

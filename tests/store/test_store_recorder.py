@@ -10,8 +10,8 @@ import pytest
 from massgen_core import events as ev
 from massgen_core import recording
 from massgen_core.errors import MassGenError
-from massgen_core.store import Store, default_path
 from massgen_core.redaction import REDACTED, redact
+from massgen_core.store import Store, default_path
 from massgen_core.store.recorder import Recorder
 
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 from massgen_webhooks import config
-from massgen_core.redaction import origin
 from massgen_webhooks.config import DEFAULT_EVENTS, Hook, load
+
+from massgen_core.redaction import origin
 
 
 def write(tmp_path: Path, text: str) -> Path:
