@@ -16,18 +16,6 @@ from massgen_core.store import Store
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
 
-CONFIG = """
-agents:
-  - id: solo
-    backend:
-      type: scripted
-      model: scripted-quick
-      script:
-        - answer: "Answer to: {question}"
-        - vote: best
-"""
-
-
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -42,9 +30,7 @@ def _run_with_umask_022(home: Path, *args: str) -> subprocess.CompletedProcess[s
 
 def test_a_first_run_on_a_fresh_home_creates_a_private_data_folder_and_database(tmp_path):
     home = tmp_path / "fresh-home"  # does not exist yet: the run creates everything
-    config = tmp_path / "quick.yaml"
-    config.write_text(CONFIG, encoding="utf-8")
-    _run_with_umask_022(home, "--config", str(config), "--no-display", "Private?")
+    _run_with_umask_022(home, "--preset", "offline-demo", "--no-display", "Private?")
     data = home / "data"
     db = data / "conversations.db"
     assert _mode(data) == 0o700
