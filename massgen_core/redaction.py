@@ -5,8 +5,8 @@ authorization, cookie or signature (``is_secret_name``: config keys, header
 names, query parameters, environment variables alike). A *text* loses every
 key this process has seen (``remember_secret``), key-shaped tokens
 (``sk-...``, ``AIza...``, ``Bearer ...``), the userinfo of any URL and the
-value of any secret-named query parameter or ``name=value`` pair
-(``redact_text``, ``redact_url``). ``redact`` applies both to plain data,
+value of any secret-named query parameter, ``name=value``, ``"name": "value"``
+or ``Name: value`` pair (``redact_text``, ``redact_url``). ``redact`` applies both to plain data,
 attrs values included, and returns a JSON-ready copy.
 
 Errors, ``backends check``, ``config show``, the store, exports, webhook
@@ -46,7 +46,13 @@ _PAIR = re.compile(
     r"(?P<name>[A-Za-z0-9_.\-\[\]]+)=(?P<value>[^&#;\s\"'<>]*?)(?=[.,:!?)\]}]*(?:[&#;\s\"'<>]|$))"
 )
 # "name": "value" in a JSON body a provider echoes back.
-_JSON_PAIR = re.compile(r"\"(?P<name>[^\"\\]{1,100})\"(?P<sep>\s*:\s*)\"(?P<value>(?:[^\"\\]|\\.)*)\"")
+# "name": "value" in a JSON body a provider echoes back, or 'name': 'value' in a Python repr.
+_QUOTED_PAIR = re.compile(
+    r"(?P<q>[\"'])(?P<name>[A-Za-z0-9_.\- ]{1,100})(?P=q)(?P<sep>\s*:\s*)(?P<vq>[\"'])(?P<value>(?:(?!(?P=vq))[^\\]|\\.)*)(?P=vq)"
+)
+# "x-api-key: value" or "Authorization: Bearer value" in a header dump or a log line.
+_HEADER_NAME = re.compile(r"(?<![A-Za-z0-9_.\-])([A-Za-z][A-Za-z0-9_.\-]*):[ \t]*")
+_HEADER_VALUE = re.compile(r"(?:(?:Bearer|Basic|Token|Digest)[ \t]+)?[^\s\"',;]+")
 
 _known_secrets: set[str] = set()
 
@@ -76,10 +82,24 @@ def _pair(match: re.Match[str]) -> str:
     return f"{match['name']}={REDACTED}"
 
 
-def _json_pair(match: re.Match[str]) -> str:
+def _quoted_pair(match: re.Match[str]) -> str:
     if not is_secret_name(match["name"]) or not match["value"]:
         return match[0]
-    return f"\"{match['name']}\"{match['sep']}\"{REDACTED}\""
+    q, vq = match["q"], match["vq"]
+    return f"{q}{match['name']}{q}{match['sep']}{vq}{REDACTED}{vq}"
+
+
+def _header_pairs(text: str) -> str:
+    out, done = [], 0
+    for name in _HEADER_NAME.finditer(text):
+        # A bare "key:" is too common in prose to mean a credential; "api-key:", "Authorization:" are not.
+        if name.start() < done or name[1].lower() == "key" or not is_secret_name(name[1]):
+            continue
+        value = _HEADER_VALUE.match(text, name.end())
+        if value is not None:
+            out += [text[done : name.end()], REDACTED]
+            done = value.end()
+    return "".join(out) + text[done:] if out else text
 
 
 def _drop_userinfo(url: str) -> str:
@@ -115,8 +135,10 @@ def redact_text(text: str) -> str:
         text = _URL.sub(_url_in_text, text)
     if "=" in text:
         text = _PAIR.sub(_pair, text)
-    if '"' in text:
-        text = _JSON_PAIR.sub(_json_pair, text)
+    if '"' in text or "'" in text:
+        text = _QUOTED_PAIR.sub(_quoted_pair, text)
+    if ":" in text:
+        text = _header_pairs(text)
     return _KEY_SHAPED.sub(REDACTED, text)
 
 

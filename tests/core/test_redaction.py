@@ -136,6 +136,25 @@ def test_origin_keeps_scheme_host_and_port_only():
 # -- text ----------------------------------------------------------------------
 
 
+PAIR_FORMATS = ["{n}={s}", "--{n}={s}", '"{n}": "{s}"', "'{n}': '{s}'", '{{"{n}":"{s}"}}']
+HEADER_FORMATS = ["{n}: {s}", "{n}:{s}", "{n}: Bearer {s}", "{n}: Token {s}"]
+
+
+@given(secret_names, secrets, st.sampled_from(PAIR_FORMATS + HEADER_FORMATS),
+       st.sampled_from(["", "request failed: ", "headers {", "\n"]), st.sampled_from(["", ", retrying", "}", "\n"]))  # fmt: skip
+def test_a_secret_written_as_a_named_value_in_text_never_survives(name, secret, form, before, after):
+    assume(form not in HEADER_FORMATS or name.lower() != "key")  # "key: ..." is prose more often than not
+    text = before + form.format(n=name, s=secret) + after
+    assume(text.count(secret) == 1)
+    assert secret not in redact_text(text)
+
+
+def test_named_values_that_are_not_credentials_are_left_alone():
+    for text in ("The key: press enter", "time 12:30, ratio 1:2", "model=gpt-4o&max_tokens=5", '{"model": "m"}',
+                 "{'token': ''}", "see https://example.com: ok"):  # fmt: skip
+        assert redact_text(text) == text
+
+
 def test_key_shaped_tokens_known_keys_and_json_pairs_are_masked():
     redaction.remember_secret("weird-format-key-0002")
     redaction.remember_secret("short")  # too short to mask everywhere without mangling text
