@@ -151,8 +151,15 @@ def test_a_secret_written_as_a_named_value_in_text_never_survives(name, secret, 
 
 def test_named_values_that_are_not_credentials_are_left_alone():
     for text in ("The key: press enter", "time 12:30, ratio 1:2", "model=gpt-4o&max_tokens=5", '{"model": "m"}',
-                 "{'token': ''}", "see https://example.com: ok"):  # fmt: skip
+                 "{'token': ''}", "see https://example.com: ok", "a header named api_key:"):  # fmt: skip
         assert redact_text(text) == text
+
+
+def test_the_log_formatter_masks_every_line_it_formats():
+    import logging
+
+    record = logging.LogRecord("httpx", logging.INFO, __file__, 1, "HTTP Request: GET %s", ("http://u:pw-log-1@h/v1",), None)
+    assert redaction.RedactingFormatter("%(name)s %(message)s").format(record) == "httpx HTTP Request: GET http://***@h/v1"
 
 
 def test_key_shaped_tokens_known_keys_and_json_pairs_are_masked():
