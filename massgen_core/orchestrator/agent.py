@@ -1,4 +1,4 @@
-"""An agent as the orchestrator sees it: a backend with an id, system message, role and weight.
+"""An agent as the orchestrator sees it: a backend with an id, system message, role, weight and tools.
 
 This module holds the agent's static description only; the coordination
 state of a session (answers, votes, launches) lives in ``session.py``.
@@ -7,9 +7,12 @@ It performs no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import attrs
 
 from massgen_core.backend import Backend
+from massgen_core.tools import Tool
 
 
 @attrs.define(eq=False, kw_only=True)
@@ -24,3 +27,4 @@ class Agent:
     role: str | None = None
     weight: float = 1.0
     call_timeout: float | None = None  # seconds per model call; None: no per-call bound
+    tools: Mapping[str, Tool] | None = None  # the tools offered to it; None: the orchestrator's

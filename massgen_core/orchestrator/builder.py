@@ -23,13 +23,14 @@ from massgen_core.config.schema import (
     OrchestratorConfig,
     VotingConfig,
 )
-from massgen_core.errors import MassGenError
+from massgen_core.errors import MassGenError, did_you_mean
 from massgen_core.orchestrator import prompts
 from massgen_core.orchestrator.agent import Agent
 from massgen_core.orchestrator.context import current_launch
 from massgen_core.orchestrator.roles import compose_system_message, resolve_role
 from massgen_core.orchestrator.session import Limits, Orchestrator
 from massgen_core.plugins import PluginManager, get_plugin_manager
+from massgen_core.tools import Tool
 from massgen_core.voting import AgentInfo, VotingStrategy
 
 _BACKEND_FIELDS = {field.name for field in attrs.fields(BackendConfig)}
@@ -51,6 +52,7 @@ def build_orchestrator(
         orchestrator=config.orchestrator,
         manager=manager,
         emit_backend_event=emit_backend_event,
+        default_tools=config.orchestrator.tools or (),
     )
 
 
@@ -92,6 +94,7 @@ def _build_team(
     orchestrator: OrchestratorConfig,
     manager: PluginManager,
     emit_backend_event: Callable[[ev.Event], None] | None,
+    default_tools: Sequence[str],
 ) -> Orchestrator:
     holder: list[Orchestrator] = []
 
@@ -101,7 +104,10 @@ def _build_team(
         elif emit_backend_event is not None:  # pragma: no cover - only while building
             emit_backend_event(event)
 
-    agents = [_build_agent(agent_config, config, manager, emit) for agent_config in agent_configs]
+    agents = [
+        _build_agent(agent_config, config, manager, emit, default_tools)
+        for agent_config in agent_configs
+    ]
     ids = [agent.id for agent in agents]
     if len(set(ids)) != len(ids):
         raise MassGenError(f"agent ids must be unique, got {', '.join(ids)}")
@@ -118,13 +124,11 @@ def _build_team(
         coordination_instructions=orchestrator.coordination_instructions,
         presentation_instructions=orchestrator.presentation_instructions,
     )
-    tools = [tool for _name, tool in manager.tools.items()]
     orch = Orchestrator(
         agents,
         strategy,
         strategy_name=voting.strategy,
         limits=limits,
-        tools=tools,
         use_orchestrator_for_single_agent=config.ui.use_orchestrator_for_single_agent,
         emit_backend_event=emit_backend_event,
     )
@@ -137,11 +141,16 @@ def _build_agent(
     config: Config,
     manager: PluginManager,
     emit: Callable[[ev.Event], None],
+    default_tools: Sequence[str],
 ) -> Agent:
     role_text = resolve_role(agent_config.role, config.roles) if agent_config.role else None
     system_message = compose_system_message(role_text, agent_config.system_message)
     per_call = config.timeout_settings.per_call_timeout_seconds
+    tool_names = default_tools if agent_config.tools is None else agent_config.tools
     if agent_config.is_team:
+        team_orchestrator = agent_config.orchestrator
+        if agent_config.tools is None and team_orchestrator and team_orchestrator.tools is not None:
+            tool_names = team_orchestrator.tools
         inner = _build_team(
             agent_config.agents,
             config=config,
@@ -149,6 +158,7 @@ def _build_agent(
             orchestrator=agent_config.orchestrator or config.orchestrator,
             manager=manager,
             emit_backend_event=emit,
+            default_tools=tool_names,
         )
         backend: bk.Backend = TeamBackend(inner, agent_config.id)
         return Agent(
@@ -179,10 +189,27 @@ def _build_agent(
         system_message=system_message,
         role=agent_config.role,
         weight=agent_config.weight,
+        tools=named_tools(tool_names, manager, agent_config.id),
         # Not backend_config.timeout: that is the HTTP layer's idle timeout, and using it as a
         # whole-call deadline would cut long streams and leave no time for the layer's retries.
         call_timeout=per_call,
     )
+
+
+def named_tools(names: Sequence[str], manager: PluginManager, agent_id: str) -> dict[str, Tool]:
+    """The registered tools ``names`` lists: an installed tool is offered only where the config names it."""
+    tools: dict[str, Tool] = {}
+    for name in names:
+        if name not in manager.tools:
+            installed = manager.tools.names()
+            hint = did_you_mean(name, installed)
+            raise MassGenError(
+                f"agent {agent_id}: unknown tool {name!r}"
+                + (f" (did you mean {hint!r}?)" if hint else "")
+                + f"; installed: {', '.join(installed) or 'none'}"
+            )
+        tools[name] = manager.tools.get(name)
+    return tools
 
 
 def apply_backend_params(backend: BackendConfig, params: Mapping[str, Any]) -> BackendConfig:

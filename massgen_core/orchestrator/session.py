@@ -124,6 +124,12 @@ class Orchestrator:
         self.emit_backend_event = emit_backend_event
         self._session: _Session | None = None
 
+    def tools_for(self, agent: Agent) -> Mapping[str, Tool]:
+        """The function tools offered to ``agent``: its own list, else the team-wide ``tools``."""
+        if agent.tools is None:
+            return self.tools
+        return {name: tool for name, tool in agent.tools.items() if name not in prompts.WORKFLOW_TOOLS}
+
     @property
     def agent_ids(self) -> list[str]:
         return [agent.id for agent in self.agents]
@@ -427,7 +433,7 @@ class _Session:
             tools.append(prompts.new_answer_spec())
         if labels:
             tools.append(prompts.vote_spec(strategy.vote_parameters(list(labels))))
-        tools.extend(tool.spec() for tool in self.orch.tools.values())
+        tools.extend(tool.spec() for tool in self.orch.tools_for(agent).values())
         messages: list[bk.Message] = [
             bk.Message(
                 role="system",
@@ -596,10 +602,11 @@ class _Session:
             name=call.name,
             arguments=call.arguments,
         )
-        tool = self.orch.tools.get(call.name)
+        offered = self.orch.tools_for(agent)
+        tool = offered.get(call.name)
         is_error = True
         if tool is None:
-            result = f"Error: unknown tool {call.name!r}. Available: {', '.join(sorted(self.orch.tools)) or 'none'}"
+            result = f"Error: unknown tool {call.name!r}. Available: {', '.join(sorted(offered)) or 'none'}"
         elif call.arguments is None:
             result = f"Error: the arguments of {call.name} are not valid JSON"
         else:
