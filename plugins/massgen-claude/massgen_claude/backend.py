@@ -35,6 +35,7 @@ class ClaudeBackend(HttpBackend):
     price_table = PRICES
     health_path: ClassVar[str] = "/v1/models"
     messages_path: ClassVar[str] = "/v1/messages"
+    base_url_hint: ClassVar[str] = "Claude's base URL has no /v1 path, e.g. https://api.anthropic.com"
 
     def __init__(self, config: Any, context: BackendContext | None = None) -> None:
         super().__init__(config, context)

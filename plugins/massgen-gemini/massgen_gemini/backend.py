@@ -37,6 +37,9 @@ class GeminiBackend(HttpBackend):
     default_base_url: ClassVar[str | None] = "https://generativelanguage.googleapis.com"
     price_table = PRICES
     health_path: ClassVar[str] = "/v1beta/models"
+    base_url_hint: ClassVar[str] = (
+        "Gemini's base URL has no version path, e.g. https://generativelanguage.googleapis.com"
+    )
 
     def __init__(self, config: Any, context: BackendContext | None = None) -> None:
         super().__init__(config, context)
