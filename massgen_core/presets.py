@@ -150,12 +150,14 @@ def save_preset(name: str, config_file: Path, *, overwrite: bool = False) -> Pat
 
 
 def _mask(node: Any) -> None:
-    from massgen_core.store.recorder import REDACTED, is_secret_key
+    from massgen_core.redaction import REDACTED, is_secret_name, redact_text
 
     if isinstance(node, dict):
         for key, value in node.items():
-            if is_secret_key(str(key)) and isinstance(value, str) and value and not value.startswith("${"):
+            if is_secret_name(str(key)) and isinstance(value, str) and value and not value.startswith("${"):
                 node[key] = REDACTED
+            elif isinstance(value, str) and redact_text(value) != value:  # a URL with credentials
+                node[key] = redact_text(value)
             else:
                 _mask(value)
     elif isinstance(node, list):

@@ -478,7 +478,11 @@ class Interactive:
 
 def _configure_logging(options: RunOptions, stderr: TextIO) -> None:
     if options.debug or options.verbosity >= 3:
-        logging.basicConfig(level=logging.DEBUG, stream=stderr, format="%(levelname)s %(name)s: %(message)s")
+        from massgen_core.redaction import RedactingFormatter
+
+        handler = logging.StreamHandler(stderr)
+        handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))  # httpx logs whole URLs
+        logging.basicConfig(level=logging.DEBUG, handlers=[handler])
 
 
 def execute(

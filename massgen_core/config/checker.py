@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import collections.abc
 import math
-import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -22,6 +21,7 @@ import attrs
 from massgen_core.config.document import Document
 from massgen_core.config.problems import ConfigProblem, Severity
 from massgen_core.errors import did_you_mean
+from massgen_core.redaction import REDACTED, is_secret_name, redact
 
 if TYPE_CHECKING:
     from massgen_core.plugins import PluginManager
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 KeyPath = tuple[str | int, ...]
 
 _INVALID = object()
-_SECRET_KEY = re.compile(r"(?:^|_)(?:api_key|key|token|secret|password)$", re.IGNORECASE)
 
 
 # -- small helpers ---------------------------------------------------------
@@ -106,10 +105,6 @@ def _field_types(cls: type) -> dict[str, Any]:
         }
         _HINTS[cls] = hints
     return hints
-
-
-def _secret(key: str) -> bool:
-    return bool(_SECRET_KEY.search(key))
 
 
 # -- the checker ------------------------------------------------------------
@@ -257,7 +252,7 @@ class _Checker:
             return float(value)
         if tp is str and isinstance(value, str):
             return value
-        shown = "***" if path and isinstance(path[-1], str) and _secret(path[-1]) else repr(value)
+        shown = REDACTED if path and isinstance(path[-1], str) and is_secret_name(path[-1]) else repr(redact(value) if isinstance(value, str | Mapping | list) else value)
         self.add(path, f"expected {_describe(tp)}, got {_type_name(value)} {shown}")
         return _INVALID
 

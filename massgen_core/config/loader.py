@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from massgen_core.config.checker import KeyPath, _Checker, _secret, _type_name, format_key_path
+from massgen_core.config.checker import KeyPath, _Checker, _type_name, format_key_path
 from massgen_core.config.document import Document, DocumentError, parse_text
 from massgen_core.config.problems import ConfigError, ConfigProblem, sort_problems
 from massgen_core.config.rules import _converter, _exception_text, _Rules, infer_backend_type
 from massgen_core.config.schema import AgentConfig, Config
 from massgen_core.errors import did_you_mean
+from massgen_core.redaction import redact
 
 if TYPE_CHECKING:
     from massgen_core.plugins import PluginManager
@@ -418,20 +419,8 @@ def apply_cli_overrides(
     return attrs.evolve(config, agents=agents)
 
 
-def redact(value: Any) -> Any:
-    """A copy of plain data with secrets (api_key, *_token, ...) replaced by ``***``."""
-    if isinstance(value, dict):
-        return {
-            k: ("***" if isinstance(k, str) and _secret(k) and v not in (None, "") else redact(v))
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    return value
-
-
 def config_to_dict(config: Config, *, redact_secrets: bool = True) -> dict[str, Any]:
-    """The effective config as plain data (what ``massgen config show`` prints)."""
+    """The effective config as plain data (what ``massgen config show`` prints), secrets and URL credentials masked."""
 
     def clean(value: Any) -> Any:
         if isinstance(value, dict):
@@ -484,7 +473,6 @@ __all__ = [
     "load_dotenv_files",
     "load_text_with_warnings",
     "parse_document",
-    "redact",
     "resolve_config_path",
     "validate_document",
     "validate_files",

@@ -33,6 +33,7 @@ from massgen_core.config.schema import (
     VotingConfig,
 )
 from massgen_core.errors import did_you_mean
+from massgen_core.redaction import redact_url
 
 if TYPE_CHECKING:
     from massgen_core.plugins import PluginManager
@@ -180,7 +181,7 @@ class _Rules:
             result["base_url"] = fixed
             c.add(
                 (*path, "base_url"),
-                f"base_url names the endpoint, not the base URL (deprecated); write base_url: {fixed!r} instead",
+                f"base_url names the endpoint, not the base URL (deprecated); write base_url: {redact_url(fixed)!r} instead",
                 severity="warning",
             )
 

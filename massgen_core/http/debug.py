@@ -1,49 +1,22 @@
-"""Redaction of secrets and the ``massgen.http`` debug log of HTTP exchanges.
+"""The ``massgen.http`` debug log of HTTP exchanges.
 
 With ``MASSGEN_DEBUG=1`` (``massgen --debug``) each exchange is logged on the
 ``massgen.http`` logger: method, URL, status, timing and headers with every
-credential masked. This module must never log a body or an unmasked key.
+credential masked by ``massgen_core.redaction`` (whose ``redact_text`` is
+re-exported here for the HTTP layer). This module must never log a body or an
+unmasked key.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+
+from massgen_core.redaction import RedactingFormatter, redact_headers, redact_text, redact_url
 
 logger = logging.getLogger("massgen.http")
-
-SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie", "set-cookie"}
-)
-_KEY_PATTERNS = re.compile(
-    r"(sk-[A-Za-z0-9_\-]{8,}|xai-[A-Za-z0-9_\-]{8,}|gsk_[A-Za-z0-9]{8,}|AIza[0-9A-Za-z_\-]{20,}|Bearer\s+[A-Za-z0-9._\-]{8,})"
-)
-_known_secrets: set[str] = set()
-
-
-def remember_secret(secret: str | None) -> None:
-    """Register a key so ``redact_text`` masks it wherever it shows up (even unusual formats)."""
-    if secret and len(secret) >= 6:
-        _known_secrets.add(secret)
-
-
-def mask(secret: str) -> str:
-    return "***" if len(secret) < 12 else f"{secret[:3]}...{secret[-2:]}"
-
-
-def redact_text(text: str) -> str:
-    """``text`` with every known key and key-shaped token replaced."""
-    for secret in _known_secrets:
-        if secret in text:
-            text = text.replace(secret, "***")
-    return _KEY_PATTERNS.sub(lambda m: "***", text)
-
-
-def redact_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    return {k: ("***" if k.lower() in SECRET_HEADERS else redact_text(v)) for k, v in items}
+__all__ = ["configure_debug_logging", "debug_enabled", "log_exchange", "logger", "redact_text"]
 
 
 def debug_enabled(flag: bool = False) -> bool:
@@ -62,7 +35,7 @@ def log_exchange(
     logger.debug(
         "%s %s -> %s in %.1f ms; request headers %s; response headers %s",
         method,
-        redact_text(url),
+        redact_url(url),
         status,
         elapsed_s * 1000,
         redact_headers(request_headers),
@@ -76,5 +49,5 @@ def configure_debug_logging() -> None:
         logger.setLevel(logging.DEBUG)
     if not logger.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(name)s %(message)s"))
         logger.addHandler(handler)

@@ -3,7 +3,7 @@
 One class per kind of failure a user can act on. Every message names the
 agent, backend type, model and base URL, quotes the provider's own message,
 and says what to do. Nothing here may ever put an API key in a message:
-provider text is passed through ``redact_text`` first.
+provider text and the base URL go through ``massgen_core.redaction`` first.
 
 ``error_for_status`` maps (status, provider code/type/message) to a class
 using OpenAI-style conventions; Anthropic and Gemini plugins call it with
@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 
 from massgen_core.errors import MassGenError
-from massgen_core.http.debug import redact_text
+from massgen_core.redaction import redact_text, redact_url
 
 __all__ = [
     "AuthenticationError",
@@ -80,7 +80,7 @@ class BackendError(MassGenError):
         self.agent_id = self.context.agent_id
         self.backend = self.context.backend
         self.model = self.context.model
-        self.base_url = self.context.base_url
+        self.base_url = redact_url(self.context.base_url) if self.context.base_url else None
         self.status = status
         self.code = code
         self.provider_message = redact_text(provider_message) if provider_message else None
@@ -95,7 +95,7 @@ class BackendError(MassGenError):
 
     def _format(self) -> str:
         c = self.context
-        where = f"agent {c.agent_id}: {c.backend} backend (model {c.model or '?'}, {c.base_url or 'default URL'})"
+        where = f"agent {c.agent_id}: {c.backend} backend (model {c.model or '?'}, {self.base_url or 'default URL'})"
         status = f" [HTTP {self.status}]" if self.status else ""
         said = f": {self.provider_message}" if self.provider_message else ""
         tries = f" (after {self.attempts} attempts)" if self.attempts > 1 else ""

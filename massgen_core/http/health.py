@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from massgen_core.backend import Backend, HealthResult
-from massgen_core.http.debug import redact_text
+from massgen_core.redaction import redact_text, redact_url
 
 
 @attrs.frozen(kw_only=True)
@@ -55,16 +55,17 @@ async def check_all(entries: Sequence[tuple[str, Backend]]) -> list[HealthRow]:
     results = await asyncio.gather(*(_probe(b) for _, b in entries))
     rows = []
     for (agent, backend), result in zip(entries, results, strict=True):
+        endpoint = getattr(backend, "base_url", None) or getattr(backend.config, "base_url", None)
         rows.append(
             HealthRow(
                 agent=agent,
                 backend=backend.name,
                 model=getattr(backend.config, "model", None),
-                endpoint=getattr(backend, "base_url", None) or getattr(backend.config, "base_url", None),
+                endpoint=redact_url(endpoint) if endpoint else None,
                 ok=result.ok,
                 status=result.status,
                 latency_ms=None if result.latency_s is None else round(result.latency_s * 1000, 1),
-                error=result.error,
+                error=redact_text(result.error) if result.error else None,
                 models=result.models,
             )
         )

@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from massgen_core.http.debug import remember_secret
 from massgen_core.http.errors import ErrorContext, MissingKeyError
 from massgen_core.paths import config_dir
+from massgen_core.redaction import remember_secret
 
 
 def env_files() -> list[Path]:

@@ -29,6 +29,7 @@ from massgen_core.orchestrator.agent import Agent
 from massgen_core.orchestrator.budget import BudgetExceeded, Budgets, Hold, settled_cost
 from massgen_core.orchestrator.stragglers import Retrying
 from massgen_core.orchestrator.context import LaunchContext, current_launch
+from massgen_core.redaction import redact_text
 from massgen_core.tools import Tool
 from massgen_core.voting import InvalidVote, Vote, VotingStrategy
 
@@ -1043,5 +1044,5 @@ def _vote_label(workflow: list[bk.ToolCall]) -> str | None:
 
 
 def _describe(exc: BaseException) -> str:
-    message = str(exc)
+    message = redact_text(str(exc))
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__

@@ -123,6 +123,8 @@ class Store:
 
     def __init__(self, path: Path | None = None, *, read_only: bool = False) -> None:
         """Open (creating) the store; ``read_only`` also reads one on a read-only file system."""
+        if path is None:
+            paths.ensure_private_dir(paths.data_dir())  # the default folder is ours: tighten an old 0755 one
         self.path = Path(path) if path is not None else default_path()
         self.conn = open_database(self.path, read_only=read_only)
 
@@ -256,10 +258,10 @@ class Store:
     def history(self, conversation_id: str) -> list[tuple[str, str]]:
         """(question, final answer) of every turn that produced a final answer, in order."""
         rows = self.conn.execute(
-            "SELECT question, final_answer FROM turns WHERE conversation_id = ? AND final_answer IS NOT NULL ORDER BY turn",
-            (conversation_id,),
-        )
-        return [(q, a) for q, a in rows]
+            "SELECT id, question, final_answer FROM turns WHERE conversation_id = ? ORDER BY turn", (conversation_id,)
+        ).fetchall()
+        answers = [(q, a if a is not None else _doc.final_text(self.conn, turn_id)) for turn_id, q, a in rows]
+        return [(q, a) for q, a in answers if a is not None]
 
     # -- writing -----------------------------------------------------------
 

@@ -68,6 +68,12 @@ def _rows(conn: sqlite3.Connection, table: str, fields: tuple[str, ...], where: 
     return [{f: _load(f, v) for f, v in zip(fields, row)} for row in cursor]
 
 
+def final_text(conn: sqlite3.Connection, turn_id: int) -> str | None:
+    """The final answer streamed so far by a turn that never finished (its pieces in final_chunks), or None."""
+    pieces = [r[0] for r in conn.execute("SELECT text FROM final_chunks WHERE turn_id = ? ORDER BY seq", (turn_id,))]
+    return "".join(pieces) if pieces else None
+
+
 def build_document(conn: sqlite3.Connection, conversation_id: str) -> dict[str, Any]:
     """Everything stored about one conversation, as JSON-ready data."""
     row = conn.execute(
@@ -83,6 +89,8 @@ def build_document(conn: sqlite3.Connection, conversation_id: str) -> dict[str, 
     )
     for turn_id, *values in cursor.fetchall():
         turn = {f: _load(f, v) for f, v in zip(_TURN_FIELDS, values)}
+        if turn["final_answer"] is None:
+            turn["final_answer"] = final_text(conn, turn_id)
         turn["answers"] = _rows(conn, "answers", _ANSWER_FIELDS, "turn_id = ?", turn_id)
         turn["votes"] = _rows(conn, "votes", _VOTE_FIELDS, "turn_id = ?", turn_id)
         turn["requests"] = _rows(conn, "requests", _REQUEST_FIELDS, "turn_id = ?", turn_id)

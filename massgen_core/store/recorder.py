@@ -7,7 +7,9 @@ committing after each so a crash or SIGKILL loses nothing already recorded
 so does a model call's usage row, which the session always follows at once,
 without an await, with the call's answer, vote, rejection or tool call).
 Text deltas are not stored (answers are stored when submitted); final-answer
-deltas are batched and flushed every ``flush_interval_s`` or ``flush_chars``.
+deltas go to a ``FinalSpool``, which appends them to disk from a thread of its
+own every ``flush_interval_s`` or ``flush_chars``, and the whole answer is
+written once when the turn finishes (linear in its length, off the event loop).
 A turn stays unfinished until SessionFinished. It never raises into the
 session: a database failure is reported once on stderr and recording stops.
 """
@@ -16,30 +18,25 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import attrs
-
 from massgen_core import events as ev
+from massgen_core.redaction import redact
 from massgen_core.store import Store
 from massgen_core.store.document import (
     FTS_ANSWER,
-    FTS_FINAL,
     FTS_QUESTION,
     add_facet,
     dump_json,
     fts_rowid,
     index_text,
 )
+from massgen_core.store.final_spool import FinalSpool
 
 TITLE_CHARS = 80
-_SECRET_MARKERS = ("api_key", "apikey", "secret", "password", "authorization", "credential")
-_SECRET_NAMES = {"key", "token", "bearer"}
-REDACTED = "***"
 # Events kept whole in the ``events`` table; the others have tables of their own or are not kept.
 _KEPT_EVENTS = (
     ev.ToolCalled,
@@ -59,31 +56,6 @@ def new_conversation_id() -> str:
     return uuid.uuid4().hex
 
 
-def is_secret_key(key: str) -> bool:
-    """Whether a config or event key names a credential."""
-    lowered = key.lower().replace("-", "_")
-    return (
-        lowered in _SECRET_NAMES
-        or lowered.endswith(("_key", "_token"))
-        or any(marker in lowered for marker in _SECRET_MARKERS)
-    )
-
-
-def redact(value: Any) -> Any:
-    """A JSON-ready copy of ``value`` (attrs classes, mappings, sequences) with secrets replaced."""
-    if attrs.has(type(value)):
-        value = attrs.asdict(value, recurse=False)
-    if isinstance(value, Mapping):
-        return {
-            str(k): (REDACTED if is_secret_key(str(k)) and v not in (None, "") else redact(v)) for k, v in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return [redact(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
-
-
 class Recorder:
     """Writes one conversation (one or more turns) into a store as events arrive."""
 
@@ -95,24 +67,19 @@ class Recorder:
         conversation_id: str | None = None,
         flush_interval_s: float = 0.5,
         flush_chars: int = 4096,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.conn = store.conn
         self.conversation_id = conversation_id or new_conversation_id()
         self.config = redact(config) if config is not None else None
         self.error: str | None = None
-        self.flush_interval_s = flush_interval_s
-        self.flush_chars = flush_chars
-        self._clock = clock
         self._turn_id: int | None = None
         self._pending: list[tuple[Any, ...]] = []  # deferred event rows
         self._pending_usage: list[tuple[int | None, ev.UsageReported]] = []  # (turn id, event)
         self._seen_backends: set[str] = set()
         self._seen_models: set[str | None] = set()
-        self._final: list[str] = []
-        self._final_chars = 0
-        self._last_flush = clock()
+        self._final: list[str] = []  # the running turn's final answer as streamed so far
+        self._spool = FinalSpool(store.path, interval_s=flush_interval_s, flush_chars=flush_chars)
         self._handlers: dict[type, Callable[[Any], None]] = {
             ev.SessionStarted: self._session_started,
             ev.AnswerSubmitted: self._answer,
@@ -157,19 +124,36 @@ class Recorder:
 
     def flush(self) -> None:
         """Write buffered final-answer text and deferred events now (``/save``, close)."""
-        if self._turn_id is None or not (self._final or self._pending or self._pending_usage):
+        if self._turn_id is None:
+            return
+        self._spool.sync()
+        if self._spool.failure is not None:
+            self._fail(self._spool.failure)
+            return
+        if not (self._pending or self._pending_usage):
             return
         try:
             with self._tx():
-                self._flush_final()
+                pass  # entering writes what is pending
         except sqlite3.Error as exc:
             self._fail(exc)
 
     def close(self) -> None:
-        """Flush and close; an unfinished turn stays marked unfinished."""
+        """Flush and close; an unfinished turn stays marked unfinished.
+
+        This waits for the spool to write what it holds (a whole final answer
+        at most): from a coroutine, ``await recorder.aclose()`` instead.
+        """
         if self.error is None:
             self.flush()
+        self._spool.close()
         self.store.close()
+
+    async def aclose(self) -> None:
+        """``close`` in a worker thread, so that the event loop is not held while the last text is written."""
+        import asyncio
+
+        await asyncio.to_thread(self.close)
 
     # -- helpers -----------------------------------------------------------
 
@@ -188,17 +172,6 @@ class Recorder:
             raise
         self.conn.execute("COMMIT")
 
-    def _flush_final(self) -> None:
-        if not self._final or self._turn_id is None:
-            return
-        text = "".join(self._final)
-        self._final.clear()
-        self._final_chars = 0
-        self._last_flush = self._clock()
-        self.conn.execute(
-            "UPDATE turns SET final_answer = COALESCE(final_answer, '') || ? WHERE id = ?", (text, self._turn_id)
-        )
-
     def _add_cost(self, conn: sqlite3.Connection, delta: float, turn_id: int | None) -> None:
         if delta:
             conn.execute("UPDATE turns SET cost_usd = cost_usd + ? WHERE id = ?", (delta, turn_id))
@@ -207,7 +180,7 @@ class Recorder:
     # -- handlers ----------------------------------------------------------
 
     def _session_started(self, e: ev.SessionStarted) -> None:
-        self._flush_final()
+        self._final = []  # an earlier turn's pieces are in the spool under its own turn id
         cid = self.conversation_id
         with self._tx() as conn:
             exists = conn.execute("SELECT 1 FROM conversations WHERE id = ?", (cid,)).fetchone()
@@ -287,38 +260,36 @@ class Recorder:
             add_facet(conn, self.conversation_id, "winner", e.winner)
 
     def _final_delta(self, e: ev.FinalAnswerDelta) -> None:
+        if self._spool.failure is not None:
+            self._fail(self._spool.failure)
+            return
         self._final.append(e.text)
-        self._final_chars += len(e.text)
-        if self._final_chars >= self.flush_chars or self._clock() - self._last_flush >= self.flush_interval_s:
-            self._flush_final()
+        self._spool.append(self._turn_id, e.text)  # type: ignore[arg-type]
 
     def _finished(self, e: ev.SessionFinished) -> None:
+        if self._spool.failure is not None:
+            self._fail(self._spool.failure)
+            return
         turn_id = self._turn_id
+        streamed, self._final = "".join(self._final), []
+        final = e.final_answer if e.final_answer is not None else streamed or None
         with self._tx() as conn:
-            buffered = "".join(self._final)
-            self._final.clear()
-            self._final_chars = 0
-            final = e.final_answer
-            if final is None:
-                stored = conn.execute("SELECT final_answer FROM turns WHERE id = ?", (turn_id,)).fetchone()[0]
-                final = (stored or "") + buffered or None
             recorded = conn.execute("SELECT cost_usd FROM turns WHERE id = ?", (turn_id,)).fetchone()[0]
             # The session's own total wins over the sum of the requests we saw, when it has one.
             if e.cost_usd:
                 self._add_cost(conn, e.cost_usd - recorded, turn_id)
             conn.execute(
-                "UPDATE turns SET final_answer = ?, winner = COALESCE(?, winner), ended_by = ?, error = ?, usage = ?, "
+                "UPDATE turns SET winner = COALESCE(?, winner), ended_by = ?, error = ?, usage = ?, "
                 "duration_s = ?, finished_at = ? WHERE id = ?",
-                (final, e.winner, e.ended_by, e.error, dump_json(dict(e.usage)), e.duration_s, e.ts, turn_id),
+                (e.winner, e.ended_by, e.error, dump_json(dict(e.usage)), e.duration_s, e.ts, turn_id),
             )
             conn.execute(
                 "UPDATE conversations SET finished_at = ?, ended_by = ? WHERE id = ?",
                 (e.ts, e.ended_by, self.conversation_id),
             )
             add_facet(conn, self.conversation_id, "winner", e.winner)
-            if final is not None:
-                conn.execute("DELETE FROM fts WHERE rowid = ?", (fts_rowid(turn_id, FTS_FINAL),))  # type: ignore[arg-type]
-                index_text(conn, fts_rowid(turn_id, FTS_FINAL), final)  # type: ignore[arg-type]
+        if final is not None:  # the answer, its search index and dropping its pieces: O(length), in the spool's thread
+            self._spool.finish(turn_id, final)  # type: ignore[arg-type]
 
     def _event_row(self, e: Any) -> tuple[Any, ...]:
         data = ev.event_to_dict(e)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from massgen_core import paths
 from massgen_core.errors import MassGenError
 
 BUSY_TIMEOUT_MS = 30_000
@@ -141,9 +142,50 @@ ALTER TABLE requests ADD COLUMN tokens_per_s REAL;
 ALTER TABLE requests ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0
 """
 
+# Version 3: a streamed final answer is appended here piece by piece (massgen_core.store.final_spool), so
+# recording it costs O(its length) instead of rewriting turns.final_answer at every flush; the
+# turn's pieces are folded into turns.final_answer when it finishes. Rows left here belong to a
+# turn that crashed mid-answer: readers join them (massgen_core.store.document.final_text).
+_V3 = """
+CREATE TABLE final_chunks (
+    turn_id INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+    seq     INTEGER NOT NULL,
+    text    TEXT NOT NULL,
+    PRIMARY KEY (turn_id, seq)
+) WITHOUT ROWID;
+"""
+
+
+def _rewrite_with_secrets_masked(conn: sqlite3.Connection) -> None:
+    """Mask what older versions stored unmasked: credentials in URLs (base_url) of configs and events."""
+    import json
+
+    from massgen_core.redaction import redact
+
+    previous = conn.execute("PRAGMA secure_delete").fetchone()[0]
+    conn.execute("PRAGMA secure_delete = ON")  # the unmasked text must not linger in freed page space
+    for table, column in (("conversations", "config"), ("events", "data")):
+        for rowid, text in conn.execute(f"SELECT rowid, {column} FROM {table} WHERE {column} IS NOT NULL").fetchall():
+            try:
+                value = json.loads(text)
+            except ValueError:
+                continue
+            masked = redact(value)
+            if masked != value:
+                dumped = json.dumps(masked, ensure_ascii=False, separators=(",", ":"))
+                conn.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (dumped, rowid))
+    conn.execute(f"PRAGMA secure_delete = {int(previous)}")
+
+
+def _v3(conn: sqlite3.Connection) -> None:
+    _run_script(conn, _V3)
+    _rewrite_with_secrets_masked(conn)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda conn: _run_script(conn, _V1),
     lambda conn: _run_script(conn, _V2),
+    _v3,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -181,8 +223,11 @@ def _use_wal(conn: sqlite3.Connection) -> None:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating and migrating as needed) the database at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Open (creating and migrating as needed) the database at ``path``, readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=paths.PRIVATE_DIR_MODE)
+    # SQLite gives the -wal and -shm files the database's own mode; older ones are tightened too.
+    for private in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        paths.private_file(private, create=private is path and path.name != ":memory:")
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

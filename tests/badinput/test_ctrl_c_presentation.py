@@ -67,7 +67,12 @@ def _turn(home: Path) -> tuple[str | None, str | None, float | None] | None:
         return None
     conn = sqlite3.connect(db, timeout=5)
     try:
-        return conn.execute("SELECT ended_by, final_answer, finished_at FROM turns ORDER BY id DESC LIMIT 1").fetchone()
+        # While it streams, the final answer is in final_chunks, piece by piece; the whole of it in turns when done.
+        return conn.execute(
+            "SELECT ended_by, COALESCE(final_answer, (SELECT group_concat(text, '') FROM "
+            "(SELECT text FROM final_chunks WHERE turn_id = turns.id ORDER BY seq))), finished_at "
+            "FROM turns ORDER BY id DESC LIMIT 1"
+        ).fetchone()
     except sqlite3.OperationalError:  # not created yet
         return None
     finally:

@@ -7,6 +7,7 @@ import logging
 import httpx
 import pytest
 
+from massgen_core import redaction
 from massgen_core.backend import Usage
 from massgen_core.http import (
     BackendError,
@@ -22,6 +23,7 @@ from massgen_core.http import (
     aclose_all,
     aiter_events,
     cost_usd,
+    debug,
     error_for_status,
     error_from_response,
     get_client,
@@ -32,7 +34,6 @@ from massgen_core.http import (
     retry_stream,
     usage_from_openai,
 )
-from massgen_core.http import debug
 from massgen_core.http.pool import open_clients
 from massgen_core.http.pricing import effective_price
 from massgen_core.testing import Response
@@ -91,7 +92,7 @@ def test_errors_say_what_to_do():
 
 
 def test_error_messages_never_contain_a_key():
-    debug.remember_secret("weird-format-key-0001")
+    redaction.remember_secret("weird-format-key-0001")
     err = error_from_response(401, b'{"error": {"message": "bad key weird-format-key-0001 and sk-abcdefghijklmnop"}}', {})
     assert "weird-format-key-0001" not in str(err) and "sk-abcdefghijklmnop" not in str(err)
 
@@ -196,15 +197,6 @@ def test_config_prices_override_the_table():
     assert effective_price(table, "m1", None, 5.0) == Price(1.0, 5.0, 0.1)
     assert effective_price(table, "m1", 3.0, None) == Price(3.0, 2.0, None)
     assert effective_price({}, "x", 3.0, None) == Price(3.0, 0.0, None)
-
-
-def test_redaction_masks_secret_headers_and_key_shaped_text():
-    headers = debug.redact_headers({"Authorization": "Bearer sk-1234567890abcdef", "x-goog-api-key": "AIza" + "x" * 30,
-                                    "Content-Type": "application/json"})
-    assert headers == {"Authorization": "***", "x-goog-api-key": "***", "Content-Type": "application/json"}
-    assert debug.redact_headers([("api-key", "v")]) == {"api-key": "***"}
-    assert debug.redact_text("key xai-abcdefghijklmn here") == "key *** here"
-    assert debug.mask("short") == "***" and debug.mask("sk-1234567890ab") == "sk-...ab"
 
 
 def test_debug_log_of_an_exchange_masks_credentials(caplog):

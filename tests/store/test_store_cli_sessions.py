@@ -74,7 +74,7 @@ def test_a_run_killed_mid_stream_leaves_its_partial_record(tmp_path, _isolated_h
             if db.exists():
                 conn = sqlite3.connect(db, timeout=5)
                 try:
-                    row = conn.execute("SELECT final_answer FROM turns WHERE final_answer LIKE 'word0 word1%'").fetchone()
+                    row = conn.execute("SELECT text FROM final_chunks WHERE seq = 0 AND text LIKE 'word0 word1%'").fetchone()
                 except sqlite3.OperationalError:
                     row = None
                 conn.close()

@@ -93,7 +93,8 @@ def test_a_session_killed_mid_stream_keeps_everything_recorded_so_far(tmp_path):
     db = tmp_path / "conversations.db"
     proc = subprocess.Popen([sys.executable, "-c", SLOW_SESSION, str(db)], env=_env())
     try:
-        partial = _poll(db, "SELECT final_answer FROM turns WHERE final_answer LIKE 'token0 token1 token2%'", time.monotonic() + 30)
+        # The answer streams into final_chunks, piece by piece, while the turn runs.
+        partial = _poll(db, "SELECT text FROM final_chunks WHERE seq = 0 AND text LIKE 'token0 token1 token2%'", time.monotonic() + 30)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)

@@ -51,17 +51,19 @@ def test_save_preset_reports_unreadable_and_invalid_files(tmp_path):
         presets.save_preset("x", bad)
 
 
-def test_show_preset_masks_literal_keys_but_keeps_environment_references(tmp_path):
+def test_show_preset_masks_literal_keys_and_url_credentials_but_keeps_environment_references(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text(
         "# keep me\nagents:\n  - id: a\n    backend:\n      api_key: sk-123\n      base_url: http://x\n"
-        "  - id: b\n    backend:\n      api_key: ${OPENAI_API_KEY}\n",
+        "  - id: b\n    backend:\n      api_key: ${OPENAI_API_KEY}\n"
+        "  - id: c\n    backend:\n      base_url: http://u:pw-preset-9@gw:8080/v1?key=q-preset-8\n",
         encoding="utf-8",
     )
     presets.save_preset("keys", config)
     shown = presets.show_preset("keys")
     assert "# keep me" in shown and "sk-123" not in shown and "api_key: '***'" in shown
     assert "${OPENAI_API_KEY}" in shown and "base_url: http://x" in shown
+    assert "pw-preset-9" not in shown and "q-preset-8" not in shown and "base_url: http://***@gw:8080/v1?key=***" in shown
 
 
 def test_render_template_fills_in_the_variables():
@@ -109,3 +111,4 @@ def test_a_preset_description_is_its_first_comment_line(tmp_path):
     config.write_text("\n# Team of one\nagent: {}\n", encoding="utf-8")
     presets.save_preset("one", config)
     assert presets.find("preset", "one").description == "Team of one"
+

@@ -10,8 +10,9 @@ import pytest
 from massgen_core import events as ev
 from massgen_core import recording
 from massgen_core.errors import MassGenError
+from massgen_core.redaction import REDACTED, redact
 from massgen_core.store import Store, default_path
-from massgen_core.store.recorder import REDACTED, Recorder, redact
+from massgen_core.store.recorder import Recorder
 
 
 def _one(db: Path, sql: str, *args: object) -> object:
@@ -76,30 +77,6 @@ def test_a_session_without_session_finished_stays_unfinished(record, store, make
     assert doc["conversation"]["finished_at"] is None
     assert doc["turns"][0]["finished_at"] is None
     assert len(doc["turns"][0]["answers"]) == 2
-
-
-def test_final_answer_deltas_are_flushed_when_enough_text_is_buffered(db_path, make_events):
-    recorder = Recorder(Store(db_path), flush_chars=10, flush_interval_s=3600)
-    stream = make_events(final="one two three four five six", finish=False)
-    for event in stream:
-        recorder(event)
-    partial = _one(db_path, "SELECT final_answer FROM turns")
-    recorder.close()
-    assert isinstance(partial, str) and partial.startswith("one two") and len(partial) >= 10
-    assert _one(db_path, "SELECT final_answer FROM turns") == "one two three four five six "
-
-
-def test_final_answer_deltas_are_flushed_after_the_interval(db_path, make_events):
-    now = [0.0]
-    recorder = Recorder(Store(db_path), flush_chars=10**9, flush_interval_s=1.0, clock=lambda: now[0])
-    stream = make_events(final="alpha beta", finish=False)
-    for event in stream[:-1]:  # everything up to the last final-answer delta
-        recorder(event)
-    assert _one(db_path, "SELECT final_answer FROM turns") is None
-    now[0] = 5.0
-    recorder(stream[-1])
-    assert _one(db_path, "SELECT final_answer FROM turns") == "alpha beta "
-    recorder.close()
 
 
 def test_final_answer_falls_back_to_the_streamed_text_when_the_session_reports_none(record, store, make_events):

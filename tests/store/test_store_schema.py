@@ -99,3 +99,27 @@ def test_a_lock_held_past_the_busy_timeout_is_an_error_not_a_hang(db_path, monke
             Store(db_path)
     finally:
         holder.close()
+
+
+def test_credentials_an_older_version_stored_unmasked_are_masked_by_the_migration(db_path):
+    import json
+
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    schema._run_script(conn, schema._V1)
+    conn.execute("PRAGMA user_version = 1")
+    config = {"agents": [{"backend": {"type": "ollama", "base_url": "http://u:pw-old-1@h/v1?key=old-2", "model": "m"}}]}
+    conn.execute("INSERT INTO conversations (id, config, started_at) VALUES ('c1', ?, 1.0)", (json.dumps(config),))
+    conn.execute("INSERT INTO conversations (id, config, started_at) VALUES ('c2', 'not json', 1.0)")
+    conn.execute("INSERT INTO conversations (id, config, started_at) VALUES ('c3', '{\"model\": \"m\"}', 1.0)")
+    conn.execute("INSERT INTO turns (conversation_id, turn, session_id, question, started_at) VALUES ('c1', 1, 's', 'q', 1.0)")
+    conn.execute("INSERT INTO events (turn_id, type, data) VALUES (1, 'agent_failed', ?)",
+                 (json.dumps({"error": "GET http://u:pw-old-3@h/v1 failed"}),))  # fmt: skip
+    conn.close()
+    with Store(db_path) as store:
+        assert store.schema_version == SCHEMA_VERSION >= 2
+        doc = store.document("c1")
+        raw = [r[0] for r in store.conn.execute("SELECT config FROM conversations ORDER BY id")]
+    assert doc["conversation"]["config"]["agents"][0]["backend"]["base_url"] == "http://***@h/v1?key=***"
+    assert doc["turns"][0]["events"][0]["data"] == {"error": "GET http://***@h/v1 failed"}
+    assert raw[1:] == ["not json", '{"model": "m"}']  # what it cannot read, or need not change, is left as it was
+    assert b"pw-old" not in db_path.read_bytes()

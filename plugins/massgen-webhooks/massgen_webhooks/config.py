@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from massgen_core.redaction import origin
+
 FILE_NAME = "webhooks.yaml"
 URL_ENV = "MASSGEN_WEBHOOK_URL"
 SECRET_ENV = "MASSGEN_WEBHOOK_SECRET"
@@ -51,17 +53,11 @@ HOOK_KEYS = (
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def redact_url(url: str) -> str:
-    """Scheme, host and port only: webhook paths and queries often carry tokens (Slack, Discord)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
-
-
 @attrs.frozen(kw_only=True)
 class Hook:
     """One webhook endpoint and what it receives."""
 
-    url: str = attrs.field(repr=redact_url)
+    url: str = attrs.field(repr=origin)  # webhook paths and queries often carry tokens (Slack, Discord)
     events: frozenset[str] = DEFAULT_EVENTS
     secret: str | None = attrs.field(default=None, repr=lambda s: "None" if s is None else "'***'")
     headers: Mapping[str, str] = attrs.field(factory=dict, repr=lambda h: repr(sorted(h)))
@@ -78,7 +74,7 @@ class Hook:
     @property
     def name(self) -> str:
         """How logs name this hook: never the path, query or credentials of its URL."""
-        return redact_url(self.url)
+        return origin(self.url)
 
 
 @attrs.frozen(kw_only=True)

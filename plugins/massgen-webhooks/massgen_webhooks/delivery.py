@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 
 from massgen_core.http.errors import parse_retry_after  # the provider layer's reading of the header
+from massgen_core.redaction import redact
 from massgen_webhooks.config import Hook, Settings
 
 log = logging.getLogger("massgen_webhooks")
@@ -278,7 +279,7 @@ class Dispatcher:
             return
         from massgen_core.events import event_to_dict
 
-        data = event_to_dict(event)
+        data = redact(event_to_dict(event))  # error texts may quote a base URL or a key
         for worker in self.workers:
             if worker.hook.wants(event.type):
                 worker.put(Delivery(event=data, delivery_id=uuid.uuid4().hex))

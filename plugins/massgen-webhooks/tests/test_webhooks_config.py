@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 from massgen_webhooks import config
-from massgen_webhooks.config import DEFAULT_EVENTS, Hook, load, redact_url
+from massgen_webhooks.config import DEFAULT_EVENTS, Hook, load
+
+from massgen_core.redaction import origin
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -206,6 +208,6 @@ def test_secret_and_header_values_stay_out_of_reprs_and_problems(tmp_path):
 
 def test_redacted_urls_keep_only_scheme_host_and_port():
     assert (
-        redact_url("https://user:pw@hooks.example.com:8443/services/T0/B1?x=y")
+        origin("https://user:pw@hooks.example.com:8443/services/T0/B1?x=y")
         == "https://hooks.example.com:8443"
     )

@@ -296,3 +296,19 @@ def test_each_hook_gets_only_its_own_event_types(receiver):
     assert [r.json()["event"]["type"] for r in receiver.requests_to("/other")] == [
         "session_finished"
     ]
+
+
+def test_credentials_quoted_in_an_event_never_reach_the_receiver(receiver):
+    from massgen_core.events import AgentFailed
+
+    make = EventFactory("s1")
+    failed = make(AgentFailed, agent_id="a", error="connect to http://bob:pw-in-url-1@10.0.0.1/v1?key=q-secret-2 failed")
+    finished = make(SessionFinished, final_answer=None, winner=None, ended_by="all_agents_failed",
+                    error="api_key=plain-secret-3 rejected")  # fmt: skip
+    run(dispatcher_for(receiver.url + PATH, events=frozenset({"*"})), failed, finished)
+    bodies = [r.body.decode() for r in receiver.requests_to(PATH)]
+    assert len(bodies) == 2
+    for secret in ("pw-in-url-1", "q-secret-2", "plain-secret-3", "bob:"):
+        assert all(secret not in body for body in bodies)
+    event = receiver.requests_to(PATH)[0].json()["event"]
+    assert event["error"] == "connect to http://***@10.0.0.1/v1?key=*** failed"
