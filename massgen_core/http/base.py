@@ -209,6 +209,7 @@ class HttpBackend(Backend):
 
         from massgen_core.http.pool import get_client, hold_until, wait_for_gate
         from massgen_core.http.sse import aiter_events
+        from massgen_core.http.whole_body import answered_whole
 
         await wait_for_gate(self.base_url, self._key_id(key))
         client = get_client(self.base_url)
@@ -231,7 +232,7 @@ class HttpBackend(Backend):
                     if isinstance(error, RateLimitError) and error.retry_after:
                         hold_until(self.base_url, self._key_id(key), error.retry_after)
                     raise error
-                if call.stream:
+                if call.stream and not answered_whole(response.headers):
                     parsed: AsyncIterator[Chunk] = self.parse_events(aiter_events(response))
                     async for chunk in parsed:
                         yield self.priced_chunk(chunk)

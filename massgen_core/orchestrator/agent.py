@@ -1,7 +1,8 @@
 """An agent as the orchestrator sees it: a backend with an id, system message, role and weight.
 
-This module holds the agent's static description only; the coordination
-state of a session (answers, votes, launches) lives in ``session.py``.
+This module holds the agent's description (and the workflow transport it
+negotiated, which outlives one turn); the coordination state of a session
+(answers, votes, launches) lives in ``session.py``.
 It performs no I/O.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import attrs
 
 from massgen_core.backend import Backend
+from massgen_core.orchestrator.workflow import Choice
 
 
 @attrs.define(eq=False, kw_only=True)
@@ -24,3 +26,6 @@ class Agent:
     role: str | None = None
     weight: float = 1.0
     call_timeout: float | None = None  # seconds per model call; None: no per-call bound
+    workflow: Choice = attrs.Factory(
+        lambda self: Choice(supported=self.backend.workflow_transports), takes_self=True
+    )  # its workflow transport, kept across the session's turns

@@ -13,9 +13,7 @@ from __future__ import annotations
 import types
 from typing import Any, ClassVar
 
-import attrs
-
-from massgen_core.backend import Request
+from massgen_core.backend import Request, ResponseSchema
 from massgen_core.http.openai_chat import ChatCompletionsBackend
 from massgen_openai_compatible.options import CompatOptions
 from massgen_openai_compatible.presets import PRESETS, Preset, preset_for_url
@@ -51,13 +49,8 @@ class ChatCompletionBackend(ChatCompletionsBackend):
         body.update(self.options.extra_body)
         return body
 
-    def build_http_request(self, request: Request) -> Any:
-        call = super().build_http_request(request)
-        if not self.options.stream:
-            body = dict(call.json, stream=False)
-            body.pop("stream_options", None)
-            call = attrs.evolve(call, json=body, stream=False)
-        return call
+    def response_format(self, schema: ResponseSchema, json_format: str | None = None) -> dict[str, Any]:
+        return super().response_format(schema, self.options.json_format)
 
 
 def _preset_class(preset: Preset) -> type[ChatCompletionBackend]:
@@ -68,6 +61,7 @@ def _preset_class(preset: Preset) -> type[ChatCompletionBackend]:
         "key_required": not preset.local,
         "free": preset.local,
         "price_table": preset.prices,
+        "json_format": preset.json_format,
         "description": f"{preset.description} ({preset.base_url})",
     }
 

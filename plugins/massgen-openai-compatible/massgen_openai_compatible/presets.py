@@ -20,13 +20,15 @@ class Preset:
     local: bool = False
     prices: PriceTable = attrs.Factory(dict)
     description: str = ""
+    json_format: str = "json_schema"  # how the server takes a JSON schema (response_format)
 
 
 LOCAL_PRESETS = (
     Preset(name="ollama", base_url="http://localhost:11434/v1", local=True, description="Ollama local server"),
     Preset(name="vllm", base_url="http://localhost:8000/v1", local=True, description="vLLM local server"),
     Preset(name="lmstudio", base_url="http://localhost:1234/v1", local=True, description="LM Studio local server"),
-    Preset(name="llamacpp", base_url="http://localhost:8080/v1", local=True, description="llama.cpp server"),
+    Preset(name="llamacpp", base_url="http://localhost:8080/v1", local=True,
+           description="llama.cpp server or llama-cpp-python", json_format="json_object"),
     Preset(name="sglang", base_url="http://localhost:30000/v1", local=True, description="SGLang local server"),
 )
 HOSTED_PRESETS = (
