@@ -102,7 +102,10 @@ def _build_team(
         elif emit_backend_event is not None:  # pragma: no cover - only while building
             emit_backend_event(event)
 
-    agents = [_build_agent(agent_config, config, manager, emit) for agent_config in agent_configs]
+    choices: dict[tuple[Any, ...], Choice] = {}  # agents on one model share what was learnt about it
+    agents = [
+        _build_agent(agent_config, config, manager, emit, choices) for agent_config in agent_configs
+    ]
     ids = [agent.id for agent in agents]
     if len(set(ids)) != len(ids):
         raise MassGenError(f"agent ids must be unique, got {', '.join(ids)}")
@@ -138,6 +141,7 @@ def _build_agent(
     config: Config,
     manager: PluginManager,
     emit: Callable[[ev.Event], None],
+    choices: dict[tuple[Any, ...], Choice],
 ) -> Agent:
     role_text = resolve_role(agent_config.role, config.roles) if agent_config.role else None
     system_message = compose_system_message(role_text, agent_config.system_message)
@@ -183,8 +187,15 @@ def _build_agent(
         # Not backend_config.timeout: that is the HTTP layer's idle timeout, and using it as a
         # whole-call deadline would cut long streams and leave no time for the layer's retries.
         call_timeout=per_call,
-        workflow=Choice(mode=backend_config.workflow, supported=backend.workflow_transports),
+        workflow=_choice(backend_config, backend, choices),
     )
+
+
+def _choice(config: BackendConfig, backend: bk.Backend, choices: dict[tuple[Any, ...], Choice]) -> Choice:
+    key = (config.type, config.base_url, config.model, config.workflow, config.fallback, config.pool)
+    if key not in choices:
+        choices[key] = Choice(mode=config.workflow, supported=backend.workflow_transports)
+    return choices[key]
 
 
 def apply_backend_params(backend: BackendConfig, params: Mapping[str, Any]) -> BackendConfig:

@@ -444,6 +444,12 @@ class _Session:
         for _attempt in range(self.orch.limits.max_attempts):
             text, calls = await self._respond(agent, messages, offer)
             action = workflow.read(offer, text, calls)
+            if workflow.answered_in_text(offer, action) and choice.fall_back():
+                self.emit(
+                    ev.WorkflowFallback, agent_id=agent.id, from_transport=offer.transport,
+                    to_transport=choice.current,
+                    reason="it answered in plain text although tools were offered",
+                )
             results = {
                 c.id: await self._run_tool(agent, c)
                 for c in calls

@@ -15,10 +15,12 @@ transport is built from it here, never by a backend:
 Whatever the transport, the reply is read back into workflow ``ToolCall``
 values, so the rules of PROTOCOL.md §4 are checked once, in the session.
 When only ``new_answer`` is possible a plain-text reply is the answer on
-every transport. ``Choice`` is an agent's transport for a session: ``auto``
-starts from what the backend declares and falls back (tools → json → text)
-when a reply carries no valid action, remembering it. Pure functions and
-one small mutable value; no I/O.
+every transport. ``Choice`` is the transport of the agents on one model
+(same backend type, base URL and model) for a session: ``auto`` starts from
+what the backend declares and falls back (tools → json → text) when a reply
+carries no valid action, or when tools were offered and the model answered
+in plain text, remembering it. Pure functions and one small mutable value;
+no I/O.
 """
 
 from __future__ import annotations
@@ -174,7 +176,7 @@ def _placeholders(offer: WorkflowOffer) -> dict[str, Any]:
         elif _is_label_list(spec):
             out[key] = ["<label>", "..."]
         else:
-            out[key] = f"<{spec.get('description') or key}>"
+            out[key] = f"<{key}>"
     return out
 
 
@@ -192,6 +194,11 @@ def read(offer: WorkflowOffer, text: str, calls: Sequence[ToolCall]) -> list[Too
     if not found and only_answer(offer) and text.strip():
         return [_call(prompts.NEW_ANSWER, {"content": text.strip()}, "text")]
     return found
+
+
+def answered_in_text(offer: WorkflowOffer, action: Sequence[ToolCall]) -> bool:
+    """Whether tools were offered and the model answered in plain text instead (it does not call tools)."""
+    return offer.transport == TOOLS and any(call.id == f"text_{prompts.NEW_ANSWER}" for call in action)
 
 
 def read_json(offer: WorkflowOffer, text: str) -> list[ToolCall]:
@@ -322,6 +329,7 @@ __all__ = [
     "TRANSPORTS",
     "Choice",
     "action_schema",
+    "answered_in_text",
     "instructions",
     "offer",
     "only_answer",

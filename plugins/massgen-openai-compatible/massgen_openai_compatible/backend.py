@@ -13,7 +13,9 @@ from __future__ import annotations
 import types
 from typing import Any, ClassVar
 
-from massgen_core.backend import Request, ResponseSchema
+from collections.abc import AsyncIterator
+
+from massgen_core.backend import Chunk, Request, ResponseSchema
 from massgen_core.http.openai_chat import ChatCompletionsBackend
 from massgen_openai_compatible.options import CompatOptions
 from massgen_openai_compatible.presets import PRESETS, Preset, preset_for_url
@@ -26,6 +28,7 @@ class ChatCompletionBackend(ChatCompletionsBackend):
     Options = CompatOptions
     description: ClassVar[str] = "any OpenAI-compatible Chat Completions endpoint (base_url)"
     key_required: ClassVar[bool] = False
+    concurrency: ClassVar[int | None] = None  # requests at a time per base URL (None: no limit)
 
     def __init__(self, config: Any, context: Any = None) -> None:
         super().__init__(config, context)
@@ -52,6 +55,39 @@ class ChatCompletionBackend(ChatCompletionsBackend):
     def response_format(self, schema: ResponseSchema, json_format: str | None = None) -> dict[str, Any]:
         return super().response_format(schema, self.options.json_format)
 
+    async def stream(self, request: Request) -> AsyncIterator[Chunk]:  # type: ignore[override]
+        """Send ``request``; at most ``max_concurrency`` requests at a time go to one base URL."""
+        limit = self.options.max_concurrency if self.options.max_concurrency is not None else self.concurrency
+        if not limit:
+            async for chunk in super().stream(request):
+                yield chunk
+            return
+        async with _gate(self.base_url, limit):
+            async for chunk in super().stream(request):
+                yield chunk
+
+
+_GATES: dict[tuple[int, str], Any] = {}
+
+
+def _gate(base_url: str, limit: int) -> Any:
+    """The semaphore of ``base_url`` in the running event loop (each loop has its own)."""
+    import asyncio
+
+    key = (id(asyncio.get_running_loop()), base_url)
+    gate = _GATES.get(key)
+    if gate is None or gate.limit != limit:
+        gate = _GATES[key] = _Gate(limit)
+    return gate.semaphore
+
+
+class _Gate:
+    def __init__(self, limit: int) -> None:
+        import asyncio
+
+        self.limit = limit
+        self.semaphore = asyncio.Semaphore(limit)
+
 
 def _preset_class(preset: Preset) -> type[ChatCompletionBackend]:
     attrs_: dict[str, Any] = {
@@ -62,6 +98,7 @@ def _preset_class(preset: Preset) -> type[ChatCompletionBackend]:
         "free": preset.local,
         "price_table": preset.prices,
         "json_format": preset.json_format,
+        "concurrency": preset.concurrency,
         "description": f"{preset.description} ({preset.base_url})",
     }
 

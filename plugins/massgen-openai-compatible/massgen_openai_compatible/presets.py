@@ -21,6 +21,7 @@ class Preset:
     prices: PriceTable = attrs.Factory(dict)
     description: str = ""
     json_format: str = "json_schema"  # how the server takes a JSON schema (response_format)
+    concurrency: int | None = None  # requests at a time per base URL (None: no limit)
 
 
 LOCAL_PRESETS = (
@@ -28,7 +29,7 @@ LOCAL_PRESETS = (
     Preset(name="vllm", base_url="http://localhost:8000/v1", local=True, description="vLLM local server"),
     Preset(name="lmstudio", base_url="http://localhost:1234/v1", local=True, description="LM Studio local server"),
     Preset(name="llamacpp", base_url="http://localhost:8080/v1", local=True,
-           description="llama.cpp server or llama-cpp-python", json_format="json_object"),
+           description="llama.cpp server or llama-cpp-python", json_format="json_object", concurrency=1),
     Preset(name="sglang", base_url="http://localhost:30000/v1", local=True, description="SGLang local server"),
 )
 HOSTED_PRESETS = (
