@@ -192,7 +192,7 @@ def _build_agent(
 
 
 def _choice(config: BackendConfig, backend: bk.Backend, choices: dict[tuple[Any, ...], Choice]) -> Choice:
-    key = (config.type, config.base_url, config.model, config.workflow, config.fallback, config.pool)
+    key = (config.type, config.base_url, config.model, config.workflow, repr((config.fallback, config.pool)))
     if key not in choices:
         choices[key] = Choice(mode=config.workflow, supported=backend.workflow_transports)
     return choices[key]

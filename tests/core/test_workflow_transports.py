@@ -102,6 +102,7 @@ def test_a_choice_starts_from_what_the_backend_carries_and_falls_back_in_order()
     assert (choice.fall_back(), choice.fall_back(), choice.fall_back()) == ("json", "text", None)
     assert workflow.Choice(supported=("tools",)).fall_back() == "text"  # json skipped: not carried
     assert workflow.Choice(supported=()).current == "text"
+    assert workflow.Choice(supported=("tools",), current="text").current == "text"  # as remembered
     fixed = workflow.Choice(mode="json", supported=("tools",))
     assert (fixed.current, fixed.fall_back()) == ("json", None)
     with pytest.raises(ValueError, match="unknown workflow 'xml'"):

@@ -91,11 +91,8 @@ class ClaudeBackend(HttpBackend):
         )
         calls: list[str] = []
         out: list[Chunk] = []
-        try:
-            for name, payload in wire.message_events(data):
-                out.extend(self._remember(parser, parser.feed(name, json.dumps(payload)), calls))
-        except StreamProtocolError as exc:
-            raise self.stream_error(str(exc)) from None
+        for name, payload in wire.message_events(data):  # well-formed by construction
+            out.extend(self._remember(parser, parser.feed(name, json.dumps(payload)), calls))
         return out
 
     def _remember(self, parser: ClaudeStreamParser, chunks: list[Chunk], calls: list[str]) -> list[Chunk]:

@@ -36,16 +36,19 @@ async def test_a_schema_is_one_forced_tool_whose_input_comes_back_as_the_json_re
     server.messages(
         stream_response(message_events(tool_calls=[("tu_1", "workflow_action", {"reply": {"action": "vote", "agent_id": "agent1"}})])),
         stream_response(message_events(tool_calls=[("tu_2", "workflow_action", {"content": "Paris"})])),
+        stream_response(message_events(tool_calls=[("tu_3", "workflow_action", '{"content": ')])),
     )
     first = await _run(make_backend(), _ask(response_schema=ALTERNATIVES))
     second = await _run(make_backend(options={"thinking_budget": 2048}), _ask(response_schema=OBJECT))
-    body, thinking = (r.json() for r in server.requests)
+    body, thinking = (r.json() for r in server.requests[:2])
     assert body["tool_choice"] == {"type": "tool", "name": "workflow_action"}
     assert body["tools"][-1]["input_schema"] == {"type": "object", "properties": {"reply": dict(ALTERNATIVES.schema)}, "required": ["reply"]}
     assert thinking["tool_choice"] == {"type": "auto"} and thinking["tools"][-1]["input_schema"] == dict(OBJECT.schema)
     texts = ["".join(c.text for c in chunks if isinstance(c, TextDelta)) for chunks in (first, second)]
     assert [json.loads(t) for t in texts] == [{"action": "vote", "agent_id": "agent1"}, {"content": "Paris"}]
     assert not any(isinstance(c, ToolCallChunk) for c in first + second)
+    cut = await _run(make_backend(), _ask(response_schema=OBJECT))  # invalid JSON input: the raw text
+    assert "".join(c.text for c in cut if isinstance(c, TextDelta)) == '{"content": '
 
 
 async def test_stream_false_and_a_whole_message_to_a_stream_request_read_the_same(server, make_backend):
