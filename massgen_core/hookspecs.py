@@ -44,6 +44,11 @@ def register_tools(register: Callable[..., None]) -> None:
     """Fires at load: call ``register(tool)`` for each function tool (see massgen_core.tools.Tool)."""
 
 
+@hookspec
+def register_graders(register: Callable[..., None]) -> None:
+    """Fires at load: call ``register(grader)`` for each answer grader ``massgen eval`` may use (see massgen_core.grading)."""
+
+
 # -- CLI: fired when the ``massgen`` command group is assembled -------------
 
 

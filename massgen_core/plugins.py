@@ -21,12 +21,13 @@ from massgen_core.errors import MassGenError, UnknownNameError, did_you_mean
 
 T = TypeVar("T")
 
-KINDS = ("backends", "voting_strategies", "exporters", "tools")
+KINDS = ("backends", "voting_strategies", "exporters", "tools", "graders")
 _KIND_SINGULAR = {
     "backends": "backend",
     "voting_strategies": "voting strategy",
     "exporters": "exporter",
     "tools": "tool",
+    "graders": "grader",
 }
 
 
@@ -54,6 +55,7 @@ class PluginInfo:
         self.voting_strategies: list[str] = []
         self.exporters: list[str] = []
         self.tools: list[str] = []
+        self.graders: list[str] = []
         self.error = error
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,6 +146,7 @@ class PluginManager:
         self.voting_strategies: Registry[Any] = Registry("voting_strategies")
         self.exporters: Registry[Any] = Registry("exporters")
         self.tools: Registry[Any] = Registry("tools")
+        self.graders: Registry[Any] = Registry("graders")
         self.debug_tracebacks: dict[str, str] = {}
         self.failed_observers: dict[str, str] = {}
         self.on_observer_error: Callable[[str, BaseException], None] | None = None

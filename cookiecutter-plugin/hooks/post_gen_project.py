@@ -18,6 +18,7 @@ FILES = {
     "voting_strategy": ("voting.py", "voting"),
     "exporter": ("exporter.py", "exporter"),
     "tool": ("tool.py", "tool"),
+    "grader": ("grader.py", "grader"),
 }
 
 

@@ -34,6 +34,9 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "setup": ("massgen_core.cli.setup_cmd", "setup"),
     "usage": ("massgen_core.cli.reports_cmd", "usage"),
     "stats": ("massgen_core.cli.reports_cmd", "stats"),
+    "batch": ("massgen_core.cli.batch_cmd", "batch"),
+    "eval": ("massgen_core.cli.eval_cmd", "eval_"),
+    "dashboard": ("massgen_core.cli.dashboard_cmd", "dashboard"),
 }
 # The first line of each lazy command's help, so ``massgen --help`` lists them without importing
 # their modules (a test keeps these equal to the commands' own docstrings).
@@ -49,6 +52,9 @@ LAZY_HELP: dict[str, str] = {
     "setup": "Interactive wizard that writes a working config.",
     "usage": "Requests, tokens, cost, latency and failures of recorded model requests, grouped.",
     "stats": "How turns ended, per-agent wins, answers and votes, and turn duration and cost.",
+    "batch": "Run many questions (JSON lines with id and question) through one team, resumably.",
+    "eval": "Score teams against a dataset of questions with expected answers, with cost and a baseline.",
+    "dashboard": "Charts of sessions, tokens, cost, latency, failures and agents from the store, in one HTML file.",
 }
 GLOBAL_FLAGS = {"--debug"}
 

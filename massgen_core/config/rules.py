@@ -57,6 +57,7 @@ AGENT_KEYS = (
     "agents",
     "voting",
     "orchestrator",
+    "tools",
 )
 DISPLAY_TYPES = ("rich_terminal", "rich", "terminal", "simple", "plain")  # massgen_core.display
 ROUTING_STRATEGIES = ("round_robin", "least_busy", "lowest_latency")
@@ -385,6 +386,13 @@ class _Rules:
                 else:
                     result[key] = checked
 
+        if "tools" in data:  # on a team: the default for its members
+            tools = self.tools(data["tools"], (*path, "tools"))
+            if tools is _INVALID:
+                ok = False
+            else:
+                result["tools"] = tools
+
         if "agents" in data:  # a team
             if "backend" in data:
                 c.add(
@@ -438,12 +446,39 @@ class _Rules:
         if checked is _INVALID:
             return _INVALID
         ok = True
+        if checked.get("tools") is not None:
+            ok = self.tools(checked["tools"], (*path, "tools")) is not _INVALID
         for key, value in checked.items():
             # `not value > 0` also catches NaN
             if key in POSITIVE_BOUNDS and value is not None and not value > 0:
                 self.c.add((*path, key), f"{key} must be greater than 0, got {value!r}")
                 ok = False
         return checked if ok else _INVALID
+
+    def tools(self, raw: Any, path: KeyPath) -> Any:
+        """A list of installed tool names; tools are offered only where the config names them."""
+        from massgen_core.orchestrator.prompts import WORKFLOW_TOOLS
+
+        names = self.c.check(raw, tuple[str, ...], path)
+        if names is _INVALID:
+            return _INVALID
+        installed = self.manager.tools.names()
+        ok = True
+        for i, name in enumerate(names):
+            if name in WORKFLOW_TOOLS:
+                self.c.add((*path, i), f"{name!r} is a workflow tool, offered to every agent already")
+                ok = False
+            elif name in names[:i]:
+                self.c.add((*path, i), f"tool {name!r} is listed twice")
+                ok = False
+            elif name not in installed:
+                self.c.add(
+                    (*path, i),
+                    f"unknown tool {name!r}; installed: {', '.join(installed) or 'none'}",
+                    suggestion=did_you_mean(name, installed),
+                )
+                ok = False
+        return names if ok else _INVALID
 
     def ui(self, raw: Any) -> Any:
         checked = self.section(raw, ("ui",), UIConfig)

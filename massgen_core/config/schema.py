@@ -55,6 +55,7 @@ class OrchestratorConfig:
     final_presentation: bool = True  # False: the winner's answer is the final answer verbatim
     coordination_instructions: str | None = None  # overrides of the default prompt texts
     presentation_instructions: str | None = None
+    tools: tuple[str, ...] | None = None  # tools every agent of this team is offered (None: none)
 
 
 @attrs.frozen(kw_only=True)
@@ -82,6 +83,8 @@ class AgentConfig:
     agents: tuple[AgentConfig, ...] = ()
     voting: VotingConfig | None = None
     orchestrator: OrchestratorConfig | None = None
+    # Tools offered to this agent (on a team: to its members); None inherits the team's default.
+    tools: tuple[str, ...] | None = None
 
     @property
     def is_team(self) -> bool:

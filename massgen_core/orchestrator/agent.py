@@ -1,4 +1,4 @@
-"""An agent as the orchestrator sees it: a backend with an id, system message, role and weight.
+"""An agent as the orchestrator sees it: a backend with an id, system message, role, weight and tools.
 
 This module holds the agent's description (and the workflow transport it
 negotiated, which outlives one turn); the coordination state of a session
@@ -8,10 +8,13 @@ It performs no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import attrs
 
 from massgen_core.backend import Backend
 from massgen_core.orchestrator.workflow import Choice
+from massgen_core.tools import Tool
 
 
 @attrs.define(eq=False, kw_only=True)
@@ -29,3 +32,4 @@ class Agent:
     workflow: Choice = attrs.Factory(
         lambda self: Choice(supported=self.backend.workflow_transports), takes_self=True
     )  # its workflow transport, kept across the session's turns
+    tools: Mapping[str, Tool] | None = None  # the tools offered to it; None: the orchestrator's

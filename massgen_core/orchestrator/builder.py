@@ -23,7 +23,7 @@ from massgen_core.config.schema import (
     OrchestratorConfig,
     VotingConfig,
 )
-from massgen_core.errors import MassGenError
+from massgen_core.errors import MassGenError, did_you_mean
 from massgen_core.orchestrator import prompts
 from massgen_core.orchestrator.agent import Agent
 from massgen_core.orchestrator.context import current_launch
@@ -31,6 +31,7 @@ from massgen_core.orchestrator.roles import compose_system_message, resolve_role
 from massgen_core.orchestrator.session import Limits, Orchestrator
 from massgen_core.orchestrator.workflow import Choice, vote_arguments
 from massgen_core.plugins import PluginManager, get_plugin_manager
+from massgen_core.tools import Tool
 from massgen_core.voting import AgentInfo, VotingStrategy
 
 _BACKEND_FIELDS = {field.name for field in attrs.fields(BackendConfig)}
@@ -52,6 +53,7 @@ def build_orchestrator(
         orchestrator=config.orchestrator,
         manager=manager,
         emit_backend_event=emit_backend_event,
+        default_tools=config.orchestrator.tools or (),
     )
 
 
@@ -93,6 +95,7 @@ def _build_team(
     orchestrator: OrchestratorConfig,
     manager: PluginManager,
     emit_backend_event: Callable[[ev.Event], None] | None,
+    default_tools: Sequence[str],
 ) -> Orchestrator:
     holder: list[Orchestrator] = []
 
@@ -104,7 +107,8 @@ def _build_team(
 
     choices: dict[tuple[Any, ...], Choice] = {}  # agents on one model share what was learnt about it
     agents = [
-        _build_agent(agent_config, config, manager, emit, choices) for agent_config in agent_configs
+        _build_agent(agent_config, config, manager, emit, default_tools, choices)
+        for agent_config in agent_configs
     ]
     ids = [agent.id for agent in agents]
     if len(set(ids)) != len(ids):
@@ -122,13 +126,11 @@ def _build_team(
         coordination_instructions=orchestrator.coordination_instructions,
         presentation_instructions=orchestrator.presentation_instructions,
     )
-    tools = [tool for _name, tool in manager.tools.items()]
     orch = Orchestrator(
         agents,
         strategy,
         strategy_name=voting.strategy,
         limits=limits,
-        tools=tools,
         use_orchestrator_for_single_agent=config.ui.use_orchestrator_for_single_agent,
         emit_backend_event=emit_backend_event,
     )
@@ -141,12 +143,17 @@ def _build_agent(
     config: Config,
     manager: PluginManager,
     emit: Callable[[ev.Event], None],
+    default_tools: Sequence[str],
     choices: dict[tuple[Any, ...], Choice],
 ) -> Agent:
     role_text = resolve_role(agent_config.role, config.roles) if agent_config.role else None
     system_message = compose_system_message(role_text, agent_config.system_message)
     per_call = config.timeout_settings.per_call_timeout_seconds
+    tool_names = default_tools if agent_config.tools is None else agent_config.tools
     if agent_config.is_team:
+        team_orchestrator = agent_config.orchestrator
+        if agent_config.tools is None and team_orchestrator and team_orchestrator.tools is not None:
+            tool_names = team_orchestrator.tools
         inner = _build_team(
             agent_config.agents,
             config=config,
@@ -154,6 +161,7 @@ def _build_agent(
             orchestrator=agent_config.orchestrator or config.orchestrator,
             manager=manager,
             emit_backend_event=emit,
+            default_tools=tool_names,
         )
         backend: bk.Backend = TeamBackend(inner, agent_config.id)
         return Agent(
@@ -184,6 +192,7 @@ def _build_agent(
         system_message=system_message,
         role=agent_config.role,
         weight=agent_config.weight,
+        tools=named_tools(tool_names, manager, agent_config.id),
         # Not backend_config.timeout: that is the HTTP layer's idle timeout, and using it as a
         # whole-call deadline would cut long streams and leave no time for the layer's retries.
         call_timeout=per_call,
@@ -196,6 +205,22 @@ def _choice(config: BackendConfig, backend: bk.Backend, choices: dict[tuple[Any,
     if key not in choices:
         choices[key] = Choice(mode=config.workflow, supported=backend.workflow_transports)
     return choices[key]
+
+
+def named_tools(names: Sequence[str], manager: PluginManager, agent_id: str) -> dict[str, Tool]:
+    """The registered tools ``names`` lists: an installed tool is offered only where the config names it."""
+    tools: dict[str, Tool] = {}
+    for name in names:
+        if name not in manager.tools:
+            installed = manager.tools.names()
+            hint = did_you_mean(name, installed)
+            raise MassGenError(
+                f"agent {agent_id}: unknown tool {name!r}"
+                + (f" (did you mean {hint!r}?)" if hint else "")
+                + f"; installed: {', '.join(installed) or 'none'}"
+            )
+        tools[name] = manager.tools.get(name)
+    return tools
 
 
 def apply_backend_params(backend: BackendConfig, params: Mapping[str, Any]) -> BackendConfig:

@@ -126,6 +126,12 @@ class Orchestrator:
         self.emit_backend_event = emit_backend_event
         self._session: _Session | None = None
 
+    def tools_for(self, agent: Agent) -> Mapping[str, Tool]:
+        """The function tools offered to ``agent``: its own list, else the team-wide ``tools``."""
+        if agent.tools is None:
+            return self.tools
+        return {name: tool for name, tool in agent.tools.items() if name not in prompts.WORKFLOW_TOOLS}
+
     @property
     def agent_ids(self) -> list[str]:
         return [agent.id for agent in self.agents]
@@ -536,7 +542,7 @@ class _Session:
     ) -> tuple[str, list[bk.ToolCall]]:
         """One model response, running registered tools in between until the model makes a workflow call."""
         tools = workflow.tool_specs(offer) if offer.transport == workflow.TOOLS else []
-        tools.extend(tool.spec() for tool in self.orch.tools.values())
+        tools.extend(tool.spec() for tool in self.orch.tools_for(agent).values())
         request = bk.Request(
             messages=(), tools=tuple(tools), workflow=offer,
             response_schema=workflow.response_schema(offer),
@@ -621,10 +627,11 @@ class _Session:
             name=call.name,
             arguments=call.arguments,
         )
-        tool = self.orch.tools.get(call.name)
+        offered = self.orch.tools_for(agent)
+        tool = offered.get(call.name)
         is_error = True
         if tool is None:
-            result = f"Error: unknown tool {call.name!r}. Available: {', '.join(sorted(self.orch.tools)) or 'none'}"
+            result = f"Error: unknown tool {call.name!r}. Available: {', '.join(sorted(offered)) or 'none'}"
         elif call.arguments is None:
             result = f"Error: the arguments of {call.name} are not valid JSON"
         else:

@@ -160,6 +160,7 @@ async def test_a_rejected_response_answers_every_call_including_registered_tools
     text = """
 agents:
   - id: a
+    tools: [echo]
     backend:
       type: scripted
       model: scripted-1

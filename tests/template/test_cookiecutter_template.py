@@ -39,6 +39,7 @@ KINDS = {
     "voting_strategy": Kind("unanimous-or-first", "voting_strategies", "voting.py", "voting"),
     "exporter": Kind("votes-csv", "exporters", "exporter.py", "exporter"),
     "tool": Kind("word_count", "tools", "tool.py", "tool"),
+    "grader": Kind("keywords", "graders", "grader.py", "grader"),
 }
 
 
@@ -126,6 +127,8 @@ def installed(
     editables = [REPO, project]
     if kind == "backend":  # a session needs the default voting strategy
         editables.append(REPO / "plugins" / "massgen-voting-majority")
+    if kind == "grader":  # massgen eval runs the offline demo team
+        editables += [REPO / "plugins" / "massgen-voting-majority", REPO / "plugins" / "massgen-scripted"]
     python = make_venv(base / "venv", editables, env)
     return Installed(kind=kind, project=project, python=python, env=env)
 
@@ -195,7 +198,7 @@ def test_massgen_plugins_lists_the_installed_plugin_and_what_it_registers(
     assert entry["version"] == "0.1.0"
     assert entry["error"] is None
     assert entry[kind.registry] == [kind.name]
-    for other in {"backends", "voting_strategies", "exporters", "tools"} - {kind.registry}:
+    for other in {"backends", "voting_strategies", "exporters", "tools", "graders"} - {kind.registry}:
         assert entry[other] == []
 
 
@@ -294,3 +297,25 @@ def test_the_massgen_command_finds_the_installed_backend_by_model_name(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == question
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("installed", ["grader"], indirect=True)
+def test_massgen_eval_grades_with_the_installed_grader(installed: Installed) -> None:
+    dataset = installed.project.parent / "dataset.jsonl"
+    dataset.write_text(
+        json.dumps({"id": "review", "question": "What makes a good code review?",
+                    "expected": ["review", "zebra"], "grader": KINDS["grader"].name,
+                    "grader_options": {"min_share": 0.5}}) + "\n"
+    )
+    result = run(
+        [installed.python, "-m", "massgen_core", "eval", str(dataset), "--config", "offline-demo.yaml",
+         "--out", str(installed.project.parent / "eval"), "--json", "--no-logs"],
+        installed.project,
+        installed.env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    outcome = report["per_item"][0]["results"]["offline-demo"]
+    assert outcome["correct"] and outcome["score"] == 0.5 and outcome["detail"] == "found 1 of 2: ['review']"

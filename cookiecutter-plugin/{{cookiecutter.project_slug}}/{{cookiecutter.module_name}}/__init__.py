@@ -61,4 +61,14 @@ __all__ = ["WORD_COUNT", "register_tools"]
 @hookimpl
 def register_tools(register: Callable[..., None]) -> None:
     register(WORD_COUNT)
+{%- elif cookiecutter.kind == "grader" %}
+
+from {{ cookiecutter.module_name }}.grader import KEYWORDS
+
+__all__ = ["KEYWORDS", "register_graders"]
+
+
+@hookimpl
+def register_graders(register: Callable[..., None]) -> None:
+    register(KEYWORDS)
 {%- endif %}

@@ -1,33 +1,33 @@
-"""Running one Python snippet in a resource-limited child process.
+"""Running one Python snippet in a sandboxed child process, under time, memory and output limits.
 
-The child gets a fresh temporary working directory, an environment without
-secrets, a wall-clock timeout, an address-space limit (RLIMIT_AS) and a cap on
-the output kept. This is damage limitation for honest mistakes (an endless
-loop, a huge allocation, a flood of prints), NOT a security sandbox: the
-snippet runs as the same user with the same file-system and network access.
-This module must not import anything from the MassGen core, so it can be
-reused and tested on its own. POSIX only (it relies on ``resource``).
+The child is ``jail.py`` in a new session and process group: it confines
+itself at the level ``sandbox.choose`` found this machine allows (namespaces,
+else Landlock, else seccomp, else limits only) and execs the snippet in a
+fresh temporary directory with a scrubbed environment. Here: the limits, the
+wall-clock kill of the whole group (and whatever is left of it when the
+snippet exits), and reading the output without ever waiting on a pipe that a
+leftover process keeps open. This module must not import anything from the
+MassGen core, so it can be reused and tested on its own. Linux gives every
+protection; elsewhere only the limits hold (``sandbox`` says which).
 """
 
 from __future__ import annotations
 
 import os
-import re
-import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
+
+from massgen_python_tool.sandbox import scrubbed_environment
 
 if TYPE_CHECKING:
     import asyncio
 
 MiB = 1024 * 1024
-
-# Names that look like credentials are never passed to the child. Matching is
-# on the upper-cased name, so `openai_api_key` is caught as well.
-_SECRET_NAME = re.compile(r"(API_?KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE_KEY)")
+# After the snippet is gone, how long its output may still take to arrive before the pipes are closed.
+OUTPUT_GRACE_S = 0.5
 
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -42,10 +42,13 @@ class Limits:
     timeout_s: float = attrs.field(default=10.0, validator=_positive)
     memory_bytes: int = attrs.field(default=256 * MiB, validator=_positive)
     max_output_bytes: int = attrs.field(default=20_000, validator=_positive)
+    disk_bytes: int = attrs.field(default=64 * MiB, validator=_positive)  # /tmp size, largest file
+    max_processes: int = attrs.field(default=32, validator=_positive)
+    sandbox: str = "auto"  # auto, or one level of sandbox.LEVELS exactly
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
-        """Limits overridden by MASSGEN_PYTHON_TOOL_TIMEOUT / _MEMORY_MB / _MAX_OUTPUT."""
+        """Limits overridden by MASSGEN_PYTHON_TOOL_TIMEOUT / _MEMORY_MB / _MAX_OUTPUT / _SANDBOX."""
         environ = os.environ if environ is None else environ
         kwargs: dict[str, Any] = {}
         if value := environ.get("MASSGEN_PYTHON_TOOL_TIMEOUT"):
@@ -54,6 +57,8 @@ class Limits:
             kwargs["memory_bytes"] = int(float(value) * MiB)
         if value := environ.get("MASSGEN_PYTHON_TOOL_MAX_OUTPUT"):
             kwargs["max_output_bytes"] = int(value)
+        if value := environ.get("MASSGEN_PYTHON_TOOL_SANDBOX"):
+            kwargs["sandbox"] = value.strip().lower()
         return cls(**kwargs)
 
 
@@ -90,42 +95,22 @@ class RunResult:
         return "\n".join(parts)
 
 
-def scrubbed_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A copy of ``environ`` without any variable whose name looks like a credential."""
-    environ = os.environ if environ is None else environ
-    return {k: v for k, v in environ.items() if not _SECRET_NAME.search(k.upper())}
+class _Sink:
+    """What one stream delivered: the first ``keep`` bytes, and how many more were dropped."""
 
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.kept = bytearray()
+        self.dropped = 0
 
-def _limit_child(limits: Limits) -> Callable[[], None]:
-    # resource, signal and tempfile are imported where used: every massgen command loads this
-    # plugin to register the tool, and only running a snippet needs them.
-    import resource
-
-    # Runs in the forked child before exec, so it only calls into C: no
-    # imports (another thread may have held the import lock at fork time).
-    def apply() -> None:  # pragma: no cover - runs in the forked child, out of coverage's sight
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-        # A CPU ceiling a little above the wall clock catches a child that
-        # somehow survives the kill; no core files for a crash in a temp dir.
-        cpu = int(limits.timeout_s) + 2
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-    return apply
-
-
-async def _drain(stream: asyncio.StreamReader, keep: int) -> tuple[bytes, int]:
-    """Read ``stream`` to its end keeping ``keep`` bytes; return them and the count dropped."""
-    kept = bytearray()
-    dropped = 0
-    while chunk := await stream.read(65536):
-        room = keep - len(kept)
-        if room > 0:
-            kept += chunk[:room]
-            dropped += max(0, len(chunk) - room)
-        else:
-            dropped += len(chunk)
-    return bytes(kept), dropped
+    async def drain(self, stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(65536):
+            room = self.keep - len(self.kept)
+            if room > 0:
+                self.kept += chunk[:room]
+                self.dropped += max(0, len(chunk) - room)
+            else:
+                self.dropped += len(chunk)
 
 
 def _kill_group(pid: int) -> None:
@@ -138,59 +123,101 @@ def _kill_group(pid: int) -> None:
 
 
 async def run_snippet(code: str, limits: Limits | None = None) -> RunResult:
-    """Run ``code`` with ``sys.executable -I`` in a temp dir under ``limits``."""
+    """Run ``code`` in the sandbox, in a fresh temp dir, under ``limits``."""
     # asyncio is imported here, not at the top: every massgen command loads this plugin to
     # register the tool, and only running a snippet needs it.
     import asyncio
     import tempfile
 
+    from massgen_python_tool import sandbox
+
     limits = limits or Limits()
+    # The first call probes the machine (a few short subprocesses); off the event loop.
+    box = await asyncio.to_thread(sandbox.choose, limits.sandbox, limits)
     with tempfile.TemporaryDirectory(prefix="massgen-python-") as workdir:
-        script = os.path.join(workdir, "snippet.py")
-        with open(script, "w", encoding="utf-8") as fh:
-            fh.write(code)
-        env = scrubbed_environment()
-        env.update(HOME=workdir, TMPDIR=workdir, PYTHONIOENCODING="utf-8")
+        drop_root = box.drop_root
+        sandbox.prepare_workdir(workdir, code, drop_root=drop_root and box.level != "namespaces")
+        spec = sandbox.spec_for(box.level, limits, workdir, drop_root=drop_root)
         started = time.monotonic()
-        # -I: ignore PYTHON* variables and the user's site-packages; a new
-        # session so that a timeout kills whatever the snippet spawned too.
         proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-I",
-            script,
+            *sandbox.jail_command(spec),
             cwd=workdir,
-            env=env,
+            env=scrubbed_environment(),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            preexec_fn=_limit_child(limits),
-            start_new_session=True,
+            start_new_session=True,  # its own session and process group, killed whole
         )
         assert proc.stdout is not None and proc.stderr is not None
-        collect = asyncio.gather(
-            _drain(proc.stdout, limits.max_output_bytes),
-            _drain(proc.stderr, limits.max_output_bytes),
-            proc.wait(),
-        )
+        sinks = (_Sink(limits.max_output_bytes), _Sink(limits.max_output_bytes))
+        drains = [
+            asyncio.ensure_future(sinks[0].drain(proc.stdout)),
+            asyncio.ensure_future(sinks[1].drain(proc.stderr)),
+        ]
         timed_out = False
         try:
-            (out, out_dropped), (err, err_dropped), status = await asyncio.wait_for(
-                asyncio.shield(collect), limits.timeout_s
-            )
-        except TimeoutError:
-            timed_out = True
-            _kill_group(proc.pid)
-            (out, out_dropped), (err, err_dropped), status = await collect
+            try:
+                status = await asyncio.wait_for(_exit_status(proc), limits.timeout_s)
+            except TimeoutError:
+                timed_out = True
+                _kill_group(proc.pid)
+                status = await _exit_status(proc)
+            _kill_group(proc.pid)  # whatever the snippet left running in its group
+            await _finish_reading(drains, proc)
         except BaseException:  # cancelled: leave no child behind
             _kill_group(proc.pid)
-            await collect
+            for task in drains:
+                task.cancel()
+            await _exit_status(proc)
+            _close_pipes(proc)
             raise
         return RunResult(
             exit_status=None if timed_out else status,
-            stdout=out.decode("utf-8", errors="replace"),
-            stderr=err.decode("utf-8", errors="replace"),
+            stdout=sinks[0].kept.decode("utf-8", errors="replace"),
+            stderr=sinks[1].kept.decode("utf-8", errors="replace"),
             timed_out=timed_out,
-            stdout_dropped=out_dropped,
-            stderr_dropped=err_dropped,
+            stdout_dropped=sinks[0].dropped,
+            stderr_dropped=sinks[1].dropped,
             duration_s=time.monotonic() - started,
         )
+
+
+async def _finish_reading(drains: list[asyncio.Future[None]], proc: asyncio.subprocess.Process) -> None:
+    """Let the output arrive; a pipe that a leftover process still holds open is closed, not waited on."""
+    import asyncio
+
+    _done, pending = await asyncio.wait(drains, timeout=OUTPUT_GRACE_S)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+        _close_pipes(proc)
+
+
+def _close_pipes(proc: asyncio.subprocess.Process) -> None:
+    transport = getattr(proc, "_transport", None)
+    if transport is not None:
+        transport.close()
+
+
+async def _exit_status(proc: asyncio.subprocess.Process) -> int:
+    """The exit status as soon as the process is gone (``proc.wait()`` also waits for its pipes)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    pidfd_open = getattr(os, "pidfd_open", None)  # Linux 5.3+; elsewhere the loop below polls
+    try:
+        fd = pidfd_open(proc.pid) if pidfd_open else None
+    except OSError:  # already gone, or no pidfd in this kernel: the loop below sees it
+        fd = None
+    if fd is not None:
+        gone = loop.create_future()
+        loop.add_reader(fd, lambda: gone.done() or gone.set_result(None))
+        try:
+            await gone
+        finally:
+            loop.remove_reader(fd)
+            os.close(fd)
+    while proc.returncode is None:  # the child watcher reaps it a moment later
+        await asyncio.sleep(0.005)
+    return proc.returncode

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import massgen_python_tool
 from massgen_python_tool.runner import Limits
 
@@ -53,3 +58,38 @@ async def test_a_call_without_code_gets_an_explanation_instead_of_an_exception()
     assert (await tool()).startswith("error: pass the Python source")
     assert (await tool(code=42)).startswith("error: pass the Python source")
     assert (await tool(source="print(1)")).startswith("error: pass the Python source")
+
+
+def test_the_description_names_the_sandbox_level_and_what_it_does_not_protect(monkeypatch) -> None:
+    monkeypatch.setenv("MASSGEN_PYTHON_TOOL_SANDBOX", "seccomp")
+    description = massgen_python_tool.make_tool().description
+    assert "Sandbox level seccomp:" in description
+    assert "Not protected: it can read every file" in description
+    strongest = massgen_python_tool.make_tool(Limits()).description
+    assert "Sandbox level namespaces:" in strongest and "read-only file system" in strongest
+
+
+def _massgen(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "massgen_core", *args],
+        capture_output=True, text=True, timeout=60, env={**os.environ, **env},
+    )
+
+
+def test_massgen_sandbox_says_what_holds_here_and_what_does_not() -> None:
+    proc = _massgen("sandbox")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("python tool sandbox level: namespaces\n")
+    assert "  protected: no network" in proc.stdout
+    weakest = json.loads(_massgen("sandbox", "--json", MASSGEN_PYTHON_TOOL_SANDBOX="none").stdout)
+    assert weakest["level"] == "none"
+    assert "it has the network" in weakest["not_protected"]
+
+
+def test_massgen_sandbox_refuses_an_unknown_level_in_one_line() -> None:
+    proc = _massgen("sandbox", MASSGEN_PYTHON_TOOL_SANDBOX="strict")
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        "Error: unknown sandbox level 'strict'; expected auto or one of "
+        "namespaces, landlock, seccomp, none\n"
+    )

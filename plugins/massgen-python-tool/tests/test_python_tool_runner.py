@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import uuid
 
 import pytest
 from massgen_python_tool.runner import (
@@ -15,20 +16,6 @@ from massgen_python_tool.runner import (
     run_snippet,
     scrubbed_environment,
 )
-
-
-def _gone_or_zombie(pid: int) -> bool:
-    """True once ``pid`` no longer runs (a killed orphan may stay a zombie until init reaps it)."""
-    for _ in range(50):
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                state = fh.read().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return True
-        if state in ("Z", "X"):
-            return True
-        time.sleep(0.02)
-    return False
 
 
 async def test_runs_code_and_returns_its_stdout_and_exit_status() -> None:
@@ -59,19 +46,6 @@ async def test_kills_a_snippet_that_outlives_the_time_limit() -> None:
     assert result.to_text().startswith("timed out after")
 
 
-async def test_the_timeout_also_kills_processes_the_snippet_started() -> None:
-    code = (
-        "import subprocess, sys\n"
-        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
-        "print(p.pid, flush=True)\n"
-        "p.wait()\n"
-    )
-    result = await run_snippet(code, Limits(timeout_s=1.0))
-    assert result.timed_out
-    grandchild = int(result.stdout.split()[0])
-    assert _gone_or_zombie(grandchild)
-
-
 async def test_a_memory_hog_fails_with_memory_error_instead_of_taking_the_machine() -> None:
     result = await run_snippet(
         "x = bytearray(200 * 1024 * 1024)\nprint('allocated')", Limits(memory_bytes=64 * MiB)
@@ -88,32 +62,34 @@ async def test_the_same_allocation_succeeds_under_a_larger_limit() -> None:
     assert result.stdout == "allocated\n"
 
 
-async def test_api_keys_and_other_secrets_are_not_passed_to_the_snippet(
+async def test_only_locale_and_time_zone_variables_reach_the_snippet(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-should-not-leak")
-    monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-should-not-leak")
-    monkeypatch.setenv("HARMLESS_SETTING", "visible")
-    code = (
-        "import os\nprint(sorted(k for k in os.environ))\nprint(os.environ.get('HARMLESS_SETTING'))"
-    )
-    result = await run_snippet(code)
-    assert "OPENAI_API_KEY" not in result.stdout
-    assert "MY_SERVICE_TOKEN" not in result.stdout
-    assert result.stdout.splitlines()[-1] == "visible"
+    monkeypatch.setenv("MY_SERVICE_SECRET_URL", "https://user:pw@example.invalid")
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    monkeypatch.setenv("TZ", "UTC")
+    result = await run_snippet("import os\nprint(sorted(os.environ))\nprint(os.environ['PATH'])")
+    names, path = result.stdout.splitlines()
+    assert "OPENAI_API_KEY" not in names and "MY_SERVICE_SECRET_URL" not in names
+    assert "'LC_ALL'" in names and "'TZ'" in names and "'HOME'" in names
+    assert path == "/usr/local/bin:/usr/bin:/bin"
 
 
-def test_scrubbed_environment_drops_names_that_look_like_credentials() -> None:
+def test_scrubbed_environment_keeps_an_allow_list_not_a_deny_list() -> None:
     env = {
         "ANTHROPIC_API_KEY": "a",
-        "gemini_api_key": "b",
-        "GITHUB_TOKEN": "c",
-        "DB_PASSWORD": "d",
-        "AWS_SECRET_ACCESS_KEY": "e",
-        "PATH": "/usr/bin",
+        "DATABASE_URL": "postgres://u:p@h/db",
+        "SSH_AUTH_SOCK": "/tmp/ssh-x/agent.1",
+        "PATH": "/home/me/bin:/usr/bin",
         "LANG": "C.UTF-8",
+        "LC_TIME": "en_GB.UTF-8",
     }
-    assert scrubbed_environment(env) == {"PATH": "/usr/bin", "LANG": "C.UTF-8"}
+    assert scrubbed_environment(env) == {
+        "LANG": "C.UTF-8",
+        "LC_TIME": "en_GB.UTF-8",
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+    }
 
 
 async def test_runs_in_a_fresh_temporary_directory_that_is_removed_afterwards() -> None:
@@ -142,19 +118,19 @@ async def test_stderr_is_truncated_independently_of_stdout() -> None:
     assert result.stderr_dropped == 4900
 
 
-async def test_cancelling_the_call_kills_the_child(tmp_path) -> None:
-    pid_file = tmp_path / "pid"
-    code = f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)"
+async def test_cancelling_the_call_kills_the_child(running_with) -> None:
+    marker = f"massgen-cancel-{uuid.uuid4().hex}"
+    code = f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)  # {marker}'])\ntime.sleep(60)"
     task = asyncio.create_task(run_snippet(code, Limits(timeout_s=30)))
-    for _ in range(100):
-        if pid_file.exists() and pid_file.read_text():
+    for _ in range(200):
+        if running_with(marker):
             break
         await asyncio.sleep(0.05)
-    child = int(pid_file.read_text())
+    assert running_with(marker)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert _gone_or_zombie(child)
+    assert running_with(marker) == []
 
 
 def test_a_child_killed_by_a_signal_is_reported_as_such() -> None:

@@ -30,6 +30,7 @@ async def test_an_agent_calls_the_python_tool_and_gets_its_output(
         agents=(
             AgentConfig(
                 id="alice",
+                tools=("python",),
                 backend=BackendConfig(type="scripted", model="s", options={"script": script}),
             ),
         )

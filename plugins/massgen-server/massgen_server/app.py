@@ -2,7 +2,9 @@
 
 ``create_app(settings)`` returns a Starlette app; every response body is JSON
 (errors are ``{"error": {"type", "message"}}``) except a session streamed as
-Server-Sent Events. Each session gets its own orchestrator built from the
+Server-Sent Events. Every request first passes the Guard (Host, Origin,
+Content-Type, body deadline: see ``guard``), and bodies are read by ``body``.
+Each session gets its own orchestrator built from the
 server's config, so concurrent sessions share no state; a client that goes
 away cancels its session. This module never reads config files, never binds a
 socket (the command does) and never puts API keys in a response.
@@ -14,13 +16,17 @@ import asyncio
 import contextlib
 import hmac
 import json
+import re
 import sys
+import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import attrs
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -29,12 +35,18 @@ from starlette.types import Receive, Scope, Send
 from massgen_core import __version__
 from massgen_core.errors import MassGenError
 from massgen_core.events import Event, event_to_dict
+from massgen_server import openai_api
+from massgen_server.body import BadRequest, loads_strict, read_capped
+from massgen_server.guard import Guard, Policy
+from massgen_server.web import FILES, no_icon, serve_file
 
 # How long a cancelled session gets to end by itself (with a recorded
 # SessionFinished) before its task is cancelled outright.
 CANCEL_GRACE_S = 2.0
 # A question with its history; larger bodies are refused before they are read.
 MAX_BODY_BYTES = 1_000_000
+# The most conversations one list request returns (SQLite's LIMIT takes no more than 2**63 - 1 anyway).
+MAX_LIST_LIMIT = 10_000
 
 
 @attrs.frozen
@@ -47,14 +59,17 @@ class Settings:
     record: bool = True
     retry_after_s: int = 5
     manager: Any = None
+    allow_hosts: tuple[str, ...] = ()
+    allow_origins: tuple[str, ...] = ()
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    team_name: str = "massgen"  # what OpenAI clients name as the model (GET /v1/models)
+    heartbeat_s: float = 15.0  # an SSE comment after this long without an event
+    access_log: bool = False  # one JSON line per request on stderr
 
 
 def error_response(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status, headers=headers)
-
-
-class BadRequest(Exception):
-    """A request body or parameter the API cannot use (400)."""
 
 
 @attrs.frozen
@@ -66,10 +81,7 @@ class SessionRequest:
 
 def parse_session_request(body: bytes) -> SessionRequest:
     """The validated body of ``POST /v1/sessions``; BadRequest says what is wrong."""
-    try:
-        data = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"the body is not JSON: {exc}") from None
+    data = loads_strict(body)
     if not isinstance(data, dict):
         raise BadRequest('the body must be a JSON object like {"question": "..."}')
     unknown = sorted(set(data) - {"question", "history", "conversation_id"})
@@ -131,8 +143,12 @@ class SessionRun(Response):
         manager: Any,
         stream: bool,
         release: Callable[[], None],
+        observers: tuple[Callable[[Event], None], ...] = (),
+        heartbeat_s: float = 15.0,
     ) -> None:
         super().__init__()
+        self.observers = observers
+        self.heartbeat_s = heartbeat_s
         self.orchestrator = orchestrator
         self.request = request
         self.history = history
@@ -146,7 +162,7 @@ class SessionRun(Response):
         from massgen_core.cli.run_impl import _Guarded
 
         warner: Any = _Warner()
-        consumers: list[Callable[[Event], None]] = []
+        consumers: list[Callable[[Event], None]] = list(self.observers)
         if self.recorder is not None:
             consumers.append(_Guarded("the conversation store", self.recorder, warner))
         if self.manager.hook.on_event.get_hookimpls():
@@ -187,14 +203,36 @@ class SessionRun(Response):
                 }
             )
 
+        sending = asyncio.Lock()
+        last_sent = [time.monotonic()]
+
         async def deliver(event: Event) -> None:
             view.apply(event)
             for consume in self.consumers:
                 consume(event)
             if self.stream:
-                await send({"type": "http.response.body", "body": sse(event.type, event_to_dict(event)), "more_body": True})
+                async with sending:
+                    await send({"type": "http.response.body", "body": sse(event.type, event_to_dict(event)),
+                                "more_body": True})
+                    last_sent[0] = time.monotonic()
 
-        completed = await self._run_watching(deliver, receive)
+        async def heartbeat() -> None:
+            # An SSE comment when the stream has been silent for heartbeat_s: proxies and clients
+            # close an idle stream, and a session may think for minutes between events.
+            while True:
+                await asyncio.sleep(max(0.0, last_sent[0] + self.heartbeat_s - time.monotonic()))
+                if time.monotonic() - last_sent[0] >= self.heartbeat_s:
+                    async with sending:
+                        await send({"type": "http.response.body", "body": b": ping\n\n", "more_body": True})
+                        last_sent[0] = time.monotonic()
+
+        beat = asyncio.ensure_future(heartbeat()) if self.stream else None
+        try:
+            completed = await self._run_watching(deliver, receive)
+        finally:
+            if beat is not None:
+                beat.cancel()
+                await asyncio.gather(beat, return_exceptions=True)
         if not completed:
             return  # the client is gone: nobody to answer
         result = session_result(view)
@@ -253,12 +291,25 @@ class Api:
     def __init__(self, settings: Settings) -> None:
         from massgen_core.plugins import get_plugin_manager
 
+        from massgen_server.metrics import Metrics
+
         self.settings = settings
         self.manager = settings.manager if settings.manager is not None else get_plugin_manager()
         self.active = 0
+        self.metrics = Metrics()
+        self.started = int(time.time())
+        self.max_body_bytes = MAX_BODY_BYTES
+        self.stopping = False
 
-    def _release(self) -> None:
+    def release(self) -> None:
         self.active -= 1
+
+    def team_names(self) -> list[str]:
+        return [self.settings.team_name]
+
+    def team_config(self, name: str) -> Any:
+        """The config of the team OpenAI clients call ``name``, or None."""
+        return self.settings.config if name == self.settings.team_name else None
 
     def authorized(self, request: Request) -> bool:
         token = self.settings.token
@@ -270,6 +321,27 @@ class Api:
     # -- endpoints ---------------------------------------------------------
 
     async def health(self, request: Request) -> Response:
+        """Open to anyone who reaches the server, so it says only that it is up (liveness)."""
+        return JSONResponse({"ok": True})
+
+    async def ready(self, request: Request) -> Response:
+        """Readiness: 200 when a session could start now, 503 with the reason otherwise (open, says only that)."""
+        if self.stopping:
+            return JSONResponse({"ready": False, "reason": "shutting down"}, status_code=503)
+        if self.active >= self.settings.max_sessions:
+            return JSONResponse({"ready": False, "reason": "every session slot is busy"}, status_code=503)
+        from massgen_core.orchestrator import build_orchestrator
+
+        try:
+            build_orchestrator(self.settings.config, manager=self.manager).preflight()
+        except MassGenError:
+            return JSONResponse({"ready": False, "reason": "sessions cannot start (see /v1/status)"}, status_code=503)
+        return JSONResponse({"ready": True})
+
+    async def metrics_text(self, request: Request) -> Response:
+        return Response(self.metrics.render(), media_type=self.metrics.content_type)
+
+    async def status(self, request: Request) -> Response:
         plugins = [info.name for info in self.manager.plugin_infos() if info.error is None]
         return JSONResponse(
             {
@@ -284,7 +356,7 @@ class Api:
         return JSONResponse({"agents": describe_agents(self.settings.config.agents)})
 
     async def create_session(self, request: Request) -> Response:
-        raw = await _read_capped(request)
+        raw = await read_capped(request, MAX_BODY_BYTES)
         if raw is None:
             return error_response(413, "payload_too_large", f"the body must be at most {MAX_BODY_BYTES} bytes")
         try:
@@ -330,7 +402,9 @@ class Api:
                 recorder=recorder,
                 manager=manager,
                 stream="text/event-stream" in request.headers.get("accept", ""),
-                release=self._release,
+                release=self.release,
+                observers=(self.metrics.observe,),
+                heartbeat_s=self.settings.heartbeat_s,
             )
         except BaseException:  # pragma: no cover - the slot must come back even if setting up fails
             self.active -= 1
@@ -352,20 +426,59 @@ class Api:
             return conversation_id, store.history(conversation_id)
 
     async def conversations(self, request: Request) -> Response:
+        """The latest conversations, or with ``?q=words`` those whose text has every word (best first)."""
         from massgen_core.store import Filters, Store, default_path
 
         raw = request.query_params.get("limit", "50")
         try:
             limit = int(raw)
-            if limit < 1:
+            if not 1 <= limit <= MAX_LIST_LIMIT:
                 raise ValueError
         except ValueError:
-            return error_response(400, "bad_request", f"limit must be a positive integer, not {raw!r}")
+            return error_response(400, "bad_request", f"limit must be an integer from 1 to {MAX_LIST_LIMIT}, not {raw!r}")
+        query = request.query_params.get("q", "").strip()
+        words = re.findall(r"\w+", query)
+        if query and not words:
+            return error_response(400, "bad_request", "q must contain at least one word or number")
         if not default_path().exists():
             return JSONResponse({"conversations": []})
         with Store() as store:
-            rows = store.list_conversations(Filters(limit=limit))
+            if words:
+                # Each word quoted as an FTS5 string: what people type is never read as query syntax.
+                match = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+                rows: list[Any] = store.search(match, Filters(limit=limit))
+            else:
+                rows = store.list_conversations(Filters(limit=limit))
         return JSONResponse({"conversations": [row.to_dict() for row in rows]})
+
+    async def export(self, request: Request) -> Response:
+        """A conversation in any installed export format, as a download."""
+        from massgen_core.errors import UnknownNameError
+        from massgen_core.store import AmbiguousIdError, Store, StoreError, default_path
+
+        prefix = request.path_params["conversation_id"]
+        name = request.query_params.get("format", "json")
+        try:
+            exporter = self.manager.exporters.get(name)
+        except UnknownNameError as exc:
+            return error_response(400, "bad_request", str(exc))
+        if not default_path().exists():
+            return error_response(404, "not_found", f"no conversation with id {prefix!r}: none recorded yet")
+        with Store() as store:
+            try:
+                cid = store.resolve_id(prefix)
+                document = store.document(cid)
+            except AmbiguousIdError as exc:
+                return error_response(400, "ambiguous_id", str(exc))
+            except StoreError as exc:
+                return error_response(404, "not_found", str(exc))
+        text = exporter().export(document)
+        from massgen_server.web import CSP
+
+        return Response(text, media_type=exporter.media_type, headers={
+            "content-disposition": f'attachment; filename="conversation-{cid[:8]}.{exporter.extension}"',
+            "content-security-policy": CSP, "x-content-type-options": "nosniff",
+        })
 
     async def conversation(self, request: Request) -> Response:
         from massgen_core.store import AmbiguousIdError, Store, StoreError, default_path
@@ -381,20 +494,6 @@ class Api:
             except StoreError as exc:
                 return error_response(404, "not_found", str(exc))
         return JSONResponse(document)
-
-
-async def _read_capped(request: Request) -> bytes | None:
-    """The body, or None when it is larger than MAX_BODY_BYTES (a declared length is trusted first)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _guarded(api: Api, endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
@@ -423,6 +522,39 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", f"{type(exc).__name__}: {exc}")
 
 
+class _Wrapped:
+    """Starlette middleware from a function that wraps an ASGI app (the access log, the metrics)."""
+
+    def __init__(self, app: Any, wrap: Callable[[Any], Any]) -> None:
+        self.app = wrap(app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+def _middleware(settings: Settings, api: Api) -> list[Middleware]:
+    """Access log and metrics around everything; the Guard for every route; CORS only for allowed origins."""
+    policy = Policy.build(settings.allow_hosts, settings.allow_origins, settings.body_timeout_s)
+    middleware = []
+    if settings.access_log:
+        from massgen_server.access_log import access_log
+
+        middleware.append(Middleware(_Wrapped, wrap=access_log))
+    middleware += [Middleware(_Wrapped, wrap=api.metrics.middleware), Middleware(Guard, policy=policy)]
+    if settings.allow_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=sorted(policy.allow_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type", "accept"],
+            )
+        )
+    return middleware
+
+
 def create_app(settings: Settings) -> Starlette:
     """The API for ``settings`` (see docs/api.md)."""
     api = Api(settings)
@@ -437,11 +569,20 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=[
             Route("/health", api.health, methods=["GET"]),
+            Route("/ready", api.ready, methods=["GET"]),
+            Route("/metrics", _guarded(api, api.metrics_text), methods=["GET"]),
+            *(Route(path, serve_file, methods=["GET"]) for path in FILES),
+            Route("/favicon.ico", no_icon, methods=["GET"]),
+            Route("/v1/models", partial(openai_api.models, api), methods=["GET"]),
+            Route("/v1/chat/completions", partial(openai_api.chat_completions, api), methods=["POST"]),
+            Route("/v1/status", _guarded(api, api.status), methods=["GET"]),
             Route("/v1/backends", _guarded(api, api.backends), methods=["GET"]),
             Route("/v1/sessions", _guarded(api, api.create_session), methods=["POST"]),
             Route("/v1/conversations", _guarded(api, api.conversations), methods=["GET"]),
             Route("/v1/conversations/{conversation_id}", _guarded(api, api.conversation), methods=["GET"]),
+            Route("/v1/conversations/{conversation_id}/export", _guarded(api, api.export), methods=["GET"]),
         ],
+        middleware=_middleware(settings, api),
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,
     )

@@ -58,7 +58,12 @@ def startup_problems(config: Any, manager: Any) -> list[str]:
 @click.option("--config", "-c", "config", metavar="FILE", help="Config file (YAML or JSON), or the name of a bundled config.")
 @click.option("--preset", metavar="NAME", help="Serve a saved preset configuration.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="Port to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port to listen on (0: any free port; the chosen one is printed).")
+@click.option("--env", metavar="NAME", help="Apply the named environment overlay from the config.")
+@click.option("--team-name", metavar="NAME",
+              help="The model name OpenAI clients use for this team (default: the config file's name).")
+@click.option("--access-log", is_flag=True, help="Log every request as one JSON line on stderr.")
 @click.option(
     "--token-env",
     default="MASSGEN_API_TOKEN",
@@ -68,7 +73,34 @@ def startup_problems(config: Any, manager: Any) -> list[str]:
 )
 @click.option("--max-sessions", type=click.IntRange(min=1), default=4, show_default=True, help="Sessions run at once; more get 429.")
 @click.option("--no-logs", is_flag=True, help="Do not record sessions in the conversation store.")
-def serve(config: str | None, preset: str | None, host: str, port: int, token_env: str, max_sessions: int, no_logs: bool) -> None:
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also accept requests whose Host header names NAME (e.g. behind a reverse proxy); repeatable.",
+)
+@click.option(
+    "--allow-origin",
+    "allow_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Let web pages from ORIGIN (e.g. https://app.example.com) call the API, with CORS; repeatable.",
+)
+def serve(
+    config: str | None,
+    preset: str | None,
+    host: str,
+    port: int,
+    env: str | None,
+    team_name: str | None,
+    access_log: bool,
+    token_env: str,
+    max_sessions: int,
+    no_logs: bool,
+    allow_hosts: tuple[str, ...],
+    allow_origins: tuple[str, ...],
+) -> None:
     """Serve an HTTP API that runs MassGen sessions and reads recorded conversations (see docs/api.md)."""
     from massgen_core.cli.run import RunOptions
     from massgen_core.cli.run_impl import resolve_config
@@ -76,7 +108,7 @@ def serve(config: str | None, preset: str | None, host: str, port: int, token_en
 
     token = os.environ.get(token_env) or None
     check_bind(host, token, token_env)
-    loaded, warnings = resolve_config(RunOptions(config=config, preset=preset))
+    loaded, warnings = resolve_config(RunOptions(config=config, preset=preset, env=env))
     for warning in warnings:
         click.echo(warning, err=True)
     manager = get_plugin_manager()
@@ -86,6 +118,7 @@ def serve(config: str | None, preset: str | None, host: str, port: int, token_en
     import uvicorn
 
     from massgen_server.app import Settings, create_app
+    from massgen_server.serving import uvicorn_options
 
     settings = Settings(
         config=loaded,
@@ -93,22 +126,60 @@ def serve(config: str | None, preset: str | None, host: str, port: int, token_en
         max_sessions=max_sessions,
         record=not no_logs and loaded.ui.logging_enabled,
         manager=manager,
+        allow_hosts=allow_hosts,
+        allow_origins=allow_origins,
+        team_name=team_name or default_team_name(loaded),
+        access_log=access_log,
     )
+    sock = bind(host, port)
+    port = sock.getsockname()[1]
+    app = create_app(settings)
     agents = ", ".join(a.id for a in loaded.agents)
     auth = f"bearer token from ${token_env}" if token else f"none (set {token_env} to require a token)"
     shown = f"[{host}]" if ":" in host else host
-    click.echo(f"massgen: serving the API on http://{shown}:{port} · agents: {agents} · auth: {auth}", err=True)
+    click.echo(
+        f"massgen: serving the API on http://{shown}:{port} · team {settings.team_name!r} · agents: {agents} · "
+        f"auth: {auth}",
+        err=True,
+    )
     sys.stderr.flush()
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            app.state.api.stopping = True  # /ready says 503 while running sessions finish
+            super().handle_exit(sig, frame)
+
+    server = Server(uvicorn.Config(app, **uvicorn_options(settings.header_timeout_s),
+                                   timeout_graceful_shutdown=SHUTDOWN_GRACE_S))
     try:
-        uvicorn.run(
-            create_app(settings),
-            host=host,
-            port=port,
-            log_level="warning",
-            lifespan="on",
-            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
-        )
+        server.run(sockets=[sock])
     except KeyboardInterrupt:
         # uvicorn has already shut down gracefully and re-raised the Ctrl-C: that is a normal stop.
         pass
     click.echo("massgen: the API server stopped", err=True)
+
+
+def default_team_name(config: Any) -> str:
+    """The config file's name without its extension (``team.yaml`` -> ``team``), else ``massgen``."""
+    from pathlib import Path
+
+    source = getattr(config, "source", None)
+    stem = Path(source).stem if source else ""
+    return stem or "massgen"
+
+
+def bind(host: str, port: int) -> Any:
+    """A listening socket on ``host:port`` (port 0: a free one), so the chosen port can be printed first."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        raise MassGenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock

@@ -6,129 +6,18 @@ own conversation store.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import massgen_openai
-import massgen_scripted
-import massgen_voting_majority
 import pytest
-import uvicorn
 
 from massgen_core.config.loader import config_from_dict
 from massgen_core.hookspecs import hookimpl
-from massgen_core.plugins import PluginManager
-from massgen_server.app import BadRequest, Settings, create_app, parse_session_request
-
-WAIT_S = 10.0
-
-
-def make_manager(*, voting: bool = True) -> PluginManager:
-    manager = PluginManager()
-    manager.register(massgen_scripted, name="massgen-scripted")
-    manager.register(massgen_openai, name="massgen-openai")
-    if voting:
-        manager.register(massgen_voting_majority, name="massgen-voting-majority")
-    return manager
-
-
-def scripted_config(manager: PluginManager, *, first_delay: float = 0.0) -> Any:
-    """Two scripted agents: a1 answers, a2 answers longer; both vote for the longest (a2 wins).
-
-    ``first_delay`` makes both first answers wait that long, so the session is slow to finish.
-    """
-    first: dict[str, Any] = {"answer": "A1 says {question}"}
-    second: dict[str, Any] = {"answer": "A2 says {question}, at length"}
-    if first_delay:  # both, or the quick one's answer would restart the slow one past its delay
-        first["delay"] = second["delay"] = first_delay
-    return config_from_dict(
-        {
-            "agents": [
-                {"id": "a1", "backend": {"type": "scripted", "model": "s-1", "token_delay": 0, "script": [first, {"vote": "best"}]}},
-                {
-                    "id": "a2",
-                    "backend": {
-                        "type": "scripted",
-                        "model": "s-2",
-                        "token_delay": 0,
-                        "script": [second, {"vote": "best"}],
-                    },
-                },
-            ]
-        },
-        manager=manager,
-    )
-
-
-class Served:
-    """A real uvicorn server on a free loopback port, run on its own thread and loop."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.app = create_app(settings)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="on"))
-        self.loop: asyncio.AbstractEventLoop | None = None
-
-        async def main() -> None:
-            self.loop = asyncio.get_running_loop()
-            await self.server.serve(sockets=[sock])
-
-        self.thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + WAIT_S
-        while not self.server.started:
-            assert time.monotonic() < deadline, "the server did not start in time"
-            time.sleep(0.01)
-        self.client = httpx.Client(base_url=self.url, timeout=WAIT_S)
-
-    def tasks(self) -> int:
-        """How many asyncio tasks the server's loop has, besides the one counting."""
-
-        async def count() -> int:
-            return len(asyncio.all_tasks()) - 1
-
-        assert self.loop is not None
-        return asyncio.run_coroutine_threadsafe(count(), self.loop).result(WAIT_S)
-
-    def wait_idle(self) -> dict[str, Any]:
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            health = self.client.get("/health").json()
-            if health["sessions"]["active"] == 0:
-                return health
-            assert time.monotonic() < deadline, f"sessions still active: {health}"
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.client.close()
-        self.server.should_exit = True
-        self.thread.join(WAIT_S)
-        assert not self.thread.is_alive()
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[..., Served]]:
-    started: list[Served] = []
-
-    def start(**kw: Any) -> Served:
-        manager = kw.pop("manager", None) or make_manager()
-        config = kw.pop("config", None) or scripted_config(manager)
-        served = Served(Settings(config=config, manager=manager, **kw))
-        started.append(served)
-        return served
-
-    yield start
-    for served in started:
-        served.stop()
+from massgen_server.app import BadRequest, Settings, parse_session_request
+from massgen_server.testing import WAIT_S, Served, make_manager, scripted_config
 
 
 def sse_frames(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -150,9 +39,9 @@ SSE = {"Accept": "text/event-stream"}
 # -- health and backends ---------------------------------------------------------
 
 
-def test_health_reports_version_plugins_and_session_slots(serve):
+def test_status_reports_version_plugins_and_session_slots(serve):
     served = serve(max_sessions=3)
-    response = served.client.get("/health")
+    response = served.client.get("/v1/status")
     assert response.status_code == 200
     body = response.json()
     assert body["ok"] is True
@@ -313,10 +202,10 @@ def test_a_failing_store_is_switched_off_with_a_warning_and_the_session_goes_on(
     assert "the conversation store failed and was switched off" in capfd.readouterr().err
 
 
-def test_health_lists_the_installed_plugins_by_default():
+def test_status_lists_the_installed_plugins_by_default():
     served = Served(Settings(config=scripted_config(make_manager())))
     try:
-        plugins = served.client.get("/health").json()["plugins"]
+        plugins = served.client.get("/v1/status").json()["plugins"]
         assert {"massgen-scripted", "massgen-server", "massgen-voting-majority"} <= set(plugins)
     finally:
         served.stop()
@@ -353,7 +242,7 @@ def test_client_disconnect_cancels_the_session_and_the_server_stays_healthy(serv
             # keep the iterator referenced: dropping it would close the connection early
             frames = sse_frames(response.iter_lines())
             assert next(frames)[0] == "session_started"
-            assert served.client.get("/health").json()["sessions"]["active"] == 1
+            assert served.client.get("/v1/status").json()["sessions"]["active"] == 1
     # the client is gone mid-session: the slot comes back and no task is left behind
     served.wait_idle()
     deadline = time.monotonic() + WAIT_S
@@ -511,6 +400,11 @@ def test_unknown_route_and_wrong_method_are_json_errors(serve):
         (b'{"question": "q", "history": "no"}', '"history"'),
         (b'{"question": "q", "conversation_id": 5}', '"conversation_id"'),
         (b'{"question": "q", "stream": true}', "unknown field"),
+        (b"[" * 100_000, "nests deeper than 32 levels"),  # past Python's recursion limit
+        (b'{"question": "q", "history": ' + b"[" * 40 + b"]" * 40 + b"}", "nests deeper than 32 levels"),
+        (b'{"question": "\\ud800 lone"}', "lone UTF-16 surrogate"),
+        (b'{"question": "q", "history": [["\\udfff", "a"]]}', "lone UTF-16 surrogate"),
+        (b'{"question": "q", "\\ud83d": 1}', "lone UTF-16 surrogate"),
     ],
 )
 def test_bad_session_body_is_400(serve, body, fragment):
@@ -533,14 +427,16 @@ def test_oversized_body_is_413(serve):
             yield b"q" * 100_000
         yield b'"}'
 
-    error = error_of(served.client.post("/v1/sessions", content=chunked()), 413)
+    error = error_of(served.client.post("/v1/sessions", content=chunked(), headers={"content-type": "application/json"}), 413)
     assert error["type"] == "payload_too_large"
 
 
 def test_bad_limit_is_400(serve):
     served = serve()
-    for limit in ("x", "0"):
-        assert error_of(served.client.get("/v1/conversations", params={"limit": limit}), 400)["type"] == "bad_request"
+    for limit in ("x", "0", "10001", "9223372036854775808", str(10**30), "9" * 5000):
+        error = error_of(served.client.get("/v1/conversations", params={"limit": limit}), 400)
+        assert error["type"] == "bad_request" and "from 1 to 10000" in error["message"]
+    assert served.client.get("/v1/conversations", params={"limit": "10000"}).status_code == 200
 
 
 def test_config_that_cannot_build_is_422(serve):
@@ -571,6 +467,30 @@ def test_an_unexpected_failure_is_a_json_500(serve, monkeypatch):
     error = error_of(served.client.get("/v1/conversations"), 500)
     assert error["type"] == "internal_error"
     assert "ZeroDivisionError" in error["message"]
+
+
+def test_a_lone_surrogate_is_refused_before_any_session_runs(watched):
+    served, observer = watched()
+    response = served.client.post("/v1/sessions", content=b'{"question": "\\ud800"}', headers={"content-type": "application/json"})
+    assert error_of(response, 400)["type"] == "bad_request"
+    assert observer.events == []
+    # a surrogate pair written as two escapes is one real character and is fine
+    response = served.client.post("/v1/sessions", content=b'{"question": "\\ud83d\\ude00"}', headers={"content-type": "application/json"})
+    assert response.status_code == 200 and response.json()["question"] == "\U0001f600"
+
+
+def test_health_says_only_that_the_server_is_up(serve):
+    for served in (serve(), serve(token="s3cret")):
+        response = served.client.get("/health")
+        assert response.status_code == 200
+        assert response.json() == {"ok": True}
+
+
+def test_status_needs_the_token_when_one_is_set(serve):
+    served = serve(token="s3cret")
+    assert error_of(served.client.get("/v1/status"), 401)["type"] == "unauthorized"
+    status = served.client.get("/v1/status", headers={"Authorization": "Bearer s3cret"}).json()
+    assert "massgen-scripted" in status["plugins"]
 
 
 def test_parse_session_request_accepts_a_full_body():

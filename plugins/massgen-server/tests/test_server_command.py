@@ -112,11 +112,28 @@ def test_serve_with_a_token_and_a_missing_key_warns_then_answers_503(server):
     )
     assert response.status_code == 503
     assert "OPENAI_API_KEY" in response.json()["error"]["message"]
-    assert httpx.get(f"{url}/health", timeout=WAIT_S).json()["sessions"]["max"] == 4
+    assert httpx.get(f"{url}/health", timeout=WAIT_S).json() == {"ok": True}  # no token: nothing but "up"
+    status = httpx.get(f"{url}/v1/status", headers={"Authorization": "Bearer tok-123"}, timeout=WAIT_S)
+    assert status.json()["sessions"]["max"] == 4
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=WAIT_S)
     assert "bearer token from $MY_TOKEN" in stderr
     assert "tok-123" not in stderr
+
+
+def test_serve_checks_host_and_origin_with_the_allow_lists_given(server):
+    url, proc = server(TINY, "--allow-host", "massgen.proxy.test", "--allow-origin", "http://tool.test:3000")
+    backends = f"{url}/v1/backends"
+    assert httpx.get(backends, headers={"Host": "massgen.proxy.test"}, timeout=WAIT_S).status_code == 200
+    assert httpx.get(backends, headers={"Host": "rebind.test"}, timeout=WAIT_S).status_code == 421
+    allowed = httpx.get(backends, headers={"Origin": "http://tool.test:3000"}, timeout=WAIT_S)
+    assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "http://tool.test:3000"
+    assert httpx.get(backends, headers={"Origin": "http://evil.test"}, timeout=WAIT_S).status_code == 403
+    form = httpx.post(f"{url}/v1/sessions", data={"question": "q"}, timeout=WAIT_S)
+    assert form.status_code == 415
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=WAIT_S)
+    assert "massgen: refused GET '/v1/backends' (421)" in stderr
 
 
 def test_serve_refuses_a_non_loopback_host_without_a_token(tmp_path):
@@ -133,7 +150,7 @@ def test_serve_help_lists_its_options_and_massgen_help_does_not_import_starlette
     proc = massgen("serve", "--help")
     stdout, _ = proc.communicate(timeout=WAIT_S)
     assert proc.returncode == 0
-    for option in ("--config", "--preset", "--host", "--port", "--token-env", "--max-sessions", "--no-logs"):
+    for option in ("--config", "--preset", "--host", "--port", "--token-env", "--max-sessions", "--no-logs", "--allow-host", "--allow-origin"):
         assert option in stdout
     code = (
         "import sys\nfrom massgen_core.cli.main import main\n"
@@ -174,3 +191,28 @@ def _with_majority() -> PluginManager:
     manager.register(massgen_scripted, name="massgen-scripted")
     manager.register(massgen_voting_majority, name="massgen-voting-majority")
     return manager
+
+
+def _first_request_tools(server, agent_extra: str) -> list[str]:
+    """The tools array of the first model request of a session served from a one-agent config."""
+    from massgen_core.testing import FakeServer
+    from massgen_core.testing.openai import coordination_handler
+
+    with FakeServer() as model:
+        model.add("POST", "/v1/chat/completions", coordination_handler("chat"))
+        url, _ = server(
+            f"agents:\n  - id: a1\n{agent_extra}"
+            f"    backend: {{type: chatcompletion, model: m, base_url: '{model.url}/v1'}}\n"
+        )
+        response = httpx.post(f"{url}/v1/sessions", json={"question": "q"}, timeout=WAIT_S)
+        assert response.status_code == 200, response.text
+        first = model.requests_to("/v1/chat/completions")[0].json()
+    return [t["function"]["name"] for t in first.get("tools") or []]
+
+
+def test_serve_does_not_offer_an_installed_tool_its_config_does_not_name(server):
+    assert _first_request_tools(server, "") == ["new_answer"]
+
+
+def test_serve_offers_the_tools_its_config_names(server):
+    assert _first_request_tools(server, "    tools: [python]\n") == ["new_answer", "python"]

@@ -1,0 +1,27 @@
+"""The package's public names: what ``from massgen_core import ...`` promises library users."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import massgen_core
+
+
+def test_every_name_in_all_resolves():
+    for name in massgen_core.__all__:
+        assert getattr(massgen_core, name) is not None
+    from massgen_core import Team, TeamResult
+    from massgen_core.team import Team as TeamClass
+
+    assert Team is TeamClass and TeamResult.__name__ == "TeamResult"
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        massgen_core.Nope  # noqa: B018
+
+
+def test_importing_the_package_does_not_load_the_facade():
+    code = "import sys, massgen_core; print('massgen_core.team' in sys.modules, 'attrs' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
