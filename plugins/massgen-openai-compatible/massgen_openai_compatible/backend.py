@@ -67,26 +67,19 @@ class ChatCompletionBackend(ChatCompletionsBackend):
                 yield chunk
 
 
-_GATES: dict[tuple[int, str], Any] = {}
+_GATES: Any = None  # event loop -> {(base_url, limit): semaphore}; made on first use
 
 
 def _gate(base_url: str, limit: int) -> Any:
     """The semaphore of ``base_url`` in the running event loop (each loop has its own)."""
     import asyncio
+    import weakref
 
-    key = (id(asyncio.get_running_loop()), base_url)
-    gate = _GATES.get(key)
-    if gate is None or gate.limit != limit:
-        gate = _GATES[key] = _Gate(limit)
-    return gate.semaphore
-
-
-class _Gate:
-    def __init__(self, limit: int) -> None:
-        import asyncio
-
-        self.limit = limit
-        self.semaphore = asyncio.Semaphore(limit)
+    global _GATES
+    if _GATES is None:
+        _GATES = weakref.WeakKeyDictionary()
+    gates = _GATES.setdefault(asyncio.get_running_loop(), {})
+    return gates.setdefault((base_url, limit), asyncio.Semaphore(limit))
 
 
 def _preset_class(preset: Preset) -> type[ChatCompletionBackend]:
