@@ -27,6 +27,13 @@ KEY_VARS = (
     "MISTRAL_API_KEY",
     "CEREBRAS_API_KEY",
     "FIREWORKS_API_KEY",
+    # the optional keys of local servers
+    "OLLAMA_API_KEY",
+    "VLLM_API_KEY",
+    "LMSTUDIO_API_KEY",
+    "LLAMACPP_API_KEY",
+    "LLAMA_API_KEY",
+    "SGLANG_API_KEY",
 )
 
 

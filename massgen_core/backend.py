@@ -136,6 +136,10 @@ class BuiltinToolChunk:
 @attrs.frozen(slots=True)
 class UsageChunk:
     usage: Usage
+    # The backend type and model that served the request (a fallback or pool member may differ
+    # from the agent's configured primary); None: the agent's own.
+    backend: str | None = attrs.field(default=None, kw_only=True)
+    model: str | None = attrs.field(default=None, kw_only=True)
 
 
 @attrs.frozen(kw_only=True)

@@ -5,10 +5,17 @@ registry (inferring it from the model name when absent). A config with
 ``fallback`` entries becomes a ``FallbackBackend`` that tries them in order
 when a backend fails before any output; one with ``pool`` entries becomes a
 ``PoolBackend`` whose routing (round_robin, least_busy, lowest_latency)
-chooses the member to try first, the others following as fallbacks. A
-per-process circuit breaker keeps a backend that failed repeatedly out for a
-cool-down. Every switch is a ``BackendFallback`` event. Nothing here speaks
-HTTP or retries a single backend (that is ``massgen_core.http``).
+chooses the member to try first, the others following as fallbacks. Pool
+members inherit ``type`` and ``model`` from the pool.
+
+Routing state is per process, not per agent: every agent that names the same
+pool shares its cursor, and every wrapper shares each member's in-flight count
+and latency estimate (keyed by type, model and base URL), as it shares the
+circuit breaker that keeps a backend that failed repeatedly out for a
+cool-down. Ties in ``least_busy`` and unmeasured members in ``lowest_latency``
+take turns, so sequential requests spread too. Every switch, and every member
+skipped because its breaker is open, is a ``BackendFallback`` event. Nothing
+here speaks HTTP or retries a single backend (that is ``massgen_core.http``).
 """
 
 from __future__ import annotations
@@ -93,6 +100,23 @@ class _Stats:
         self.latency = seconds if self.latency is None else 0.7 * self.latency + 0.3 * seconds
 
 
+# Process-wide routing state (see the module docstring): per member, and a cursor per pool.
+_stats: dict[tuple[Any, ...], _Stats] = {}
+_cursors: dict[tuple[Any, ...], itertools.count[int]] = {}
+
+
+def stats_for(config: BackendConfig) -> _Stats:
+    """The shared statistics of the backend ``config`` describes."""
+    return _stats.setdefault(_breaker_key(config), _Stats())
+
+
+def reset_routing() -> None:
+    """Forget every pool cursor, member statistic and breaker state (tests, long-lived servers)."""
+    _stats.clear()
+    _cursors.clear()
+    breaker.reset()
+
+
 class FallbackBackend(Backend):
     """Tries its members in order; moves on when one fails before producing output."""
 
@@ -101,7 +125,7 @@ class FallbackBackend(Backend):
     def __init__(self, members: Sequence[Backend], config: BackendConfig, context: BackendContext) -> None:
         super().__init__(config, context)
         self.members = list(members)
-        self.stats = {id(m): _Stats() for m in self.members}
+        self.stats = {id(m): stats_for(m.config) for m in self.members}
         # Only what every member carries: any of them may serve a request.
         self.workflow_transports = tuple(  # type: ignore[misc]
             t for t in members[0].workflow_transports if all(t in m.workflow_transports for m in members)
@@ -110,11 +134,23 @@ class FallbackBackend(Backend):
     def order(self) -> list[Backend]:
         return list(self.members)
 
+    def _candidates(self) -> list[Backend]:
+        """The members to try, in order, without those whose breaker is open (each skip is an event)."""
+        order = self.order()
+        skipped = [m for m in order if breaker.is_open(_breaker_key(m.config))]
+        candidates = [m for m in order if m not in skipped]
+        if not candidates:
+            return order  # everything is cooling down: trying beats failing unasked
+        why = f"skipped: {breaker.threshold} consecutive failures, out for a {breaker.cooldown_s:g} s cool-down"
+        for member in skipped:
+            _emit(self.context, BackendFallback, agent_id=self.context.agent_id, from_backend=_label(member),
+                  to_backend=_label(candidates[0]), error=why)
+        return candidates
+
     async def stream(self, request: Request) -> AsyncIterator[Chunk]:  # type: ignore[override]
         from massgen_core.http.errors import BackendError
 
-        order = self.order()
-        candidates = [m for m in order if not breaker.is_open(_breaker_key(m.config))] or order
+        candidates = self._candidates()
         last_error: BaseException | None = None
         for i, member in enumerate(candidates):
             key = _breaker_key(member.config)
@@ -156,7 +192,17 @@ class FallbackBackend(Backend):
             raise errors[0]
 
     async def health_check(self) -> HealthResult:
+        """The first member's health; ``massgen backends check`` probes every member (``leaves``)."""
         return await self.members[0].health_check()
+
+    def leaves(self) -> list[tuple[str, Backend]]:
+        """``(where, backend)`` for every backend this may send to; where is ``""``, ``pool 2``, ``fallback 1``..."""
+        out: list[tuple[str, Backend]] = []
+        for i, member in enumerate(self.members):
+            where = f"pool {i + 1}" if isinstance(self, PoolBackend) else (f"fallback {i}" if i else "")
+            inner = member.leaves() if isinstance(member, FallbackBackend) else [("", member)]
+            out.extend((" ".join(part for part in (where, sub) if part), leaf) for sub, leaf in inner)
+        return out
 
     async def aclose(self) -> None:
         for m in self.members:
@@ -175,18 +221,19 @@ class PoolBackend(FallbackBackend):
                 f"agent {context.agent_id}: unknown routing {config.routing!r}; use one of {', '.join(ROUTINGS)}"
             )
         self.routing = config.routing
-        self._rr = itertools.count()
+        pool_key = (config.routing, *(_breaker_key(m.config) for m in self.members))
+        self._rr = _cursors.setdefault(pool_key, itertools.count())  # shared by every agent on this pool
 
     def order(self) -> list[Backend]:
-        n = len(self.members)
+        start = next(self._rr) % len(self.members)
+        turn = self.members[start:] + self.members[:start]  # ties below keep this rotation (stable sort)
         if self.routing == "round_robin":
-            start = next(self._rr) % n
-            return self.members[start:] + self.members[:start]
+            return turn
         if self.routing == "least_busy":
-            return sorted(self.members, key=lambda m: self.stats[id(m)].in_flight)
+            return sorted(turn, key=lambda m: self.stats[id(m)].in_flight)
         # lowest_latency: members never measured go first, so every member gets measured
         return sorted(
-            self.members,
+            turn,
             key=lambda m: (self.stats[id(m)].latency is not None, self.stats[id(m)].latency or 0.0),
         )
 

@@ -4,8 +4,10 @@ Entry points in the ``massgen`` group are loaded one at a time: a plugin that
 fails to import, names a hook that does not exist, or raises while registering
 is recorded with its distribution and error and skipped, so one broken plugin
 never takes the CLI down. Two plugins registering the same name is an error
-that names both. Nothing here runs at import time: ``massgen --help`` must not
-import plugin code.
+that names both, except that a first-party plugin (one MassGen ships) keeps its
+name against third-party ones: the conflict is reported, and the other
+registration stays reachable as ``PLUGIN:NAME`` (e.g. ``my-votes:majority``).
+Nothing here runs at import time: ``massgen --help`` must not import plugin code.
 """
 
 from __future__ import annotations
@@ -29,6 +31,23 @@ _KIND_SINGULAR = {
     "tools": "tool",
     "graders": "grader",
 }
+
+
+# The distributions MassGen ships (plugins/ in its repository): against a third-party plugin
+# that registers the same name, theirs is used unless a config asks for PLUGIN:NAME.
+FIRST_PARTY = frozenset(
+    "massgen-" + name
+    for name in (
+        "claude", "export-html", "export-json", "export-markdown", "gemini", "grok", "openai",
+        "openai-compatible", "python-tool", "scripted", "server", "voting-judge", "voting-majority",
+        "voting-quorum", "voting-ranked", "voting-weighted", "webhooks",
+    )
+)  # fmt: skip
+
+
+def is_first_party(plugin: str) -> bool:
+    """Whether ``plugin`` (a distribution or module name) is one MassGen ships."""
+    return plugin.lower().replace("_", "-") in FIRST_PARTY
 
 
 class PluginConflictError(MassGenError):
@@ -76,8 +95,17 @@ class Registry(Generic[T]):
         self._items: dict[str, T] = {}
         self._owners: dict[str, str] = {}
         self._conflicts: dict[str, list[str]] = {}
+        self._all: dict[str, dict[str, T]] = {}  # name -> {plugin: item}, for PLUGIN:NAME
 
     def add(self, name: str, item: T, owner: str) -> None:
+        candidates = self._all.setdefault(name, {})
+        if owner not in candidates:
+            candidates[owner] = item
+            chosen = _choose(candidates)
+            if chosen is not None:  # the only one, or the one first-party plugin among several
+                self._conflicts.pop(name, None)
+                self._items[name], self._owners[name] = candidates[chosen], chosen
+                return
         if name in self._items or name in self._conflicts:
             owners = self._conflicts.setdefault(name, [self._owners.get(name, "?")])
             owners.append(owner)
@@ -91,6 +119,13 @@ class Registry(Generic[T]):
         self._owners[name] = owner
 
     def get(self, name: str) -> T:
+        if name not in self._items and ":" in name:
+            plugin, _, base = name.rpartition(":")
+            try:
+                return self._all[base][plugin]
+            except KeyError:
+                known = [f"{p}:{base}" for p in self._all.get(base, {})] or self._items
+                raise UnknownNameError(_KIND_SINGULAR[self.kind], name, known) from None
         if name in self._conflicts:
             raise PluginConflictError(
                 f"{_KIND_SINGULAR[self.kind]} {name!r} is registered by more than one plugin: "
@@ -104,6 +139,39 @@ class Registry(Generic[T]):
     def owner(self, name: str) -> str | None:
         return self._owners.get(name)
 
+    def contested(self) -> dict[str, list[str]]:
+        """Names more than one plugin registers: name -> those plugins, the one used first."""
+        result = {}
+        for name, candidates in sorted(self._all.items()):
+            if len(candidates) > 1 and name in self._items:
+                used = self._owners[name]
+                result[name] = [used, *sorted(p for p in candidates if p != used)]
+        return result
+
+    def choice_note(self, name: str) -> str | None:
+        """For a name several plugins register: which one is used and how to pick another."""
+        owners = self.contested().get(name)
+        if owners is None:
+            return None
+        used, *others = owners
+        return (
+            f"{_KIND_SINGULAR[self.kind]} {name!r} is registered by {' and '.join(owners)}; using the one from"
+            f" {used} (write {others[0] + ':' + name!r} to use the one from {others[0]})"
+        )
+
+    def remove(self, name: str, owner: str) -> None:
+        """Forget ``owner``'s registration of ``name``; the name passes to a remaining one when it is clear."""
+        candidates = self._all.get(name, {})
+        candidates.pop(owner, None)
+        if self._owners.get(name) == owner and name not in self._conflicts:
+            self._items.pop(name, None)
+            self._owners.pop(name, None)
+            chosen = _choose(candidates)
+            if chosen is not None:
+                self._items[name], self._owners[name] = candidates[chosen], chosen
+        if not candidates:
+            self._all.pop(name, None)
+
     def names(self) -> list[str]:
         return sorted(self._items)
 
@@ -111,7 +179,12 @@ class Registry(Generic[T]):
         return sorted(self._items.items())
 
     def __contains__(self, name: object) -> bool:
-        return name in self._items
+        if name in self._items:
+            return True
+        if isinstance(name, str) and ":" in name:
+            plugin, _, base = name.rpartition(":")
+            return plugin in self._all.get(base, {})
+        return False
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
@@ -121,6 +194,14 @@ class Registry(Generic[T]):
 
     def suggest(self, name: str) -> str | None:
         return did_you_mean(name, self._items)
+
+
+def _choose(candidates: dict[str, Any]) -> str | None:
+    """The plugin whose registration a name means: the only one, or the one first-party among several."""
+    if len(candidates) == 1:
+        return next(iter(candidates))
+    first = [plugin for plugin in candidates if is_first_party(plugin)]
+    return first[0] if len(first) == 1 else None
 
 
 def _describe(exc: BaseException) -> str:
@@ -210,9 +291,8 @@ class PluginManager:
         self.infos.pop(name, None)
         for kind in KINDS:
             registry: Registry[Any] = getattr(self, kind)
-            for item_name in [n for n, o in registry._owners.items() if o == name]:
-                registry._items.pop(item_name, None)
-                registry._owners.pop(item_name, None)
+            for item_name in [n for n, owners in registry._all.items() if name in owners]:
+                registry.remove(item_name, name)
 
     def _withdraw(self, plugin: object, info: PluginInfo) -> None:
         """A plugin that failed part-way through registering is skipped whole.
@@ -223,10 +303,8 @@ class PluginManager:
         """
         for kind in KINDS:
             registry: Registry[Any] = getattr(self, kind)
-            for item_name in [n for n, o in registry._owners.items() if o == info.name]:
-                if item_name not in registry._conflicts:
-                    registry._items.pop(item_name, None)
-                    registry._owners.pop(item_name, None)
+            for item_name in [n for n, owners in registry._all.items() if info.name in owners]:
+                registry.remove(item_name, info.name)
             getattr(info, kind).clear()
         self.pm.unregister(plugin)
 
@@ -335,11 +413,13 @@ def set_plugin_manager(manager: PluginManager | None) -> None:
 
 
 __all__ = [
+    "FIRST_PARTY",
     "KINDS",
     "PluginConflictError",
     "PluginInfo",
     "PluginManager",
     "Registry",
+    "is_first_party",
     "get_plugin_manager",
     "set_plugin_manager",
 ]

@@ -23,19 +23,14 @@ def start_recording(config: Any, *, enabled: bool = True, conversation_id: str |
     """A recorder for a new conversation (or for ``conversation_id``), or None when ``enabled`` is False."""
     if not enabled:
         return None
-    import sqlite3
-
-    from massgen_core.store import Store, StoreError, default_path
+    from massgen_core.store import Store, StoreError
     from massgen_core.store.recorder import Recorder
 
     try:
         store = Store()
-    except (StoreError, sqlite3.Error) as exc:
+    except StoreError as exc:  # names the file and why
         # The answer matters more than its record: say so once and run without recording.
-        print(
-            f"massgen: warning: this session is not recorded: cannot open {default_path()}: {exc} (use --no-logs to silence)",
-            file=sys.stderr,
-        )
+        print(f"massgen: warning: this session is not recorded: {exc} (use --no-logs to silence)", file=sys.stderr)
         return None
     return Recorder(store, config=config, conversation_id=conversation_id)
 
@@ -48,7 +43,7 @@ def resolve_history(*, resume: str | None = None, continue_latest: bool = False)
 
     if not default_path().exists():
         raise MassGenError("no conversations recorded yet, so there is nothing to continue")
-    with Store() as store:
+    with Store(read_only=True) as store:
         if resume:
             conversation_id = store.resolve_id(resume)
         else:

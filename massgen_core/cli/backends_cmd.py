@@ -3,8 +3,10 @@
 ``list`` shows every installed backend type with its model patterns, key
 variables and default base URL. ``check`` builds each configured agent's
 backend and probes them all concurrently (``massgen_core.http.health``),
-printing a table or JSON; it exits 1 when any backend is down. It never
-prints a key and sends no model request.
+every pool and fallback member included (rows ``agent (pool 2)``,
+``agent (fallback 1)``), printing a table or JSON with each server's
+latency; it exits 1 when any backend is down. It never prints a key and
+sends no model request.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def list_cmd(as_json: bool) -> None:
                 "plugin": manager.backends.owner(name),
                 "models": list(getattr(cls, "model_patterns", ()) or ()),
                 "key_env": list(getattr(cls, "key_env", ()) or ()),
+                "key_required": bool(getattr(cls, "key_required", True)) and bool(getattr(cls, "key_env", ())),
                 "base_url": getattr(cls, "default_base_url", None),
                 "description": getattr(cls, "description", ""),
             }
@@ -53,7 +56,10 @@ def list_cmd(as_json: bool) -> None:
 
     table = Table("type", "models", "key", "base URL", "plugin")
     for r in rows:
-        table.add_row(r["type"], ", ".join(r["models"]) or "-", ", ".join(r["key_env"]) or "none",
+        key = ", ".join(r["key_env"]) or "none"
+        if r["key_env"] and not r["key_required"]:
+            key += " (optional)"
+        table.add_row(r["type"], ", ".join(r["models"]) or "-", key,
                       r["base_url"] or "(base_url)", r["plugin"] or "")
     Console(width=160).print(table)
 
@@ -87,7 +93,7 @@ def _load(config_path: str | None, backend: str | None, model: str | None, base_
 
 async def _check(config: Any) -> list[Any]:
     from massgen_core.backend import BackendContext
-    from massgen_core.backend_factory import create_backend
+    from massgen_core.backend_factory import FallbackBackend, create_backend
     from massgen_core.http.health import check_all
     from massgen_core.http.pool import aclose_all
 
@@ -100,7 +106,9 @@ async def _check(config: Any) -> list[Any]:
             backend_config = apply_backend_params(backend_config, params)
         except ImportError:  # pragma: no cover - the orchestrator package is part of the core
             pass
-        entries.append((agent_id, create_backend(backend_config, BackendContext(agent_id=agent_id))))
+        backend = create_backend(backend_config, BackendContext(agent_id=agent_id))
+        members = backend.leaves() if isinstance(backend, FallbackBackend) else [("", backend)]
+        entries += [(f"{agent_id} ({where})" if where else agent_id, member) for where, member in members]
     try:
         return await check_all(entries)
     finally:

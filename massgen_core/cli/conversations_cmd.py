@@ -57,7 +57,7 @@ def _filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--min-cost", type=float, metavar="USD", help="Total cost at least USD."),
         click.option("--max-cost", type=float, metavar="USD", help="Total cost at most USD."),
         click.option("--unfinished", is_flag=True, help="Only conversations whose last turn never finished."),
-        click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many."),
+        click.option("--limit", type=click.IntRange(min=1, max=2**63 - 1), default=50, show_default=True, help="At most this many."),
         click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table."),
     ]
     for option in reversed(options):
@@ -82,10 +82,10 @@ def _filters(kw: dict[str, Any]) -> Any:
     )
 
 
-def _open_store() -> Any:
+def _open_store(*, read_only: bool = False) -> Any:
     from massgen_core.store import Store
 
-    return Store()
+    return Store(read_only=read_only)
 
 
 def _status(summary: Any) -> str:
@@ -110,7 +110,7 @@ def conversations() -> None:
 @_filter_options
 def list_(as_json: bool, **kw: Any) -> None:
     """List recorded conversations, newest first."""
-    with _open_store() as store:
+    with _open_store(read_only=True) as store:
         rows = store.list_conversations(_filters(kw))
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
@@ -135,7 +135,7 @@ def search(terms: tuple[str, ...], as_json: bool, **kw: Any) -> None:
     query = " ".join(terms)
     bold = sys.stdout.isatty() and not as_json
     mark = ("\x1b[1m", "\x1b[0m") if bold else ("[", "]")
-    with _open_store() as store:
+    with _open_store(read_only=True) as store:
         hits = store.search(query, _filters(kw), mark=mark)
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
@@ -205,7 +205,7 @@ def _render_show(doc: dict[str, Any]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the full JSON document.")
 def show(conversation_id: str, as_json: bool) -> None:
     """Show a conversation: turns, answers, votes, usage and cost."""
-    with _open_store() as store:
+    with _open_store(read_only=True) as store:
         doc = store.document(store.resolve_id(conversation_id))
     click.echo(json.dumps(doc, indent=2, ensure_ascii=False) if as_json else _render_show(doc))
 
@@ -268,7 +268,7 @@ def export(conversation_id: str | None, fmt: str, output: str | None, list_forma
     if not conversation_id:
         raise click.UsageError("give the conversation ID to export (or --list-formats)")
     exporter = _exporter(fmt)
-    with _open_store() as store:
+    with _open_store(read_only=True) as store:
         cid = store.resolve_id(conversation_id)
         text = exporter.export(store.document(cid))
     if output is None:

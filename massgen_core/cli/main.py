@@ -9,12 +9,13 @@ Errors print one line and exit non-zero; ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.util
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -57,6 +58,13 @@ LAZY_HELP: dict[str, str] = {
     "dashboard": "Charts of sessions, tokens, cost, latency, failures and agents from the store, in one HTML file.",
 }
 GLOBAL_FLAGS = {"--debug"}
+# OSErrors that the user's environment causes (read-only file system, a path under a file, a full
+# disk), reported as one line with exit 1 rather than as an internal error.
+_ENVIRONMENT_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in ("EROFS", "EACCES", "EPERM", "ENOTDIR", "EISDIR", "ENOSPC", "EDQUOT", "ENAMETOOLONG", "ELOOP")
+    if hasattr(errno, name)
+)
 
 
 def _available(name: str) -> bool:
@@ -164,8 +172,15 @@ def main(argv: Sequence[str] | None = None) -> Any:
     except click.exceptions.Abort:
         click.echo("massgen: interrupted", err=True)
         sys.exit(130)
+    except click.exceptions.NoArgsIsHelpError as exc:  # ``massgen conversations``: asking for its help
+        click.echo(exc.format_message())
+        sys.exit(0)
+    except click.UsageError as exc:  # an unknown option, a missing or bad argument: a usage error, exit 1
+        where = f" (see: {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+        click.echo(f"massgen: error: {' '.join(exc.format_message().split())}{where}", err=True)
+        sys.exit(1)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"massgen: error: {' '.join(exc.format_message().split())}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("massgen: interrupted", err=True)
@@ -178,16 +193,31 @@ def main(argv: Sequence[str] | None = None) -> Any:
         for line in str(exc).splitlines() or [""]:  # one line per problem
             click.echo(f"massgen: error: {line}", err=True)
         sys.exit(exc.exit_code)
-    except Exception as exc:
+    except OSError as exc:
+        if exc.filename is None or exc.errno not in _ENVIRONMENT_ERRNOS:
+            _internal_error(exc, debug)
         if debug:
             import traceback
 
             traceback.print_exc()
-        click.echo(
-            f"massgen: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
-            err=True,
-        )
-        sys.exit(2)
+        # The file system said no (read-only, not a directory, no space): the user's to fix, not a bug.
+        click.echo(f"massgen: error: {exc.filename}: {exc.strerror}", err=True)
+        sys.exit(1)
+    except Exception as exc:
+        _internal_error(exc, debug)
+
+
+def _internal_error(exc: BaseException, debug: bool) -> NoReturn:
+    """A bug in MassGen: one line (the traceback with --debug) and exit code 2."""
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc)
+    click.echo(
+        f"massgen: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+        err=True,
+    )
+    sys.exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover

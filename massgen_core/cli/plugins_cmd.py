@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -18,8 +19,12 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     manager = get_plugin_manager()
     manager.verify()  # import lazily registered classes too, so their errors show here
     infos = manager.plugin_infos()
+    conflicts = _conflicts(manager)
     if as_json:
-        click.echo(json.dumps([info.to_dict() for info in infos], indent=2))
+        rows = [info.to_dict() for info in infos]
+        for row in rows:  # each conflict is listed with every plugin that takes part in it
+            row["conflicts"] = [c for c in conflicts if row["name"] in c["plugins"]]
+        click.echo(json.dumps(rows, indent=2))
         return
     if not infos:
         click.echo("No plugins installed (or none allowed by MASSGEN_LOAD_PLUGINS).")
@@ -41,7 +46,21 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
         table.add_row(info.name, info.version or "-", "\n".join(parts) or "-", info.error or "")
     console = Console(soft_wrap=False)
     console.print(table)
+    for conflict in conflicts:
+        click.echo(f"conflict: {conflict['note']}")
     failed = [i for i in infos if i.error]
     if failed and (ctx.obj or {}).get("debug"):
         for info in failed:
             click.echo(manager.debug_tracebacks.get(info.name, ""), err=True)
+
+
+def _conflicts(manager: Any) -> list[dict[str, Any]]:
+    """Every name several plugins register: kind, name, plugins (the one used first) and the note."""
+    from massgen_core.plugins import KINDS
+
+    found = []
+    for kind in KINDS:
+        registry = getattr(manager, kind)
+        for name, owners in registry.contested().items():
+            found.append({"kind": kind, "name": name, "plugins": owners, "used": owners[0], "note": registry.choice_note(name)})
+    return found

@@ -43,7 +43,7 @@ def _window(since: str | None, until: str | None) -> Any:
 def _open_store() -> Any:
     from massgen_core.store import Store
 
-    return Store()
+    return Store(read_only=True)
 
 
 def _console() -> Any:
@@ -89,7 +89,7 @@ def _group_label(by: str, row: Any) -> str:
 )
 @click.option(
     "--limit",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=2**63 - 1),  # SQLite integers are 64-bit
     default=50,
     show_default=True,
     help="Show at most this many groups (the latest days, else the costliest); 0 shows all. The total covers all.",

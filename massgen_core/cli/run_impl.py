@@ -26,6 +26,7 @@ from massgen_core.cli.run import RunOptions
 from massgen_core.display import Display, choose_display
 from massgen_core.errors import MassGenError
 from massgen_core.events import Event, SessionFinished
+from massgen_core.questions import check_question
 
 EXIT_OK = 0
 EXIT_NO_ANSWER = 1
@@ -93,13 +94,13 @@ def resolve_config(options: RunOptions) -> tuple[Any, list[str]]:
             config = loader.apply_cli_overrides(config, system_message=options.system_message, base_url=options.base_url)
             return config, [f"massgen: {p.format()}" for p in problems]
     if options.backend or options.model:
-        config = loader.config_from_cli(
+        config, problems = loader.config_from_cli_with_warnings(
             backend=options.backend,
             model=options.model,
             base_url=options.base_url,
             system_message=options.system_message,
         )
-        return config, []
+        return config, [f"massgen: {p.format()}" for p in problems]
     raise MassGenError(NO_CONFIG_MESSAGE)
 
 
@@ -451,11 +452,14 @@ class Interactive:
                 if entry is None:
                     self.streams.info(f"unknown command {name}; /help lists the commands")
                     continue
-                if not entry.handler(self, arg.strip()):
-                    return EXIT_OK
+                try:
+                    if not entry.handler(self, arg.strip()):
+                        return EXIT_OK
+                except MassGenError as exc:  # /save on a store that cannot be written, say
+                    self.streams.error(str(exc))
                 continue
             try:
-                code = self.runner.ask(line)
+                code = self.runner.ask(check_question(line))
             except MassGenError as exc:
                 self.streams.error(str(exc))
                 continue
@@ -483,8 +487,13 @@ def execute(
     if options.json_output and options.json_lines:
         raise MassGenError("give --json (one result object) or --jsonl (every event), not both")
     streams = Streams(stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr)
+    reconfigure = getattr(streams.stdin, "reconfigure", None)
+    if reconfigure is not None:  # a line that is not UTF-8 is then refused by check_question, not a crash
+        reconfigure(errors="surrogateescape")
     _configure_logging(options, streams.stderr)
     question = build_question(options)
+    if question is not None:
+        check_question(question)
     config, warnings = resolve_config(options)
     for warning in warnings:
         streams.info(warning)

@@ -24,6 +24,8 @@ Path = tuple[str | int, ...]
 Pos = tuple[int, int]  # 1-based line, column
 
 MAX_NODES = 200_000  # aliases can multiply a small file into a huge one ("billion laughs")
+# Python refuses to read integers longer than this (sys.get_int_max_str_digits()); say so, located.
+MAX_INT_DIGITS = 4300
 
 
 class DocumentError(Exception):
@@ -256,7 +258,10 @@ class _Builder:
     def scalar(self, node: Any, path: Path) -> Any:
         tag, value = node.tag, node.value
         if tag == _PLAIN:
-            return _plain(value)
+            try:
+                return _plain(value)
+            except ValueError:  # the only one: an integer with more digits than Python reads
+                raise _too_many_digits(node) from None
         if tag == _STR:
             return value
         try:  # an explicit tag (!!int 3): the value must read as that type
@@ -268,8 +273,8 @@ class _Builder:
                 return int(value, 0) if value.startswith(("0o", "0x")) else int(value)
             if tag == _TAG + "float" and _FLOAT.match(value):
                 return _float(value)
-        except ValueError:  # pragma: no cover - the patterns above admit only valid literals
-            pass
+        except ValueError:  # the patterns admit only valid literals: an integer too long for Python
+            raise _too_many_digits(node) from None
         if tag == _MERGE:
             return value
         self.doc.issues.append((path, f"cannot read {value!r} as {tag.replace(_TAG, '!!')}", False))
@@ -336,6 +341,12 @@ class _Builder:
                         key_pos[(*path, key)] = _mark(key_node)
                     result[key] = self.build(value_node, (*path, key))
         return result
+
+
+def _too_many_digits(node: Any) -> DocumentError:
+    line, col = _mark(node)
+    digits = len(node.value.lstrip("+-"))
+    return DocumentError(f"an integer of {digits} digits is too long (at most {MAX_INT_DIGITS})", line, col)
 
 
 def _yaml_error(exc: Exception) -> DocumentError:
@@ -409,6 +420,8 @@ def parse_json(text: str, file: str) -> Document:
         raise DocumentError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
     except RecursionError:
         raise DocumentError("document nested too deeply") from None
+    except ValueError:  # an integer too long to read
+        raise _json_too_many_digits(text, file) from None
 
     def locate() -> Document | None:
         try:
@@ -420,6 +433,16 @@ def parse_json(text: str, file: str) -> Document:
     for key in duplicates:
         doc.issues.append(((), f"duplicate key {key!r}", False))
     return doc
+
+
+def _json_too_many_digits(text: str, file: str) -> DocumentError:
+    """The error for a JSON integer too long to read, located by the YAML reader when it can read the text."""
+    try:
+        parse_yaml(text, file, positions=True)
+    except DocumentError as exc:
+        if exc.message.startswith("an integer of"):
+            return exc
+    return DocumentError(f"an integer is too long (at most {MAX_INT_DIGITS} digits)")
 
 
 def parse_text(text: str, file: str) -> Document:

@@ -343,6 +343,20 @@ def config_from_cli(
     manager: PluginManager | None = None,
 ) -> Config:
     """A one-agent config from ``--backend/--model/--base-url/--system-message``."""
+    return config_from_cli_with_warnings(
+        backend=backend, model=model, base_url=base_url, system_message=system_message, manager=manager
+    )[0]
+
+
+def config_from_cli_with_warnings(
+    *,
+    backend: str | None,
+    model: str | None,
+    base_url: str | None = None,
+    system_message: str | None = None,
+    manager: PluginManager | None = None,
+) -> tuple[Config, list[ConfigProblem]]:
+    """``config_from_cli`` and the warnings it produced (which plugin a contested name uses, say)."""
     if backend is None and model is None:
         raise ConfigError(
             [
@@ -368,7 +382,7 @@ def config_from_cli(
     config, problems = _process(doc, env=None, manager=_manager(manager), interpolate=False)
     if config is None:
         raise ConfigError(problems)
-    return config
+    return config, [p for p in problems if not p.is_error]
 
 
 def _override_agent(

@@ -112,7 +112,7 @@ class _Rules:
         from massgen_core.errors import MassGenError
 
         try:
-            return self.manager.backends.get(type_name)
+            cls = self.manager.backends.get(type_name)
         except MassGenError as exc:
             installed = self.backend_types()
             hint = did_you_mean(type_name, installed)
@@ -123,6 +123,14 @@ class _Rules:
                 message, hint = str(exc), None
             self.c.add((*path, "type"), message, suggestion=hint)
             return _INVALID
+        self.note_choice(self.manager.backends, type_name, (*path, "type"))
+        return cls
+
+    def note_choice(self, registry: Any, name: str, path: KeyPath) -> None:
+        """A warning saying which plugin's ``name`` is used when several plugins register it."""
+        note = registry.choice_note(name)
+        if note is not None:
+            self.c.add(path, note, severity="warning")
 
     def backend(self, raw: Any, path: KeyPath, defaults: dict[str, Any]) -> Any:
         c = self.c
@@ -192,8 +200,11 @@ class _Rules:
                 c.add((*path, key), f"{key} must be a list of backends, got {_type_name(items)}")
                 ok = False
                 continue
+            inherited = defaults
+            if key == "pool":  # members are equivalent backends: they inherit the pool's type and model
+                inherited = {**defaults, **{k: result[k] for k in ("type", "model") if result.get(k)}}
             cleaned = [
-                self.backend(item, (*path, key, i), defaults) for i, item in enumerate(items)
+                self.backend(item, (*path, key, i), inherited) for i, item in enumerate(items)
             ]
             if any(item is _INVALID for item in cleaned):
                 ok = False
@@ -507,7 +518,7 @@ class _Rules:
             return _INVALID
         else:
             installed = self.manager.voting_strategies.names()
-            if strategy not in installed:
+            if strategy not in self.manager.voting_strategies:  # a name, or PLUGIN:NAME
                 c.add(
                     (*path, "strategy"),
                     f"unknown voting strategy {strategy!r}; installed: {', '.join(installed) or 'none'}",
@@ -638,6 +649,7 @@ class _Rules:
         name = voting.get("strategy")
         if name not in self.manager.voting_strategies:
             return
+        self.note_choice(self.manager.voting_strategies, name, (*path, "strategy"))
         cls = self.manager.voting_strategies.get(name)
         options: Any = dict(voting.get("options") or {})
         options_cls = getattr(cls, "Options", None)

@@ -27,6 +27,7 @@ class BackendConfig:
     max_retries: int | None = None
     retry_initial_delay: float | None = None
     retry_max_delay: float | None = None
+    max_retry_wait: float | None = None  # longest Retry-After obeyed (default 60 s); longer fails over
     health_timeout: float | None = None
     input_price_per_mtok: float | None = None
     output_price_per_mtok: float | None = None

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
-from massgen_core.backend import Backend, BackendContext, Chunk, HealthResult, Request, Usage, UsageChunk
+from massgen_core.backend import (
+    Backend, BackendContext, Chunk, Done, HealthResult, Request, ToolCallChunk, Usage, UsageChunk,
+)
 from massgen_core.errors import MassGenError, did_you_mean
 from massgen_core.http import debug as _debug
 from massgen_core.http.errors import (
@@ -29,6 +31,7 @@ from massgen_core.http.errors import (
     BackendError,
     BackendTimeoutError,
     ErrorContext,
+    OutputTruncatedError,
     PermissionDeniedError,
     RateLimitError,
     StreamError,
@@ -47,6 +50,13 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_HEALTH_TIMEOUT = 5.0
+# After the final event ([DONE], response.completed, message_stop) the rest of the body (the
+# chunked-encoding terminator, a trailing comment) is read so that httpx returns the connection to
+# the pool; a server that keeps the body open longer than this loses its connection instead.
+DRAIN_TIMEOUT = 2.0
+DRAIN_MAX_EVENTS = 64
+# Finish reasons meaning "cut off at the output token limit", as each provider spells it.
+TRUNCATED = frozenset({"length", "max_tokens", "max_output_tokens", "MAX_TOKENS"})
 
 
 @attrs.frozen(kw_only=True)
@@ -88,6 +98,20 @@ def emit_event(context: BackendContext, cls: type, **fields: Any) -> None:
         context.emit(make_event(cls, **fields))
 
 
+async def _drain(events: AsyncIterator[ServerSentEvent]) -> None:
+    """Read the rest of a body after its final event, so its connection can be reused."""
+    import asyncio
+
+    from massgen_core.http._httpx import httpx
+
+    try:
+        async with asyncio.timeout(DRAIN_TIMEOUT):
+            for _ in range(DRAIN_MAX_EVENTS):
+                await anext(events)
+    except (StopAsyncIteration, TimeoutError, httpx.HTTPError):
+        pass
+
+
 class HttpBackend(Backend):
     """Shared machinery of HTTP backends (see the module docstring)."""
 
@@ -95,6 +119,8 @@ class HttpBackend(Backend):
     free: ClassVar[bool] = False  # local servers: every request costs nothing
     key_required: ClassVar[bool] = True
     health_path: ClassVar[str] = "/models"
+    # What a 404 suggests about base_url (the provider's own URL shape).
+    base_url_hint: ClassVar[str] = "OpenAI-style base URLs end in /v1"
 
     def __init__(self, config: Any, context: BackendContext | None = None) -> None:
         super().__init__(config, context)
@@ -149,6 +175,7 @@ class HttpBackend(Backend):
             model=self.model,
             base_url=self.base_url,
             key_env=self.key_env,
+            base_url_hint=self.base_url_hint,
         )
 
     def preflight(self) -> None:
@@ -190,8 +217,9 @@ class HttpBackend(Backend):
     async def stream(self, request: Request) -> AsyncIterator[Chunk]:  # type: ignore[override]
         key = self.api_key()  # before anything is sent
         call = self.build_http_request(request)
+        tools = bool(request.tools)
         async for chunk in retry_stream(
-            lambda: self._attempt(call, key), self.retry_policy, self._on_retry, allow_restart=self.allow_restart
+            lambda: self._attempt(call, key, tools), self.retry_policy, self._on_retry, allow_restart=self.allow_restart
         ):
             yield chunk
 
@@ -204,14 +232,18 @@ class HttpBackend(Backend):
 
         return hashlib.sha256((key or "").encode()).hexdigest()[:16]  # never keep the key itself
 
-    async def _attempt(self, call: HttpCall, key: str | None) -> AsyncIterator[Chunk]:
-        import httpx
+    async def _attempt(self, call: HttpCall, key: str | None, tools: bool = False) -> AsyncIterator[Chunk]:
+        from massgen_core.http._httpx import httpx
 
         from massgen_core.http.pool import get_client, hold_until, wait_for_gate
         from massgen_core.http.sse import aiter_events
         from massgen_core.http.whole_body import answered_whole
 
-        await wait_for_gate(self.base_url, self._key_id(key))
+        held = await wait_for_gate(self.base_url, self._key_id(key), self.retry_policy.max_wait)
+        if held is not None:  # an earlier Retry-After holds this server longer than we may wait
+            raise RateLimitError(
+                f"an earlier answer asked to wait {held:.0f} s more", context=self.error_context, retry_after=held
+            )
         client = get_client(self.base_url)
         url = self.base_url + call.path
         headers = self._headers(call, key)
@@ -219,6 +251,7 @@ class HttpBackend(Backend):
         if debug:
             _debug.configure_debug_logging()
         t0 = time.monotonic()
+        calls_seen = False  # a cut-off reply without a tool call is text (the core may read it as an answer)
         try:
             async with client.stream(
                 call.method, url, json=call.json, params=call.params or None, headers=headers,
@@ -233,9 +266,17 @@ class HttpBackend(Backend):
                         hold_until(self.base_url, self._key_id(key), error.retry_after)
                     raise error
                 if call.stream and not answered_whole(response.headers):
-                    parsed: AsyncIterator[Chunk] = self.parse_events(aiter_events(response))
-                    async for chunk in parsed:
+                    events = aiter_events(response)
+                    drained = False
+                    async for chunk in self.parse_events(events):
+                        calls_seen = calls_seen or isinstance(chunk, ToolCallChunk)
+                        if isinstance(chunk, Done):  # read the rest now: the consumer may stop at Done
+                            drained = True
+                            await _drain(events)
+                            self.check_finish(chunk, tools and calls_seen)
                         yield self.priced_chunk(chunk)
+                    if not drained:
+                        await _drain(events)
                 else:
                     body = await response.aread()
                     try:
@@ -243,6 +284,9 @@ class HttpBackend(Backend):
                     except ValueError:
                         raise StreamError("the answer is not valid JSON", context=self.error_context) from None
                     for chunk in self.parse_body(data):
+                        calls_seen = calls_seen or isinstance(chunk, ToolCallChunk)
+                        if isinstance(chunk, Done):
+                            self.check_finish(chunk, tools and calls_seen)
                         yield self.priced_chunk(chunk)
         except httpx.TimeoutException as exc:
             raise BackendTimeoutError(
@@ -259,7 +303,26 @@ class HttpBackend(Backend):
             raise BackendConnectionError(_debug.redact_text(str(exc)), context=self.error_context) from None
 
     def priced_chunk(self, chunk: Chunk) -> Chunk:
-        return UsageChunk(self.priced(chunk.usage)) if isinstance(chunk, UsageChunk) else chunk
+        """Usage with its cost, labelled with the backend and model that served it (fallbacks, pools)."""
+        if isinstance(chunk, UsageChunk):
+            return UsageChunk(self.priced(chunk.usage), backend=self.name, model=self.model)
+        return chunk
+
+    def check_finish(self, done: Done, tools: bool) -> None:
+        """Raise ``OutputTruncatedError`` when a tool call was cut off at the token limit.
+
+        A truncated tool call cannot be run, so trying it as if it were complete
+        only loops. ``tools`` is true when tools were offered and the reply made
+        a call; a reply of text keeps its text (a final presentation, or a model
+        that answers in plain text, which the workflow transports read).
+        """
+        if tools and done.finish_reason in TRUNCATED:
+            limit = self.config.max_tokens
+            said = f"max_tokens {limit}" if limit is not None else "the model's default output limit"
+            raise OutputTruncatedError(
+                f"the answer was cut off at the output token limit ({said}; finish reason {done.finish_reason!r})",
+                context=self.error_context,
+            )
 
     def stream_error(self, message: str, **kw: Any) -> StreamError:
         return StreamError(message, context=self.error_context, **kw)
@@ -268,7 +331,7 @@ class HttpBackend(Backend):
         """GET ``{base_url}{health_path}`` with the key, answered within ``health_timeout`` or reported as timeout."""
         import asyncio
 
-        import httpx
+        from massgen_core.http._httpx import httpx
 
         from massgen_core.http.pool import get_client
 
@@ -298,7 +361,7 @@ class HttpBackend(Backend):
             err = BackendConnectionError(_debug.redact_text(str(exc)) or "connection failed", context=self.error_context)
             return HealthResult(ok=False, status="down", latency_s=time.monotonic() - t0, error=str(err))
         response = probe.result()
-        latency = time.monotonic() - t0
+        latency = response.elapsed.total_seconds()  # the server's answer, not building the client
         if _debug.debug_enabled(self.context.debug):
             _debug.configure_debug_logging()
             _debug.log_exchange("GET", url, response.status_code, latency, headers, response.headers)

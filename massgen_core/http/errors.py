@@ -33,6 +33,7 @@ __all__ = [
     "ErrorContext",
     "MissingKeyError",
     "NotFoundError",
+    "OutputTruncatedError",
     "OverloadedError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -53,6 +54,7 @@ class ErrorContext:
     model: str | None = None
     base_url: str | None = None
     key_env: tuple[str, ...] = ()
+    base_url_hint: str | None = None  # what a right base_url looks like for this provider (404 hints)
 
 
 class BackendError(MassGenError):
@@ -96,7 +98,8 @@ class BackendError(MassGenError):
         where = f"agent {c.agent_id}: {c.backend} backend (model {c.model or '?'}, {c.base_url or 'default URL'})"
         status = f" [HTTP {self.status}]" if self.status else ""
         said = f": {self.provider_message}" if self.provider_message else ""
-        return f"{where}: {self.summary}{status}{said}; {self.hint}"
+        tries = f" (after {self.attempts} attempts)" if self.attempts > 1 else ""
+        return f"{where}: {self.summary}{status}{said}{tries}; {self.hint}"
 
     def __str__(self) -> str:
         return self._format()
@@ -135,7 +138,8 @@ class NotFoundError(BackendError):
     summary = "not found"
 
     def default_hint(self) -> str:
-        return "check the model name and base_url (OpenAI-style URLs end in /v1)"
+        shape = f" ({self.context.base_url_hint})" if self.context.base_url_hint else ""
+        return f"check the model name and base_url{shape}"
 
 
 class RateLimitError(BackendError):
@@ -152,7 +156,7 @@ class OverloadedError(BackendError):
     summary = "server overloaded or failing"
 
     def default_hint(self) -> str:
-        return "the provider is having trouble; it is retried automatically, or configure a fallback"
+        return "the provider is having trouble; try again later, raise max_retries, or configure a fallback"
 
 
 class BackendTimeoutError(BackendError):
@@ -172,6 +176,8 @@ class BackendConnectionError(BackendError):
 
 
 class BadRequestError(BackendError):
+    # The same request gets the same refusal: relaunching the agent only repeats it.
+    fatal = True
     summary = "bad request"
 
     def default_hint(self) -> str:
@@ -188,8 +194,22 @@ class ContextLengthError(BadRequestError):
 class ContentFilterError(BadRequestError):
     summary = "blocked by the provider's content filter"
 
+    @property  # type: ignore[override]
+    def fatal(self) -> bool:
+        """A refused request (an HTTP answer) is final; a blocked answer (mid-stream) may differ next time."""
+        return self.status is not None
+
     def default_hint(self) -> str:
         return "rephrase the question; the provider refused it"
+
+
+class OutputTruncatedError(BackendError):
+    """The answer stopped at the output token limit where a complete one was needed (a tool call)."""
+
+    summary = "answer cut off"
+
+    def default_hint(self) -> str:
+        return "raise max_tokens in the backend config (or ask for a shorter answer)"
 
 
 class StreamError(BackendError):
@@ -199,7 +219,7 @@ class StreamError(BackendError):
     summary = "stream broken"
 
     def default_hint(self) -> str:
-        return "the connection or the server broke the response; it is retried automatically"
+        return "the connection or the server broke the response; try again, raise max_retries, or configure a fallback"
 
 
 # -- mapping ---------------------------------------------------------------

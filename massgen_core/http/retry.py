@@ -2,7 +2,9 @@
 
 Waits come from the ``backoff`` library's exponential generator with full
 jitter, capped by ``retry_max_delay``, and never shorter than the server's
-Retry-After. Only ``BackendError``s with ``retryable`` set are retried.
+Retry-After. Only ``BackendError``s with ``retryable`` set are retried. A
+Retry-After longer than ``max_retry_wait`` (default 60 s) is not waited for:
+the error is raised at once, so a fallback or the next pool member takes over.
 
 Streams: a stream that fails before its first chunk is retried
 transparently. One that fails after chunks were already yielded is either
@@ -25,6 +27,7 @@ from massgen_core.http.errors import BackendError
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_INITIAL_DELAY = 1.0
 DEFAULT_MAX_DELAY = 30.0
+DEFAULT_MAX_WAIT = 60.0
 
 
 @attrs.frozen(slots=True)
@@ -40,10 +43,11 @@ class RetryPolicy:
     max_retries: int = DEFAULT_MAX_RETRIES  # retries after the first attempt
     initial_delay: float = DEFAULT_INITIAL_DELAY
     max_delay: float = DEFAULT_MAX_DELAY
+    max_wait: float = DEFAULT_MAX_WAIT  # longest server-requested wait (Retry-After) obeyed
 
     @classmethod
     def from_config(cls, config: Any) -> RetryPolicy:
-        """From a ``BackendConfig``'s ``max_retries`` / ``retry_initial_delay`` / ``retry_max_delay``."""
+        """From a ``BackendConfig``'s ``max_retries`` / ``retry_initial_delay`` / ``retry_max_delay`` / ``max_retry_wait``."""
 
         def pick(value: Any, default: Any) -> Any:
             return default if value is None else value
@@ -52,7 +56,23 @@ class RetryPolicy:
             max_retries=max(0, int(pick(config.max_retries, DEFAULT_MAX_RETRIES))),
             initial_delay=max(0.0, float(pick(config.retry_initial_delay, DEFAULT_INITIAL_DELAY))),
             max_delay=max(0.0, float(pick(config.retry_max_delay, DEFAULT_MAX_DELAY))),
+            max_wait=max(0.0, float(pick(config.max_retry_wait, DEFAULT_MAX_WAIT))),
         )
+
+    def gives_up(self, error: BackendError, attempt: int) -> bool:
+        """True when ``error`` on ``attempt`` is final: not retryable, out of retries, or a wait beyond the cap.
+
+        A refused wait rewrites the error's hint to say so (the cap, and what to configure).
+        """
+        if not error.retryable:
+            return True
+        if error.retry_after is not None and error.retry_after > self.max_wait:
+            error.hint = (
+                f"the server asked to wait {error.retry_after:g} s, more than max_retry_wait "
+                f"({self.max_wait:g} s); configure a fallback or a pool, or raise max_retry_wait"
+            )
+            return True
+        return attempt > self.max_retries
 
     def waits(self) -> Callable[[float | None], float]:
         """A function giving the next wait, taking the server's Retry-After (or None)."""
@@ -93,7 +113,7 @@ async def retry_call(
             return await call()
         except BackendError as exc:
             exc.attempts = attempt
-            if not exc.retryable or attempt > policy.max_retries:
+            if policy.gives_up(exc, attempt):
                 raise
             delay = next_wait(exc.retry_after)
             if on_retry is not None:
@@ -126,7 +146,7 @@ async def retry_stream(
         except BackendError as exc:
             exc.attempts = attempt
             exc.output_started = started
-            if not exc.retryable or attempt > policy.max_retries or (started and not allow_restart):
+            if policy.gives_up(exc, attempt) or (started and not allow_restart):
                 raise
             failure = exc
         finally:

@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+from massgen_core.http._httpx import httpx
 from httpx_sse import EventSource, ServerSentEvent
 
 __all__ = ["ServerSentEvent", "aiter_events", "event_json"]

@@ -69,7 +69,7 @@ class _LaunchDone:
 class _CallDone:
     """The result of a tool-less call (presentation, direct answer)."""
 
-    outcome: str  # answered | failed
+    outcome: str  # answered | failed | cancelled (detail: the text streamed before Ctrl-C)
     detail: str = ""
 
 
@@ -587,7 +587,8 @@ class _Session:
                     elif kind is bk.ToolCallChunk:
                         calls.append(chunk.call)
                     elif kind is bk.UsageChunk:
-                        self._usage(agent, chunk.usage, time.monotonic() - started, first, started)
+                        self._usage(agent, chunk.usage, time.monotonic() - started, first, started,
+                                    served=(chunk.backend, chunk.model))
         except TimeoutError:
             limit = "" if agent.call_timeout is None else f" after {agent.call_timeout:g}s"
             raise TimeoutError(f"model call timed out{limit}") from None
@@ -599,14 +600,15 @@ class _Session:
         return "".join(parts), calls
 
     def _usage(
-        self, agent: Agent, usage: bk.Usage, latency: float, first: float | None, started: float
+        self, agent: Agent, usage: bk.Usage, latency: float, first: float | None, started: float,
+        served: tuple[str | None, str | None] = (None, None),
     ) -> None:
         self.usage = self.usage + usage
         self.emit(
             ev.UsageReported,
             agent_id=agent.id,
-            backend=agent.backend_type,
-            model=agent.model,
+            backend=served[0] or agent.backend_type,  # the backend that served (a fallback, a pool member)
+            model=served[1] or agent.model,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             cached_tokens=usage.cached_tokens,
@@ -773,6 +775,8 @@ class _Session:
             presented, error = box[0]
             if presented is not None:
                 final = presented
+            if self.stop_reason == "cancelled":  # Ctrl-C during the presentation
+                ended_by = "cancelled"
         else:
             self.emit(ev.FinalAnswerDelta, agent_id=winner, text=final)
             for event in self._drain():
@@ -813,6 +817,9 @@ class _Session:
                     f"final presentation failed ({done.detail}); the winner's answer is used verbatim",
                 )
             )
+        elif done.outcome == "cancelled":
+            kept = "the text streamed so far is the answer" if done.detail else "the winner's answer is used verbatim"
+            box.append((done.detail or None, f"cancelled during the final presentation; {kept}"))
         elif not done.detail.strip():
             box.append((None, "final presentation was empty; the winner's answer is used verbatim"))
         else:
@@ -821,10 +828,14 @@ class _Session:
     async def _pump(
         self, agent: Agent, messages: tuple[bk.Message, ...], box: list[_CallDone | None]
     ) -> AsyncIterator[ev.Event]:
-        """Run one tool-less call as a task, yielding its events live; ``box`` gets its result (None: timeout)."""
+        """Run one tool-less call as a task, yielding its events live; ``box`` gets its result (None: timeout).
+
+        ``cancel()`` (Ctrl-C) stops the call at once: ``box`` gets ``cancelled`` with the text streamed so far.
+        """
         self._spawn(self._plain_call(agent, messages), f"massgen-final-{agent.id}")
         limit = self.orch.limits.session_timeout
         deadline = None if limit is None else self.started + limit
+        streamed: list[str] = []
         while True:
             item = await self._next(deadline)
             if item is None:
@@ -832,12 +843,21 @@ class _Session:
                 box.append(None)
                 break
             if isinstance(item, ev.Event):
+                if isinstance(item, ev.FinalAnswerDelta):
+                    streamed.append(item.text)
                 yield item
             elif isinstance(item, _CallDone):
                 box.append(item)
                 break
+            if self.stop_reason == "cancelled":
+                await self._cancel_all()
+                break
         for event in self._drain():
+            if isinstance(event, ev.FinalAnswerDelta):
+                streamed.append(event.text)
             yield event
+        if not box:
+            box.append(_CallDone("cancelled", "".join(streamed)))
 
     async def _plain_call(self, agent: Agent, messages: tuple[bk.Message, ...]) -> None:
         current_launch.set(
@@ -890,6 +910,9 @@ class _Session:
         done = result[0]
         if done is None:
             yield self._finished(None, None, "timeout", "the agent did not answer in time")
+        elif done.outcome == "cancelled":
+            text = done.detail or None
+            yield self._finished(text, agent.id if text else None, "cancelled", "cancelled while the agent answered")
         elif done.outcome == "answered" and done.detail.strip():
             yield self._finished(done.detail, agent.id, "single_agent", None)
         else:

@@ -15,7 +15,8 @@ from typing import Any, NamedTuple, Self
 
 from massgen_core import paths
 from massgen_core.store import document as _doc
-from massgen_core.store.schema import SCHEMA_VERSION, StoreError, connect
+from massgen_core.store.opening import open_database
+from massgen_core.store.schema import SCHEMA_VERSION, StoreError
 
 DB_NAME = "conversations.db"
 _KIND_NAMES = {_doc.FTS_ANSWER: "answer", _doc.FTS_QUESTION: "question", _doc.FTS_FINAL: "final answer"}
@@ -120,9 +121,10 @@ def _summary(row: tuple[Any, ...]) -> Summary:
 class Store:
     """An open conversation database."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, read_only: bool = False) -> None:
+        """Open (creating) the store; ``read_only`` also reads one on a read-only file system."""
         self.path = Path(path) if path is not None else default_path()
-        self.conn = connect(self.path)
+        self.conn = open_database(self.path, read_only=read_only)
 
     def close(self) -> None:
         self.conn.close()

@@ -26,6 +26,10 @@ the status line (a slow first byte), ``hang`` (never answer), and ``cut_off``
 (drop the connection after the chunks, mid-message). ``Response.pieces`` splits
 recorded bytes into small uneven pieces to exercise incremental parsers.
 Unrouted requests get 404 with an OpenAI-style error body.
+
+``server.connections`` counts the TCP connections the server accepted, and
+each ``RecordedRequest.connection`` says which one carried it: a client that
+reuses its connections sends 20 sequential requests over one.
 """
 
 from __future__ import annotations
@@ -189,7 +193,7 @@ class FakeServer:
             raise ValueError("FakeServer only binds loopback addresses")
         self.host, self._port = host, port
         self.requests: list[RecordedRequest] = []
-        self.connections = 0
+        self.connections = 0  # TCP connections accepted so far (keep-alive checks)
         self._routes: dict[tuple[str, str], _Route] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None

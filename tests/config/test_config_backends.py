@@ -260,3 +260,25 @@ def test_workflow_and_stream_are_shared_backend_keys(load, problems):
     found = problems("agent:\n  backend: {type: openai, model: gpt-4o, workflow: jsno}\n")
     assert (found[0].key_path, found[0].suggestion) == ("agent.backend.workflow", "json")
     assert "expected one of: auto, tools, json, text" in found[0].message
+
+
+def test_pool_members_inherit_the_pools_type_and_model(load, problems):
+    config = load("""
+agent:
+  backend:
+    type: chatcompletion
+    model: qwen3
+    routing: least_busy
+    pool:
+      - {base_url: "http://127.0.0.1:9/v1"}
+      - {base_url: "http://127.0.0.1:10/v1", model: qwen3-alt}
+    fallback:
+      - {base_url: "http://127.0.0.1:11/v1", type: ollama, model: llama3.2}
+""")
+    pool = config.agents[0].backend.pool
+    assert [(m.type, m.model, m.base_url) for m in pool] == [
+        ("chatcompletion", "qwen3", "http://127.0.0.1:9/v1"), ("chatcompletion", "qwen3-alt", "http://127.0.0.1:10/v1")]
+    assert config.agents[0].backend.fallback[0].type == "ollama"
+    # a fallback is a different backend: it inherits nothing and must say what it is
+    found = problems("agent:\n  backend:\n    type: chatcompletion\n    model: m\n    fallback:\n      - {base_url: 'http://x/v1'}\n")
+    assert [p.key_path for p in found] == ["agent.backend.fallback[0]"]

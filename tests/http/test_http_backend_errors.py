@@ -268,3 +268,74 @@ async def test_retry_after_hold_does_not_apply_to_other_keys(server):
     t0 = time.monotonic()
     await collect(make(server, max_retries=0, api_key="sk-another-key-000000000"))
     assert time.monotonic() - t0 < 2
+
+
+# -- Retry-After beyond max_retry_wait ------------------------------------------------------------
+
+
+async def test_a_retry_after_beyond_the_cap_is_not_waited_for(server):
+    import asyncio
+
+    events = []
+    server.add("POST", "/v1/chat/completions", error_response(429, "quota", retry_after="3600"), chat_stream(["ok"]))
+    async with asyncio.timeout(30):  # a safety net: the old code slept for the hour
+        with pytest.raises(RateLimitError) as info:
+            await collect(make(server, events, max_retries=3))
+    assert len(server.requests) == 1 and events == []
+    assert info.value.retry_after == 3600 and info.value.attempts == 1
+    assert "asked to wait 3600 s, more than max_retry_wait (60 s)" in str(info.value)
+
+
+async def test_max_retry_wait_sets_the_cap(server):
+    events = []
+    server.add("POST", "/v1/chat/completions", error_response(429, "slow", retry_after="0.2"), chat_stream(["ok"]))
+    with pytest.raises(RateLimitError, match=r"more than max_retry_wait \(0.1 s\)"):
+        await collect(make(server, events, max_retries=3, max_retry_wait=0.1))
+    assert len(server.requests) == 1
+    # within the cap the hold that answer left is waited out, and the next request succeeds
+    assert (await collect(make(server, events, max_retries=3, max_retry_wait=1)))["text"] == "ok"
+    assert len(server.requests) == 2 and events == []
+
+
+async def test_a_long_hold_from_an_earlier_answer_fails_new_requests_without_sending_them(server):
+    import asyncio
+
+    server.add("POST", "/v1/chat/completions", error_response(429, "quota", retry_after="3600"), chat_stream(["ok"]))
+    with pytest.raises(RateLimitError, match="max_retry_wait"):  # said even with no retries configured
+        await collect(make(server))
+    async with asyncio.timeout(30):
+        with pytest.raises(RateLimitError, match="an earlier answer asked to wait"):
+            await collect(make(server, max_retries=2))  # e.g. a restarted agent, same key
+    assert len(server.requests) == 1
+
+
+def test_the_retry_policy_reads_max_retry_wait_with_a_60_second_default():
+    from massgen_core.http.retry import RetryPolicy
+
+    assert RetryPolicy.from_config(BackendConfig()).max_wait == 60.0
+    assert RetryPolicy.from_config(BackendConfig(max_retry_wait=5)).max_wait == 5.0
+
+
+async def test_an_http_400_is_fatal_and_not_retried(server):
+    server.add("POST", "/v1/chat/completions", error_response(400, "Unsupported parameter: 'temperature'"))
+    with pytest.raises(BadRequestError) as info:
+        await collect(make(server, max_retries=3))
+    assert info.value.fatal and len(server.requests) == 1
+    assert str(info.value).count("Unsupported parameter") == 1
+
+
+async def test_the_final_failure_text_does_not_promise_a_retry(server):
+    server.add("POST", "/v1/chat/completions", error_response(503, "overloaded"))
+    with pytest.raises(OverloadedError) as info:
+        await collect(make(server, max_retries=1))
+    text = str(info.value)
+    assert "retried automatically" not in text and "(after 2 attempts)" in text and "configure a fallback" in text
+    server.add("POST", "/v1/chat/completions", Response.sse(chat_events(["half"])[:2], cut_off=True))
+    with pytest.raises(StreamError) as info:
+        await collect(make(server))
+    assert "retried automatically" not in str(info.value)
+
+
+def test_content_filter_refusals_are_fatal_but_blocked_answers_are_not():
+    assert ContentFilterError("refused", status=400).fatal
+    assert not ContentFilterError("blocked mid-stream").fatal

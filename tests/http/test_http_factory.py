@@ -11,6 +11,7 @@ from massgen_core.backend_factory import (
     PoolBackend,
     breaker,
     create_backend,
+    reset_routing,
 )
 from massgen_core.config.schema import BackendConfig
 from massgen_core.errors import MassGenError
@@ -38,9 +39,9 @@ class _Plugin:
 @pytest.fixture
 def manager(plugin_manager):
     plugin_manager.register(_Plugin(), name="fake-plugin")
-    breaker.reset()
+    reset_routing()
     yield plugin_manager
-    breaker.reset()
+    reset_routing()
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def servers():
 
 def cfg(server, **kw):
     return BackendConfig(type="fakechat", model=kw.pop("model", "fake-1"), base_url=server.url + "/v1",
-                         max_retries=0, **kw)
+                         max_retries=kw.pop("max_retries", 0), **kw)
 
 
 def test_plain_config_gives_the_registered_backend(manager, server):
@@ -203,3 +204,111 @@ async def test_stream_of_a_wrapper_is_an_async_iterator(manager, server):
     backend = create_backend(cfg(server, fallback=(cfg(server),)), None, manager)
     chunks = [c async for c in backend.stream(ask())]
     assert chunks
+
+
+# -- pools shared by every agent that names them --------------------------------------------------
+
+
+def pool_of(servers, routing):
+    return BackendConfig(type="fakechat", model="fake-1", routing=routing,
+                         pool=tuple(BackendConfig(base_url=s.url + "/v1", max_retries=0) for s in servers))
+
+
+@pytest.mark.parametrize("routing", ["round_robin", "least_busy", "lowest_latency"])
+async def test_three_agents_on_one_pool_spread_their_sequential_requests(manager, servers, routing):
+    for s in servers:
+        s.add("POST", "/v1/chat/completions", chat_stream(["ok"]))
+    agents = [create_backend(pool_of(servers, routing), BackendContext(agent_id=f"a{i}"), manager) for i in range(3)]
+    for _turn in range(4):
+        for backend in agents:
+            await collect(backend)
+    counts = [len(s.requests) for s in servers]
+    assert sum(counts) == 12 and min(counts) >= 1
+    if routing != "lowest_latency":  # which member measures fastest is up to the machine
+        assert counts == [4, 4, 4]
+
+
+async def test_least_busy_counts_the_requests_of_every_agent_on_the_pool(manager, servers):
+    import asyncio
+
+    for s in servers:
+        s.add("POST", "/v1/chat/completions", chat_stream(["x", "y"], chunk_delay=0.05))
+    agents = [create_backend(pool_of(servers, "least_busy"), BackendContext(agent_id=f"a{i}"), manager) for i in range(3)]
+    for _turn in range(2):
+        await asyncio.gather(*(collect(b) for b in agents))
+    assert [len(s.requests) for s in servers] == [2, 2, 2]
+
+
+async def test_usage_is_labelled_with_the_backend_and_model_that_served(manager, servers):
+    a, b, _ = servers
+    a.add("POST", "/v1/chat/completions", error_response(503, "down"))
+    b.add("POST", "/v1/chat/completions", chat_stream(["from b"]))
+    backend = create_backend(cfg(a, fallback=(cfg(b, model="fake-2"),)), None, manager)
+    usage = [c for c in (await collect(backend))["chunks"] if type(c).__name__ == "UsageChunk"]
+    assert [(u.backend, u.model) for u in usage] == [("fakechat", "fake-2")]
+
+
+async def test_a_member_skipped_by_its_open_breaker_is_an_event(manager, servers):
+    a, b, _ = servers
+    a.add("POST", "/v1/chat/completions", error_response(503))
+    b.add("POST", "/v1/chat/completions", chat_stream(["b"]))
+    events = []
+    backend = create_backend(cfg(a, fallback=(cfg(b, model="fake-2"),)), BackendContext(agent_id="x", emit=events.append),
+                             manager)
+    for _ in range(breaker.threshold):
+        await collect(backend)
+    events.clear()
+    assert (await collect(backend))["text"] == "b"
+    assert len(a.requests) == breaker.threshold
+    assert [(e.from_backend, e.to_backend) for e in events] == [("fakechat:fake-1", "fakechat:fake-2")]
+    assert "skipped" in events[0].error and "cool-down" in events[0].error
+
+
+async def test_when_every_member_is_cooling_down_they_are_tried_anyway(manager, servers):
+    a, b, _ = servers
+    for s in (a, b):
+        s.add("POST", "/v1/chat/completions", error_response(503))
+    backend = create_backend(cfg(a, fallback=(cfg(b),)), None, manager)
+    for _ in range(breaker.threshold + 1):
+        with pytest.raises(OverloadedError):
+            await collect(backend)
+    assert len(a.requests) == breaker.threshold + 1
+
+
+async def test_a_retry_after_beyond_the_cap_moves_to_the_fallback_at_once(manager, servers):
+    import asyncio
+
+    a, b, _ = servers
+    a.add("POST", "/v1/chat/completions", error_response(429, "quota", retry_after="3600"))
+    b.add("POST", "/v1/chat/completions", chat_stream(["from b"]))
+    events = []
+    backend = create_backend(cfg(a, max_retries=3, fallback=(cfg(b, model="fake-2"),)),
+                             BackendContext(agent_id="x", emit=events.append), manager)
+    async with asyncio.timeout(30):  # a safety net: the old code waited the hour
+        assert (await collect(backend))["text"] == "from b"
+        assert (await collect(backend))["text"] == "from b"  # the hold fails the primary without a request
+    assert len(a.requests) == 1
+    assert [type(e).__name__ for e in events] == ["BackendFallback", "BackendFallback"]
+    assert "max_retry_wait" in events[0].error
+
+
+async def test_a_rate_limited_pool_member_hands_over_to_the_next(manager, servers):
+    import asyncio
+
+    a, b, c = servers
+    a.add("POST", "/v1/chat/completions", error_response(429, "quota", retry_after="3600"))
+    for s in (b, c):
+        s.add("POST", "/v1/chat/completions", chat_stream(["ok"]))
+    backend = create_backend(pool_of(servers, "round_robin"), None, manager)
+    async with asyncio.timeout(30):  # the fourth request starts at the held member again
+        for _ in range(4):
+            assert (await collect(backend))["text"] == "ok"
+    assert len(a.requests) == 1
+
+
+def test_wrappers_list_every_member_they_may_send_to(manager, servers):
+    a, b, c = servers
+    conf = BackendConfig(type="fakechat", model="fake-1", pool=(cfg(a), cfg(b)), fallback=(cfg(c),))
+    backend = create_backend(conf, None, manager)
+    assert [(where, m.base_url) for where, m in backend.leaves()] == [
+        ("pool 1", a.url + "/v1"), ("pool 2", b.url + "/v1"), ("fallback 1", c.url + "/v1")]

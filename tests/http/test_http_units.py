@@ -269,3 +269,32 @@ async def test_sse_reader_ignores_a_wrong_content_type(server):
 
 def test_stream_error_is_retryable_and_timeout_is_too():
     assert StreamError.retryable and BackendTimeoutError.retryable and not ContextLengthError.retryable
+
+
+def test_every_https_client_shares_one_verifying_ssl_context_and_http_clients_load_no_ca_bundle():
+    import ssl
+
+    from massgen_core.http import pool
+
+    tls = pool.ssl_context("https")
+    assert tls is pool.ssl_context("https")
+    assert tls.verify_mode == ssl.CERT_REQUIRED and tls.check_hostname and tls.cert_store_stats()["x509_ca"] > 0
+    plain = pool.ssl_context("http")
+    assert plain is pool.ssl_context("http") and plain is not tls
+    # never used by a plain-http origin; were it ever, it would refuse every certificate
+    assert plain.verify_mode == ssl.CERT_REQUIRED and plain.cert_store_stats()["x509_ca"] == 0
+
+
+def test_httpx_loads_without_its_command_line_client_which_stays_importable():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import massgen_core.http.pool\n"
+        "print('httpx._main' in sys.modules, 'pygments' in sys.modules)\n"
+        "import httpx._main\n"
+        "print(callable(httpx._main.main))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False", "True"]

@@ -112,7 +112,7 @@ def test_plugins_register_lazy_classes_that_load_with_their_options_patterns_and
     assert claude[:2] == ["massgen_claude.backend.ClaudeBackend", "massgen_claude.options.ClaudeOptions"]
     assert claude[2] == ["claude-*"] and claude[3] == ["ANTHROPIC_API_KEY"] and claude[4] == []
     assert openai[0] == "massgen_openai.backend.OpenAIBackend" and "OPENAI_API_KEY" in openai[3]
-    assert ollama[0] == "massgen_openai_compatible.backend.OllamaBackend" and ollama[3] == []
+    assert ollama[0] == "massgen_openai_compatible.backend.OllamaBackend" and ollama[3] == ["OLLAMA_API_KEY"]
     assert heavy_in(result["modules"]) == []
 
 

@@ -117,9 +117,9 @@ def test_usage_outside_any_recorded_request_says_so(three_turns, massgen):
 
 def test_usage_rejects_an_unknown_grouping_and_a_bad_date(massgen):
     by = massgen("usage", "--by", "week", check=False)
-    assert by.returncode == 2 and "'week' is not one of" in by.stderr
+    assert by.returncode == 1 and "'week' is not one of" in by.stderr
     since = massgen("usage", "--since", "yesterday", check=False)
-    assert since.returncode == 2 and "'yesterday' is not a time" in since.stderr
+    assert since.returncode == 1 and "'yesterday' is not a time" in since.stderr
 
 
 def test_usage_report_refuses_an_unknown_grouping_in_process():

@@ -95,7 +95,7 @@ def test_a_lock_held_past_the_busy_timeout_is_an_error_not_a_hang(db_path, monke
     sqlite3.connect(db_path).close()
     holder = _hold_exclusive_lock(db_path)
     try:
-        with pytest.raises(sqlite3.OperationalError, match="locked"):
+        with pytest.raises(StoreError, match=f"cannot open the conversation database {db_path}: database is locked"):
             Store(db_path)
     finally:
         holder.close()

@@ -37,6 +37,7 @@ class ClaudeBackend(HttpBackend):
     health_path: ClassVar[str] = "/v1/models"
     messages_path: ClassVar[str] = "/v1/messages"
     workflow_transports: ClassVar[tuple[str, ...]] = ("tools", "json")  # json: a forced tool
+    base_url_hint: ClassVar[str] = "Claude's base URL has no /v1 path, e.g. https://api.anthropic.com"
 
     def __init__(self, config: Any, context: BackendContext | None = None) -> None:
         super().__init__(config, context)

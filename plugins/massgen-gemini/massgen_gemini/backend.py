@@ -38,6 +38,9 @@ class GeminiBackend(HttpBackend):
     price_table = PRICES
     health_path: ClassVar[str] = "/v1beta/models"
     workflow_transports: ClassVar[tuple[str, ...]] = ("tools", "json")  # json: responseSchema
+    base_url_hint: ClassVar[str] = (
+        "Gemini's base URL has no version path, e.g. https://generativelanguage.googleapis.com"
+    )
 
     def __init__(self, config: Any, context: BackendContext | None = None) -> None:
         super().__init__(config, context)

@@ -1,7 +1,8 @@
 """The named presets of OpenAI-compatible servers: base URL, key variable, prices.
 
 Local servers (``ollama``, ``vllm``, ``lmstudio``, ``llamacpp``, ``sglang``) are
-free and keyless; hosted ones need their provider's key. Plain data, cheap to
+free and need no key, but send one when the config or their optional key
+variable (``VLLM_API_KEY``...) has it; hosted ones need their provider's key. Plain data, cheap to
 import: the plugin registers one backend type per preset from this table.
 """
 
@@ -24,13 +25,19 @@ class Preset:
     concurrency: int | None = None  # requests at a time per base URL (None: no limit)
 
 
+# Local servers need no key, but one started with --api-key wants it: it is taken from the config
+# or, optionally, from the variable named here (the one the server itself reads, where it has one).
 LOCAL_PRESETS = (
-    Preset(name="ollama", base_url="http://localhost:11434/v1", local=True, description="Ollama local server"),
-    Preset(name="vllm", base_url="http://localhost:8000/v1", local=True, description="vLLM local server"),
-    Preset(name="lmstudio", base_url="http://localhost:1234/v1", local=True, description="LM Studio local server"),
-    Preset(name="llamacpp", base_url="http://localhost:8080/v1", local=True,
-           description="llama.cpp server or llama-cpp-python", json_format="json_object", concurrency=1),
-    Preset(name="sglang", base_url="http://localhost:30000/v1", local=True, description="SGLang local server"),
+    Preset(name="ollama", base_url="http://localhost:11434/v1", key_env=("OLLAMA_API_KEY",), local=True,
+           description="Ollama local server"),
+    Preset(name="vllm", base_url="http://localhost:8000/v1", key_env=("VLLM_API_KEY",), local=True,
+           description="vLLM local server"),
+    Preset(name="lmstudio", base_url="http://localhost:1234/v1", key_env=("LMSTUDIO_API_KEY",), local=True,
+           description="LM Studio local server"),
+    Preset(name="llamacpp", base_url="http://localhost:8080/v1", key_env=("LLAMACPP_API_KEY", "LLAMA_API_KEY"),
+           local=True, description="llama.cpp server or llama-cpp-python", json_format="json_object", concurrency=1),
+    Preset(name="sglang", base_url="http://localhost:30000/v1", key_env=("SGLANG_API_KEY",), local=True,
+           description="SGLang local server"),
 )
 HOSTED_PRESETS = (
     Preset(name="together", base_url="https://api.together.xyz/v1", key_env=("TOGETHER_API_KEY",),
@@ -61,7 +68,7 @@ def preset_for_url(base_url: str | None) -> Preset | None:
     """The hosted preset whose host ``base_url`` points at (so ``chatcompletion`` finds its key variable)."""
     if not base_url:
         return None
-    import httpx  # lazily: loading plugins must stay cheap (see massgen_core/http/__init__.py)
+    from massgen_core.http._httpx import httpx  # lazily: loading plugins must stay cheap (see massgen_core/http/__init__.py)
 
     try:
         host = httpx.URL(base_url).host

@@ -25,15 +25,37 @@ async def _close_pool():
     await aclose_all()
 
 
-@pytest.mark.parametrize(("name", "url"), [
-    ("ollama", "http://localhost:11434/v1"), ("vllm", "http://localhost:8000/v1"),
-    ("lmstudio", "http://localhost:1234/v1"), ("llamacpp", "http://localhost:8080/v1"),
-    ("sglang", "http://localhost:30000/v1"),
-])
-def test_local_presets_default_to_their_server_need_no_key_and_cost_nothing(name, url):
+LOCAL = [
+    ("ollama", "http://localhost:11434/v1", "OLLAMA_API_KEY"), ("vllm", "http://localhost:8000/v1", "VLLM_API_KEY"),
+    ("lmstudio", "http://localhost:1234/v1", "LMSTUDIO_API_KEY"),
+    ("llamacpp", "http://localhost:8080/v1", "LLAMACPP_API_KEY"), ("sglang", "http://localhost:30000/v1", "SGLANG_API_KEY"),
+]
+
+
+@pytest.mark.parametrize(("name", "url", "var"), LOCAL)
+def test_local_presets_default_to_their_server_need_no_key_and_cost_nothing(name, url, var, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no ./.env
+    monkeypatch.delenv(var, raising=False)
     cls = PRESET_BACKENDS[name]
     b = cls(BackendConfig(type=name, model="m"))
-    assert b.base_url == url and b.key_env == () and b.api_key() is None and b.free
+    assert b.base_url == url and b.key_env[0] == var and b.api_key() is None and b.free
+    b.preflight()  # no key is no error
+
+
+@pytest.mark.parametrize(("name", "url", "var"), LOCAL)
+async def test_local_presets_send_the_key_from_their_environment_variable(name, url, var, monkeypatch, server):
+    monkeypatch.setenv(var, f"sk-local-{name}")
+    server.add("POST", "/v1/chat/completions", chat_stream(["hi"]))
+    b = PRESET_BACKENDS[name](BackendConfig(type=name, model="m", base_url=server.url + "/v1"))
+    assert (await collect(b))["text"] == "hi"
+    assert server.requests[0].header("authorization") == f"Bearer sk-local-{name}"
+
+
+def test_llamacpp_also_reads_the_variable_llama_server_itself_reads(monkeypatch):
+    monkeypatch.delenv("LLAMACPP_API_KEY", raising=False)
+    monkeypatch.setenv("LLAMA_API_KEY", "sk-llama")
+    b = PRESET_BACKENDS["llamacpp"](BackendConfig(type="llamacpp", model="m"))
+    assert b.api_key() == "sk-llama"
 
 
 @pytest.mark.parametrize(("name", "var"), [

@@ -10,9 +10,9 @@ from massgen_openai import OpenAIBackend, OpenAIOptions
 from massgen_core.backend import BackendContext, FunctionSpec, Message, Request, ToolCall
 from massgen_core.config.schema import BackendConfig
 from massgen_core.errors import MassGenError
-from massgen_core.http import BadRequestError, ContextLengthError, StreamError, aclose_all
+from massgen_core.http import BadRequestError, ContextLengthError, OutputTruncatedError, StreamError, aclose_all
 from massgen_core.testing import FakeServer, Response
-from massgen_core.testing.collect import collect
+from massgen_core.testing.collect import ask, collect
 from massgen_core.testing.openai import chat_stream, models_response, responses_events, responses_stream
 
 KEY = "sk-openai-test-0123456789"
@@ -222,3 +222,42 @@ async def test_non_streamed_request_json_is_valid(server):
     server.add("POST", "/v1/responses", responses_stream(["x"]))
     await collect(backend(server))
     assert json.loads(server.requests[0].body)["model"] == "gpt-4o"
+
+
+# -- on the shared HTTP layer: kept-alive connections, answers cut off at the token limit ---------
+
+@pytest.mark.parametrize("api", ["responses", "chat_completions"])
+async def test_twenty_sequential_requests_use_one_connection(server, api):
+    server.add("POST", "/v1/responses", responses_stream(["hi"], tool_calls=[("c1", "lookup", ['{"q":', "1}"])]))
+    server.add("POST", "/v1/chat/completions", chat_stream(["hi"]))
+    b = backend(server, "gpt-4o-mini", options={"api": api})
+    for _ in range(20):
+        assert (await collect(b))["text"] == "hi"
+    assert len(server.requests) == 20 and server.connections == 1
+
+
+async def test_concurrent_responses_requests_open_one_connection_each_at_most(server):
+    import asyncio
+
+    server.add("POST", "/v1/responses", responses_stream(["a", "b"], chunk_delay=0.02))
+    b = backend(server, "gpt-4o-mini")
+    for _ in range(3):
+        await asyncio.gather(*(collect(b) for _ in range(3)))
+    assert len(server.requests) == 9 and server.connections == 3
+
+
+async def test_a_responses_answer_incomplete_at_max_output_tokens_with_tools_is_an_error(server):
+    events = responses_events([], tool_calls=[("c1", "lookup", ['{"q": "unfin'])], status="incomplete")
+    name, payload = events[-1]
+    payload["response"]["incomplete_details"] = {"reason": "max_output_tokens"}
+    server.add("POST", "/v1/responses", Response.sse(events))
+    with pytest.raises(OutputTruncatedError, match="max_tokens 50"):
+        await collect(backend(server, "gpt-4o-mini", max_tokens=50), ask(tools=(TOOL,)))
+
+
+async def test_a_chat_answer_with_finish_reason_length_and_tools_is_an_error(server):
+    server.add("POST", "/v1/chat/completions",
+               chat_stream([], tool_calls=[("c1", "lookup", ['{"q": "unfin'])], finish_reason="length"))
+    with pytest.raises(OutputTruncatedError, match="finish reason 'length'"):
+        await collect(backend(server, "gpt-4o-mini", options={"api": "chat_completions"}), ask(tools=(TOOL,)))
+    assert len(server.requests) == 1  # not retried
