@@ -218,8 +218,10 @@ class HttpBackend(Backend):
         key = self.api_key()  # before anything is sent
         call = self.build_http_request(request)
         tools = bool(request.tools)
+        # In coordination the workflow transports read a reply of text (plain text can be the answer)
+        text_ok = request.workflow is not None
         async for chunk in retry_stream(
-            lambda: self._attempt(call, key, tools), self.retry_policy, self._on_retry, allow_restart=self.allow_restart
+            lambda: self._attempt(call, key, tools, text_ok), self.retry_policy, self._on_retry, allow_restart=self.allow_restart
         ):
             yield chunk
 
@@ -232,7 +234,9 @@ class HttpBackend(Backend):
 
         return hashlib.sha256((key or "").encode()).hexdigest()[:16]  # never keep the key itself
 
-    async def _attempt(self, call: HttpCall, key: str | None, tools: bool = False) -> AsyncIterator[Chunk]:
+    async def _attempt(
+        self, call: HttpCall, key: str | None, tools: bool = False, text_ok: bool = False
+    ) -> AsyncIterator[Chunk]:
         from massgen_core.http._httpx import httpx
 
         from massgen_core.http.pool import get_client, hold_until, wait_for_gate
@@ -251,7 +255,7 @@ class HttpBackend(Backend):
         if debug:
             _debug.configure_debug_logging()
         t0 = time.monotonic()
-        calls_seen = False  # a cut-off reply without a tool call is text (the core may read it as an answer)
+        calls_seen = not text_ok  # a cut-off reply of text only counts as a cut-off call outside coordination
         try:
             async with client.stream(
                 call.method, url, json=call.json, params=call.params or None, headers=headers,
@@ -312,9 +316,10 @@ class HttpBackend(Backend):
         """Raise ``OutputTruncatedError`` when a tool call was cut off at the token limit.
 
         A truncated tool call cannot be run, so trying it as if it were complete
-        only loops. ``tools`` is true when tools were offered and the reply made
-        a call; a reply of text keeps its text (a final presentation, or a model
-        that answers in plain text, which the workflow transports read).
+        only loops. ``tools`` is true when tools were offered and either the reply
+        made a call or plain text could not stand for one; a reply of text keeps
+        its text (a final presentation, or a coordination reply, which the
+        workflow transports read: plain text can be the answer).
         """
         if tools and done.finish_reason in TRUNCATED:
             limit = self.config.max_tokens

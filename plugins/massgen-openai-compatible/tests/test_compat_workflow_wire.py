@@ -81,3 +81,22 @@ async def test_llamacpp_sends_one_request_at_a_time_per_server():
         assert (await collect(unlimited[0]))["text"] == "second"
         await aclose_all()
     assert out["text"] == "second" and len(server.requests) == 3
+
+
+async def test_a_coordination_reply_of_text_cut_off_at_max_tokens_keeps_its_text():
+    from massgen_core.http import OutputTruncatedError
+    from massgen_core.orchestrator import workflow
+
+    offer = workflow.offer(may_answer=True, labels=[], vote_parameters=None)
+    tools = tuple(workflow.tool_specs(offer))
+    with FakeServer() as server:
+        server.add("POST", CHAT_PATH, chat_stream(["Paris is the cap"], finish_reason="length"))
+        out = await collect(_make(server), ask(tools=tools, workflow=offer))  # the transports read it
+        try:
+            await collect(_make(server), ask(tools=tools))  # outside coordination: a cut-off call
+        except OutputTruncatedError:
+            pass
+        else:
+            raise AssertionError("expected OutputTruncatedError")
+        await aclose_all()
+    assert out["text"] == "Paris is the cap" and out["done"].finish_reason == "length"
