@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -217,11 +218,20 @@ def build_report(dataset: str, items: Sequence[EvalItem], runs: Sequence[ConfigR
     return report
 
 
+_LABEL = re.compile(r"[\w.-]+")
+
+
 def config_label(spec: str, taken: Iterable[str]) -> tuple[str, str]:
-    """(label, source) from ``LABEL=SOURCE`` or a path / bundled name (label: its stem), unique among ``taken``."""
+    """(label, source) from ``LABEL=SOURCE`` or a path / bundled name (label: its stem), unique among ``taken``.
+
+    Labels name the results files, so they are letters, digits, ``.``, ``_`` and ``-``: an
+    explicit one must be; a file's stem has anything else replaced by ``_``.
+    """
     label, sep, source = spec.partition("=")
     if not sep or not label or "/" in label:
-        source, label = spec, Path(spec).stem or spec
+        source, label = spec, re.sub(r"[^\w.-]", "_", Path(spec).stem) or "config"
+    elif not _LABEL.fullmatch(label) or label.startswith("."):
+        raise MassGenError(f"config label {label!r} must be letters, digits, '.', '_' and '-' (it names a file)")
     used = set(taken)
     base, n = label, 2
     while label in used:

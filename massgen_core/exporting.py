@@ -43,14 +43,27 @@ def vote_rows(turn: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], bool]]:
     ]
 
 
-def write_export(text: str, path: Path, conversation_id: str, extension: str) -> Path:
-    """Write an export to ``path`` (a folder gets ``massgen-<id8>.<ext>`` inside it); the path written."""
+def write_export(text: str, path: Path, conversation_id: str, extension: str, *, force: bool = False) -> Path:
+    """Write an export to ``path`` (a folder gets ``massgen-<id8>.<ext>`` inside it); the path written.
+
+    An existing file is refused unless ``force``; a symbolic link at the target
+    is never followed (nor replaced), even with ``force``, so an export cannot be
+    steered onto another file.
+    """
+    import os
+
     from massgen_core.errors import MassGenError
 
-    if path.is_dir():
+    if path.is_dir() and not path.is_symlink():
         path = path / f"massgen-{conversation_id[:8]}.{extension}"
+    if path.is_symlink():
+        raise MassGenError(f"{path} is a symbolic link; MassGen does not write through links: choose another path")
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | (os.O_TRUNC if force else os.O_EXCL)
     try:
-        path.write_text(text, encoding="utf-8")
+        with os.fdopen(os.open(path, flags, 0o666), "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    except FileExistsError:
+        raise MassGenError(f"{path} already exists: pass --force to overwrite it, or choose another path") from None
     except OSError as exc:
         raise MassGenError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path

@@ -134,14 +134,17 @@ def check_cmd(config_path: str | None, backend: str | None, model: str | None, b
     else:
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
+
+        from massgen_core.terminal import inert
 
         table = Table("agent", "backend", "model", "endpoint", "status", "latency", "error / models")
         for r in rows:
             latency = "-" if r.latency_ms is None else f"{r.latency_ms:.0f} ms"
-            detail = r.error or (("models: " + ", ".join(r.models[:10])) if r.models else "")
-            style = "green" if r.ok else "red"
-            table.add_row(r.agent, r.backend, r.model or "-", r.endpoint or "-", f"[{style}]{r.status}[/]",
-                          latency, detail)
+            # The server wrote the error and the model names: plain text, control characters spelled out.
+            detail = Text(inert(r.error or (("models: " + ", ".join(r.models[:10])) if r.models else "")))
+            table.add_row(r.agent, r.backend, r.model or "-", r.endpoint or "-",
+                          Text(r.status, style="green" if r.ok else "red"), latency, detail)
         Console(width=200, soft_wrap=True).print(table)
     if down:
         sys.exit(1)

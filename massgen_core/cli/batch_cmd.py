@@ -53,8 +53,10 @@ def load_team_config(config: str | None, backend: str | None, model: str | None,
 
     options = RunOptions(config=config, backend=backend, model=model, base_url=base_url, env=env, preset=preset)
     resolved, warnings = resolve_config(options)
+    from massgen_core.terminal import inert
+
     for warning in warnings:
-        click.echo(warning, err=True)
+        click.echo(inert(warning), err=True)
     return resolved
 
 

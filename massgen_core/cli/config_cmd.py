@@ -5,7 +5,8 @@ problem objects) and exits 1 when any file has an error; ``show`` prints the
 effective config as YAML with secrets redacted; ``set`` rewrites one value
 keeping comments, and leaves the file untouched when the result would be
 invalid. The loader is imported inside each command so ``massgen --help``
-stays cheap; nothing here prints an API key.
+stays cheap; nothing here prints an API key. Problem lines quote keys from
+the file, so they are made inert (``massgen_core.terminal``) before printing.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from massgen_core.terminal import inert
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -41,11 +44,11 @@ def validate(files: tuple[str, ...], as_json: bool) -> None:
         click.echo(json.dumps([p.to_dict() for p in problems], indent=2))
     else:
         for problem in problems:
-            click.echo(problem.format())
+            click.echo(inert(problem.format()))
         failed = {p.file for p in problems if p.is_error}
         for name in files:
             if name not in failed:
-                click.echo(f"{name}: ok")
+                click.echo(inert(f"{name}: ok"))
     # sys.exit, not ctx.exit: the entry point runs click with standalone_mode=False (see run.py)
     sys.exit(1 if any(p.is_error for p in problems) else 0)
 
@@ -59,7 +62,7 @@ def default_config_path() -> Path:
 
 def _warn(problems: list[Any]) -> None:
     for problem in problems:
-        click.echo(problem.format(), err=True)
+        click.echo(inert(problem.format()), err=True)
 
 
 @config.command()
@@ -188,7 +191,7 @@ def set_value(file: str, key_path: str, value: str) -> None:
         ) from None
     _write_atomically(path, text)
     _warn(warnings)
-    click.echo(f"{file}: set {key_path}")
+    click.echo(inert(f"{file}: set {key_path}"))
 
 
 def _set_yaml(file: str, original: str, parts: list[str | int], value: Any) -> str:

@@ -4,14 +4,17 @@ list (with filters), search (FTS5, ranked, highlighted), show, delete and
 import; ``export`` renders one conversation with any installed exporter.
 Ids may be given as unambiguous prefixes. This module only parses options
 and prints; the store (massgen_core.store) answers every question, and it
-imports no plugin code except for ``export``/``import``.
+imports no plugin code except for ``export``/``import``. Everything it prints
+can come from a model or an imported document, so tables and transcripts are
+made inert (``massgen_core.terminal``); ``--json`` keeps the exact text, and an
+export written to a terminal is made inert while a pipe or file gets it exactly.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
+import secrets
 import sys
 import time
 from collections.abc import Callable
@@ -21,6 +24,7 @@ from typing import Any
 import click
 
 from massgen_core.errors import MassGenError
+from massgen_core.terminal import dumps, for_stream, inert, is_terminal
 
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -113,7 +117,7 @@ def list_(as_json: bool, **kw: Any) -> None:
     with _open_store(read_only=True) as store:
         rows = store.list_conversations(_filters(kw))
     if as_json:
-        click.echo(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
+        click.echo(dumps([r.to_dict() for r in rows], indent=2))
         return
     if not rows:
         filtered = any(v not in (None, False) for k, v in kw.items() if k != "limit")
@@ -122,8 +126,10 @@ def list_(as_json: bool, **kw: Any) -> None:
     click.echo(f"{'ID':<8}  {'STARTED':<16}  {'TURNS':>5}  {'COST':>10}  {'STATUS':<12}  {'WINNER':<12}  TITLE")
     for r in rows:
         click.echo(
-            f"{r.id[:8]:<8}  {_when(r.started_at):<16}  {r.turns:>5}  {_usd(r.cost_usd):>10}  {_status(r):<12}  "
-            f"{_short(r.winner or '-', 12):<12}  {_short(r.title, 60)}"
+            inert(
+                f"{r.id[:8]:<8}  {_when(r.started_at):<16}  {r.turns:>5}  {_usd(r.cost_usd):>10}  {_status(r):<12}  "
+                f"{_short(r.winner or '-', 12):<12}  {_short(r.title, 60)}"
+            )
         )
 
 
@@ -133,20 +139,33 @@ def list_(as_json: bool, **kw: Any) -> None:
 def search(terms: tuple[str, ...], as_json: bool, **kw: Any) -> None:
     """Full-text search over questions, answers and final answers (FTS5 syntax: "a phrase", prefix*, AND/OR/NOT)."""
     query = " ".join(terms)
-    bold = sys.stdout.isatty() and not as_json
-    mark = ("\x1b[1m", "\x1b[0m") if bold else ("[", "]")
+    bold = is_terminal(sys.stdout) and not as_json
+    # Marks no stored text can contain, so the snippet is made inert around them; then bold or brackets.
+    nonce = secrets.token_hex(8)
+    mark = ("[", "]") if as_json else (f"\ue000{nonce}<", f">{nonce}\ue000")
     with _open_store(read_only=True) as store:
         hits = store.search(query, _filters(kw), mark=mark)
     if as_json:
-        click.echo(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
+        click.echo(dumps([h.to_dict() for h in hits], indent=2))
         return
     if not hits:
-        click.echo(f"No conversations match {query!r}.")
+        click.echo(inert(f"No conversations match {query!r}."))
         return
     for h in hits:
         where = f"{h.kind} from {h.agent_id}" if h.agent_id else h.kind
-        click.echo(f"{h.summary.id[:8]}  {_when(h.summary.started_at)}  {_short(h.summary.title, 60)}")
-        click.echo(f"    [{where}] {' '.join(h.snippet.split())}")
+        click.echo(inert(f"{h.summary.id[:8]}  {_when(h.summary.started_at)}  {_short(h.summary.title, 60)}"))
+        click.echo(inert(f"    [{where}] ") + _marked(" ".join(h.snippet.split()), nonce, bold))
+
+
+def _marked(snippet: str, nonce: str, bold: bool) -> str:
+    """A search snippet made inert, its matches between the store's marks shown bold (or in brackets)."""
+    on, off = ("\x1b[1m", "\x1b[0m") if bold else ("[", "]")
+    parts = [part.split(f">{nonce}\ue000") for part in snippet.split(f"\ue000{nonce}<")]
+    out = [inert(parts[0][0])]
+    for piece in parts[1:]:
+        match, rest = piece[0], "".join(piece[1:])
+        out.append(on + inert(match) + off + inert(rest))
+    return "".join(out)
 
 
 def _indent(text: str, prefix: str = "    ") -> str:
@@ -207,7 +226,7 @@ def show(conversation_id: str, as_json: bool) -> None:
     """Show a conversation: turns, answers, votes, usage and cost."""
     with _open_store(read_only=True) as store:
         doc = store.document(store.resolve_id(conversation_id))
-    click.echo(json.dumps(doc, indent=2, ensure_ascii=False) if as_json else _render_show(doc))
+    click.echo(dumps(doc, indent=2) if as_json else inert(_render_show(doc)))
 
 
 @conversations.command()
@@ -220,7 +239,7 @@ def delete(conversation_id: str, yes: bool) -> None:
         if not yes:
             click.confirm(f"Delete conversation {full}?", abort=True)
         store.delete(full)
-    click.echo(f"Deleted conversation {full}.")
+    click.echo(inert(f"Deleted conversation {full}."))
 
 
 def _exporter(name: str) -> Any:
@@ -245,15 +264,16 @@ def import_(file: str, fmt: str, replace: bool) -> None:
     document = exporter.load(text)
     with _open_store() as store:
         cid = store.import_document(document, replace=replace)
-    click.echo(f"Imported conversation {cid}.")
+    click.echo(inert(f"Imported conversation {cid}."))
 
 
 @click.command()
 @click.argument("conversation_id", metavar="ID", required=False)
 @click.option("--format", "-f", "fmt", default="json", show_default=True, help="Export format (see --list-formats).")
 @click.option("--output", "-o", type=click.Path(), help="Write to this file (or into this directory); default stdout.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file at --output (a symbolic link is never followed).")
 @click.option("--list-formats", is_flag=True, help="List the installed export formats and exit.")
-def export(conversation_id: str | None, fmt: str, output: str | None, list_formats: bool) -> None:
+def export(conversation_id: str | None, fmt: str, output: str | None, force: bool, list_formats: bool) -> None:
     """Export a recorded conversation: massgen export ID --format FORMAT [-o PATH]."""
     if list_formats:
         from massgen_core.plugins import get_plugin_manager
@@ -263,7 +283,7 @@ def export(conversation_id: str | None, fmt: str, output: str | None, list_forma
             click.echo("No export formats installed (install massgen-export-json, -markdown or -html).")
         for name, cls in registry.items():
             load = ", importable" if cls.can_load else ""
-            click.echo(f"{name:<10} .{cls.extension:<5} {cls.media_type}{load}  {cls.description}")
+            click.echo(inert(f"{name:<10} .{cls.extension:<5} {cls.media_type}{load}  {cls.description}"))
         return
     if not conversation_id:
         raise click.UsageError("give the conversation ID to export (or --list-formats)")
@@ -272,9 +292,9 @@ def export(conversation_id: str | None, fmt: str, output: str | None, list_forma
         cid = store.resolve_id(conversation_id)
         text = exporter.export(store.document(cid))
     if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
+        click.echo(for_stream(text, sys.stdout), nl=not text.endswith("\n"))
         return
     from massgen_core.exporting import write_export
 
-    path = write_export(text, Path(output), cid, exporter.extension)
-    click.echo(f"Wrote {path}", err=True)
+    path = write_export(text, Path(output), cid, exporter.extension, force=force)
+    click.echo(inert(f"Wrote {path}"), err=True)

@@ -42,16 +42,17 @@ def _check_new(path: Path, force: bool) -> None:
 def _print_table(report: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from massgen_core.terminal import inert
 
-    table = Table(title=f"{inert(report['dataset'])} · {report['items']} items")
+    table = Table(title=Text(f"{inert(report['dataset'])} · {report['items']} items"))
     for column in ("config", "role", "accuracy", "95% interval", "right", "no answer", "cost", "per item",
                    "latency median"):
         table.add_column(column, justify="left" if column in ("config", "role") else "right")
     for c in report["configs"]:
         lo, hi = c["ci95"]
-        table.add_row(inert(c["label"]), c["role"], f"{100 * c['accuracy']:.1f}%", f"{100 * lo:.1f}–{100 * hi:.1f}%",
+        table.add_row(Text(inert(c["label"])), c["role"], f"{100 * c['accuracy']:.1f}%", f"{100 * lo:.1f}–{100 * hi:.1f}%",
                       f"{c['correct']}/{c['n']}", str(c["failures"]), f"${c['cost_usd']:.4f}",
                       f"${c['cost_per_item_usd']:.4f}", f"{c['latency_median_s']:.1f}s")
     console = Console(highlight=False)

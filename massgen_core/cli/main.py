@@ -4,7 +4,8 @@
 ``massgen COMMAND ...`` runs a sub-command. Sub-commands are imported only
 when used, and plugin commands (``register_commands``) are looked up only for
 a name the core does not know, so ``massgen --help`` imports no plugin code.
-Errors print one line and exit non-zero; ``--debug`` shows the traceback.
+Errors print one line and exit non-zero; ``--debug`` shows the traceback. Error
+text can quote a config key or a model's words, so it is made inert first.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import click
 
 from massgen_core import __version__
 from massgen_core.errors import MassGenError
+from massgen_core.terminal import inert
 
 # name -> (module, attribute); a command whose module is absent is hidden.
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
@@ -107,7 +109,7 @@ class MassGenGroup(click.Group):
             try:
                 impl.function(cli=self)
             except Exception as exc:
-                click.echo(f"massgen: warning: plugin {impl.plugin_name} failed to add commands: {exc}", err=True)
+                click.echo(inert(f"massgen: warning: plugin {impl.plugin_name} failed to add commands: {exc}"), err=True)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The commands section of ``massgen --help``, importing no command module to write it."""
@@ -191,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> Any:
 
             traceback.print_exc()
         for line in str(exc).splitlines() or [""]:  # one line per problem
-            click.echo(f"massgen: error: {line}", err=True)
+            click.echo(f"massgen: error: {inert(line)}", err=True)
         sys.exit(exc.exit_code)
     except OSError as exc:
         if exc.filename is None or exc.errno not in _ENVIRONMENT_ERRNOS:
@@ -201,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> Any:
 
             traceback.print_exc()
         # The file system said no (read-only, not a directory, no space): the user's to fix, not a bug.
-        click.echo(f"massgen: error: {exc.filename}: {exc.strerror}", err=True)
+        click.echo(inert(f"massgen: error: {exc.filename}: {exc.strerror}"), err=True)
         sys.exit(1)
     except Exception as exc:
         _internal_error(exc, debug)
@@ -214,7 +216,7 @@ def _internal_error(exc: BaseException, debug: bool) -> NoReturn:
 
         traceback.print_exception(exc)
     click.echo(
-        f"massgen: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+        inert(f"massgen: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"),
         err=True,
     )
     sys.exit(2)

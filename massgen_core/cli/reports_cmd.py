@@ -2,12 +2,12 @@
 
 This module only parses options and prints (rich tables or one JSON object);
 massgen_core.store.reports answers every question. It imports no plugin code,
-and rich only when a table is printed.
+and rich only when a table is printed. Names in the tables come from the store
+(imported documents included), so they enter rich as inert ``Text``, never as markup.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from massgen_core.cli.conversations_cmd import parse_when
+from massgen_core.terminal import dumps, inert
 
 # massgen_core.store.reports.GROUPS, repeated so that ``massgen --help`` does not import the store.
 _BY = ("day", "model", "backend", "agent", "conversation")
@@ -51,6 +52,13 @@ def _console() -> Any:
 
     # Piped output gets a wide table rather than rich's 80-column default, so columns are not wrapped.
     return Console(width=None if sys.stdout.isatty() else 160, soft_wrap=False)
+
+
+def _plain(text: str) -> Any:
+    """A table cell showing ``text`` as written: control characters visible, no rich markup."""
+    from rich.text import Text
+
+    return Text(inert(text))
 
 
 def _usd(value: float | None) -> str:
@@ -102,7 +110,7 @@ def usage(since: str | None, until: str | None, as_json: bool, by: str, limit: i
     with _open_store() as store:
         report = usage_report(store.conn, by, window, limit or None)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(dumps(report.to_dict(), indent=2))
         return
     if not report.total.requests:
         click.echo(_empty_message(window, "model requests"))
@@ -114,9 +122,9 @@ def usage(since: str | None, until: str | None, as_json: bool, by: str, limit: i
     for name in ("requests", "input", "output", "cached", "reasoning", "cost", "median latency", "median TTFT", "retries", "failed"):
         table.add_column(name, justify="right")
 
-    def cells(label: str, row: Any) -> list[str]:
+    def cells(label: str, row: Any) -> list[Any]:
         return [
-            label, str(row.requests), str(row.input_tokens), str(row.output_tokens), str(row.cached_tokens),
+            _plain(label), str(row.requests), str(row.input_tokens), str(row.output_tokens), str(row.cached_tokens),
             str(row.reasoning_tokens), _usd(row.cost_usd), _secs(row.median_latency_s), _secs(row.median_ttft_s),
             str(row.retries), str(row.failed),
         ]  # fmt: skip
@@ -139,7 +147,7 @@ def stats(since: str | None, until: str | None, as_json: bool) -> None:
     with _open_store() as store:
         report = stats_report(store.conn, window)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(dumps(report.to_dict(), indent=2))
         return
     if not report.turns:
         click.echo(_empty_message(window, "conversations"))
@@ -167,7 +175,7 @@ def stats(since: str | None, until: str | None, as_json: bool) -> None:
     endings.add_column("share", justify="right")
     for name, count in report.ended_by.items():
         if count:
-            endings.add_row(name, str(count), _pct(count / report.finished))
+            endings.add_row(_plain(name), str(count), _pct(count / report.finished))
 
     agents = Table(title="Agents")
     agents.add_column("agent")
@@ -175,7 +183,7 @@ def stats(since: str | None, until: str | None, as_json: bool) -> None:
         agents.add_column(name, justify="right")
     for a in report.agents:
         agents.add_row(
-            a.agent_id, str(a.turns), str(a.wins), _pct(a.win_rate), str(a.answers), str(a.votes_cast), str(a.votes_received)
+            _plain(a.agent_id), str(a.turns), str(a.wins), _pct(a.win_rate), str(a.answers), str(a.votes_cast), str(a.votes_received)
         )
 
     console = _console()

@@ -27,6 +27,7 @@ from massgen_core.display import Display, choose_display
 from massgen_core.errors import MassGenError
 from massgen_core.events import Event, SessionFinished
 from massgen_core.questions import check_question
+from massgen_core.terminal import inert
 
 EXIT_OK = 0
 EXIT_NO_ANSWER = 1
@@ -45,20 +46,22 @@ Consumer = Callable[[Event], None]
 
 @attrs.define
 class Streams:
+    """The run's three streams; every message written through it is made inert (massgen_core.terminal)."""
+
     stdin: TextIO
     stdout: TextIO
     stderr: TextIO
 
     def warn(self, message: str) -> None:
-        self.stderr.write(f"massgen: warning: {message}\n")
+        self.stderr.write(f"massgen: warning: {inert(message)}\n")
         self.stderr.flush()
 
     def error(self, message: str) -> None:
-        self.stderr.write(f"massgen: error: {message}\n")
+        self.stderr.write(f"massgen: error: {inert(message)}\n")
         self.stderr.flush()
 
     def info(self, message: str) -> None:
-        self.stderr.write(message + "\n")
+        self.stderr.write(inert(message) + "\n")
         self.stderr.flush()
 
 

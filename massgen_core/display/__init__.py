@@ -5,7 +5,8 @@
 event as a JSON line on stdout; ``--json`` -> one JSON object on stdout; a rich live view only when both stdout and stderr are
 terminals and ``display_type`` is ``rich_terminal``; otherwise the plain
 display. Displays never drive the session; rich is imported only for the
-live view.
+live view. Every text a person reads passes through ``massgen_core.terminal``
+(control characters made visible); the JSON displays keep the exact text.
 """
 
 from __future__ import annotations
@@ -16,17 +17,10 @@ from typing import Any, TextIO
 from massgen_core.display.base import Display
 from massgen_core.display.json_result import JsonDisplay
 from massgen_core.display.plain import PlainDisplay
+from massgen_core.terminal import is_terminal
 
 RICH_TYPES = {"rich_terminal", "rich"}
 PLAIN_TYPES = {"simple", "terminal", "plain"}
-
-
-def _is_tty(stream: TextIO) -> bool:
-    isatty = getattr(stream, "isatty", None)
-    try:
-        return bool(isatty and isatty())
-    except ValueError:  # a closed stream
-        return False
 
 
 def wants_live(*, display_type: str, no_display: bool, verbosity: int, stdout: TextIO, stderr: TextIO) -> bool:
@@ -35,7 +29,7 @@ def wants_live(*, display_type: str, no_display: bool, verbosity: int, stdout: T
         return False
     if os.environ.get("TERM") == "dumb":
         return False
-    return _is_tty(stdout) and _is_tty(stderr)
+    return is_terminal(stdout) and is_terminal(stderr)
 
 
 def choose_display(

@@ -8,11 +8,11 @@ because events never do.
 
 from __future__ import annotations
 
-import json
 from typing import Any, TextIO
 
 from massgen_core import events as ev
 from massgen_core.display.base import Display
+from massgen_core.terminal import dumps
 from massgen_core.display.state import SessionView
 
 
@@ -83,5 +83,5 @@ class JsonDisplay(Display):
             self.progress.finish(finished)
         result = session_result(self.view)
         result.update(self.extra)
-        self.stdout.write(json.dumps(result, ensure_ascii=False, default=str) + "\n")
+        self.stdout.write(dumps(result, default=str) + "\n")
         self.stdout.flush()

@@ -3,17 +3,18 @@
 For scripts that follow a session as it runs (DESIGN.md §6). Each line is
 ``massgen_core.events.event_to_dict`` of one event, flushed at once, so a
 reader sees it immediately; the last line of a session is its
-``session_finished`` event, which carries the final answer. Nothing else is
+``session_finished`` event, which carries the final answer (exact text; DEL and
+C1 characters as JSON escapes, see massgen_core.terminal). Nothing else is
 written to stdout; it never reformats or filters events.
 """
 
 from __future__ import annotations
 
-import json
 from typing import TextIO
 
 from massgen_core import events as ev
 from massgen_core.display.base import Display
+from massgen_core.terminal import dumps
 
 
 class JsonLinesDisplay(Display):
@@ -21,5 +22,5 @@ class JsonLinesDisplay(Display):
         self.stdout = stdout
 
     def handle(self, event: ev.Event) -> None:
-        self.stdout.write(json.dumps(ev.event_to_dict(event), ensure_ascii=False, default=str) + "\n")
+        self.stdout.write(dumps(ev.event_to_dict(event), default=str) + "\n")
         self.stdout.flush()

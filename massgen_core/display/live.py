@@ -4,7 +4,10 @@ Events only update a ``SessionView`` under a lock (O(1) each); rich's refresh
 thread renders a snapshot at most ``refresh_per_second`` times a second, so a
 flood of text deltas costs appends, not redraws. The view draws on stderr; the
 final answer is printed to stdout as Markdown after the view stops. It must
-not block the event loop or print while the view is live.
+not block the event loop or print while the view is live. Every string from
+the session (text, answers, reasons, notes, ids) is made inert before rich
+sees it (``massgen_core.terminal``), and the answer's Markdown links are shown
+with their address rather than as terminal hyperlinks.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from massgen_core import events as ev
 from massgen_core.display import state as st
 from massgen_core.display.base import Display
 from massgen_core.display.plain import format_summary, format_tally
+from massgen_core.terminal import inert
 
 STATUS_STYLES = {
     st.STATUS_WAITING: "dim",
@@ -99,9 +103,9 @@ class LiveDisplay(Display):
         self.stop()
         if finished is None:
             return
-        self.console.print(Text(format_summary(finished, self.view.total_tokens), style="bold"))
+        self.console.print(Text(inert(format_summary(finished, self.view.total_tokens)), style="bold"))
         if finished.final_answer is not None:
-            self.answer_console.print(Markdown(finished.final_answer))
+            self.answer_console.print(Markdown(inert(finished.final_answer), hyperlinks=False))
 
     # -- rendering ---------------------------------------------------------------
 
@@ -127,7 +131,7 @@ class LiveDisplay(Display):
             grid.add_row(*row, *([""] * (columns - len(row))))
         parts: list[RenderableType] = []
         if view.question and self.verbosity >= 2:
-            parts.append(Text(f"Question: {view.question}", style="bold"))
+            parts.append(Text(f"Question: {inert(view.question)}", style="bold"))
         parts.extend([grid, self._footer(now), self._progress()])
         return Group(*parts)
 
@@ -149,19 +153,19 @@ class LiveDisplay(Display):
         header.append(f"  {max(0.0, elapsed):.1f}s  {agent.tokens:,} tok")
         body = [header]
         if agent.vote is not None:
-            vote = Text(f"vote → {agent.vote.target} ({agent.vote.label})", style="cyan")
+            vote = Text(inert(f"vote → {agent.vote.target} ({agent.vote.label})"), style="cyan")
             if agent.vote.reason:
-                vote.append(f": {agent.vote.reason}", style="dim")
+                vote.append(f": {inert(agent.vote.reason)}", style="dim")
             body.append(vote)
         if agent.note:
             note_style = "red" if agent.status == st.STATUS_FAILED else "dim"
-            body.append(Text(agent.note, style=note_style, overflow="ellipsis", no_wrap=True))
-        tail = _wrap_tail(agent.text_tail(max(inner, 8) * tail_lines * 2), inner, tail_lines)
+            body.append(Text(inert(agent.note), style=note_style, overflow="ellipsis", no_wrap=True))
+        tail = _wrap_tail(inert(agent.text_tail(max(inner, 8) * tail_lines * 2)), inner, tail_lines)
         if tail:
             body.append(Text(tail, style="dim" if agent.status == st.STATUS_RESTARTING else ""))
-        title = Text(agent.id, style="bold")
+        title = Text(inert(agent.id), style="bold")
         if agent.label:
-            title.append(f" [{agent.label}]", style="dim")
+            title.append(f" [{inert(agent.label)}]", style="dim")
         border = "green" if agent.id == self.view.winner else status_style or "white"
         return Panel(Group(*body), title=title, title_align="left", border_style=border)
 
@@ -170,7 +174,7 @@ class LiveDisplay(Display):
         tally = view.tally if view.tally else view.live_tally()
         footer = Text()
         footer.append("votes: ", style="bold")
-        footer.append(format_tally(tally))
+        footer.append(inert(format_tally(tally)))
         running = view.finished is None
         elapsed = view.elapsed(now if running else None)
         footer.append(f"  |  elapsed {elapsed:.1f}s  |  tokens {view.total_tokens:,}  |  cost ${view.cost_usd:.4f}")
@@ -181,7 +185,7 @@ class LiveDisplay(Display):
         if view.finished is not None:
             return Text(f"finished: {view.finished.ended_by}", style="bold")
         if view.winner is not None:
-            return Spinner("dots", Text(f"{view.winner} presents the final answer…"))
+            return Spinner("dots", Text(f"{inert(view.winner)} presents the final answer…"))
         counts: dict[str, int] = {}
         for agent in view.agents.values():
             counts[agent.status] = counts.get(agent.status, 0) + 1
@@ -189,4 +193,4 @@ class LiveDisplay(Display):
         text = f"coordinating: {summary}"
         if view.last_note:
             text += f" — {view.last_note}"
-        return Spinner("dots", Text(text))
+        return Spinner("dots", Text(inert(text)))

@@ -5,7 +5,9 @@ Used for pipes, dumb terminals, ``display_type: simple``/``terminal``,
 a reader of the pipe sees progress as it happens. Verbosity 0 prints the final
 answer only; 1 the coordination (started, answered, voted, restarted, failed,
 winner); 2 adds reasoning, tool calls, rejections, retries and workflow fallbacks; 3 adds every
-non-delta event as a JSON debug line. It never colours or redraws.
+non-delta event as a JSON debug line. It never colours or redraws. Every
+progress line is made inert (``massgen_core.terminal``); the final answer is
+too when stdout is a terminal, and is written exactly as given to a pipe.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, TextIO
 
 from massgen_core import events as ev
 from massgen_core.display.base import Display
+from massgen_core.terminal import for_stream, inert
 
 _PREVIEW = 100
 # Deltas are the bulk of a stream; their text reaches the answer lines anyway.
@@ -90,7 +93,7 @@ class PlainDisplay(Display):
         self._handlers = handlers
 
     def _line(self, text: str) -> None:
-        self.stderr.write(text + "\n")
+        self.stderr.write(inert(text) + "\n")
         self.stderr.flush()
 
     def handle(self, event: ev.Event) -> None:
@@ -103,7 +106,7 @@ class PlainDisplay(Display):
     def finish(self, finished: ev.SessionFinished | None) -> None:
         self._flush_reasoning()
         if self.print_answer and finished is not None and finished.final_answer is not None:
-            answer = finished.final_answer
+            answer = for_stream(finished.final_answer, self.stdout)
             self.stdout.write(answer if answer.endswith("\n") else answer + "\n")
             self.stdout.flush()
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from massgen_core.errors import MassGenError
 from massgen_core.exporting import write_export
+from massgen_core.terminal import for_stream
 
 HISTORY_PREVIEW = 300
 # id(runner) -> (the runner, the conversation /save wrote for it when recording was off), so that a
@@ -81,9 +82,12 @@ def _save(session: Any, arg: str) -> bool:
 def _export(session: Any, arg: str) -> bool:
     parts = arg.split(maxsplit=1)
     if not parts:
-        session.streams.info("usage: /export FORMAT [PATH]   (massgen export --list-formats lists the formats)")
+        session.streams.info("usage: /export FORMAT [PATH [--force]]   (massgen export --list-formats lists the formats)")
         return True
     fmt, target = parts[0], (parts[1].strip() if len(parts) > 1 else None)
+    force = target is not None and (target == "--force" or target.endswith(" --force"))
+    if force:
+        target = target.removesuffix("--force").strip() or None
     from massgen_core.plugins import get_plugin_manager
     from massgen_core.store import Store
 
@@ -96,10 +100,11 @@ def _export(session: Any, arg: str) -> bool:
         with Store() as store:
             text = exporter.export(store.document(conversation_id))
         if target is None:
+            text = for_stream(text, session.streams.stdout)
             session.streams.stdout.write(text if text.endswith("\n") else text + "\n")
             session.streams.stdout.flush()
             return True
-        path = write_export(text, Path(target).expanduser(), conversation_id, exporter.extension)
+        path = write_export(text, Path(target).expanduser(), conversation_id, exporter.extension, force=force)
         session.streams.info(f"wrote {path}")
     except MassGenError as exc:
         session.streams.error(str(exc))
@@ -124,5 +129,5 @@ def _history(session: Any, arg: str) -> bool:
 def install(command: Callable[..., Callable[[Any], Any]]) -> None:
     """Register the store's commands with the interactive dispatch table."""
     command("/save", help="save the conversation so far in the conversation store")(_save)
-    command("/export", help="export the conversation: /export FORMAT [PATH] (stdout without PATH)")(_export)
+    command("/export", help="export the conversation: /export FORMAT [PATH [--force]] (stdout without PATH)")(_export)
     command("/history", help="show the questions and final answers so far")(_history)

@@ -212,3 +212,11 @@ def test_a_named_evaluation_lives_in_the_data_folder_and_never_writes_through_a_
     done = run_massgen(args, tmp_path)
     assert done.returncode == 0, done.stderr
     assert (folder / "team.jsonl").is_file() and (folder / "report.json").is_file()
+
+
+def test_labels_name_files_so_they_are_plain():
+    with pytest.raises(MassGenError, match="must be letters, digits"):
+        evl.config_label("[red]x\x07=team.yaml", [])
+    with pytest.raises(MassGenError, match="must be letters, digits"):
+        evl.config_label("..=team.yaml", [])
+    assert evl.config_label("odd dir/[my] team.yaml", []) == ("_my__team", "odd dir/[my] team.yaml")

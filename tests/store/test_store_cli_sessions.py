@@ -149,7 +149,7 @@ def test_interactive_save_history_and_export(massgen, config_file, home_store, t
     assert f"saved as conversation {summary.id}" in err
     assert f"# First?\n\nConversation `{summary.id}`" in proc.stdout  # /export markdown prints to stdout
     assert (tmp_path / f"massgen-{summary.id[:8]}.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
-    assert "unknown exporter 'nope'" in err and "usage: /export FORMAT [PATH]" in err
+    assert "unknown exporter 'nope'" in err and "usage: /export FORMAT [PATH [--force]]" in err
 
 
 def test_interactive_save_without_recording_writes_the_history_once(massgen, config_file, home_store, tmp_path):

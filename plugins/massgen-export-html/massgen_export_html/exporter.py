@@ -3,8 +3,10 @@
 Final answers and agent answers are rendered from Markdown (markdown-it-py)
 and then sanitised with nh3, because model output is untrusted: no script,
 event-handler attribute or ``javascript:`` URL survives, and a
-Content-Security-Policy forbids scripts and external loads besides. Every
-other value is HTML-escaped. The page links to nothing outside itself.
+Content-Security-Policy forbids scripts and external loads besides. Headings
+in model text are moved below the section they sit in, and control characters
+are spelled out (massgen_core.terminal), so a page printed to a terminal acts
+on nothing. Every other value is HTML-escaped. The page links to nothing outside itself.
 """
 
 from __future__ import annotations
@@ -42,21 +44,30 @@ summary { cursor: pointer; font-weight: 600; }
 """
 
 
-def render_markdown(text: str) -> str:
-    """Untrusted Markdown to safe HTML."""
+def render_markdown(text: str, heading_base: int = 4) -> str:
+    """Untrusted Markdown to safe HTML, its top heading at level ``heading_base`` (at most h6)."""
     import nh3
     from markdown_it import MarkdownIt
 
+    from massgen_core.terminal import inert
+
     md = MarkdownIt("commonmark", {"html": True, "linkify": False}).enable("table").enable("strikethrough")
+    tokens = md.parse(inert(text))
+    heads = [t for t in tokens if t.type in ("heading_open", "heading_close")]
+    top = min((int(t.tag[1]) for t in heads), default=1)
+    for t in heads:
+        t.tag = f"h{min(6, int(t.tag[1]) - top + heading_base)}"
     # Images would be fetched from wherever the model pointed them: not self-contained, and a tracking pixel.
     tags = set(nh3.ALLOWED_TAGS) - {"img", "area", "map"}
-    return nh3.clean(md.render(text), tags=tags, link_rel="noopener noreferrer nofollow")
+    return nh3.clean(md.renderer.render(tokens, md.options, {}), tags=tags, link_rel="noopener noreferrer nofollow")
 
 
 def _e(value: Any) -> str:
     import html  # here, not at the top: every massgen command loads this plugin; exports are rare
 
-    return html.escape("" if value is None else str(value))
+    from massgen_core.terminal import inert
+
+    return html.escape(inert("" if value is None else str(value)))
 
 
 def _when(ts: float | None) -> str:
@@ -130,7 +141,7 @@ def _turn(turn: Mapping[str, Any]) -> str:
         for answer in answers:
             label = f" as {_e(answer['label'])}" if answer.get("label") else ""
             parts.append(f"<h4>Revision {_e(answer['revision'])}{label}</h4>")
-            parts.append(f'<div class="answer">{render_markdown(answer["text"])}</div>')
+            parts.append(f'<div class="answer">{render_markdown(answer["text"], heading_base=5)}</div>')
         parts.append("</details>")
     parts.append("</section>")
     return "\n".join(parts)

@@ -50,7 +50,9 @@ def _doc(answer: str = "Plain answer", final: str = "# Result\n\nThe **answer** 
 
 def test_model_markdown_is_rendered_to_html():
     page = HtmlExporter().export(_doc())
-    assert "<h1>Result</h1>" in page and "<strong>answer</strong>" in page and "<code>42</code>" in page
+    assert "<strong>answer</strong>" in page and "<code>42</code>" in page
+    # The model's "# Result" sits below the page's "Final answer" heading (h3), not beside the page title.
+    assert "<h4>Result</h4>" in page and page.count("<h1>") == 1
     assert "<td>1</td>" in page  # tables
 
 
@@ -59,6 +61,16 @@ def test_hostile_html_in_answers_is_removed_by_the_sanitiser():
     assert "<script" not in html and "onerror" not in html and "onload" not in html and "ontoggle" not in html
     assert not re.search(r"href\s*=\s*[\"']?\s*javascript:", html, re.IGNORECASE)  # as text it is harmless
     assert "<iframe" not in html and "<style" not in html
+
+
+def test_control_characters_are_spelled_out_and_answer_headings_sit_below_their_revision():
+    doc = _doc(answer="# Heading\n\nESC \x1b]0;pwned\x07 and C1 \x9b2J", final="plain \x1b[2J")
+    doc["conversation"]["title"] = "title \x1b]52;c;eA==\x07"
+    page = HtmlExporter().export(doc)
+    assert not [c for c in page if (ord(c) < 0x20 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F]
+    assert "\\x1b]0;pwned\\x07" in page and "\\x9b2J" in page and "plain \\x1b[2J" in page
+    assert "title \\x1b]52;c;eA==\\x07" in page
+    assert "<h4>Revision 1 as agent1</h4>" in page and "<h5>Heading</h5>" in page
 
 
 def test_metadata_is_escaped_not_interpreted():

@@ -24,9 +24,10 @@ class JsonExporter(Exporter):
     can_load = True
 
     def export(self, document: Mapping[str, Any]) -> str:
-        import json  # json and the store load when used: every massgen command loads this plugin
+        from massgen_core.terminal import dumps  # json loads when used: every massgen command loads this plugin
 
-        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        # Lossless, and no raw control character in the file (C0, DEL and C1 are JSON escapes).
+        return dumps(document, indent=2) + "\n"
 
     def load(self, text: str) -> dict[str, Any]:
         import json

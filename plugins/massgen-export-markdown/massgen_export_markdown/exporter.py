@@ -2,8 +2,10 @@
 
 Per turn: the question, the final answer and winner, the vote table and
 tally, usage and cost, then each agent's answers in collapsible ``<details>``
-sections. Model text is copied as written (it is Markdown already); only
-table cells are escaped so a ``|`` cannot break a table. It reads nothing back.
+sections. Model text stays Markdown but is made safe first (``untrusted``):
+no raw HTML, no raw control character, headings below the section they sit
+in, no code fence left open; titles, ids and table cells are escaped as plain
+text. It reads nothing back.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from massgen_core.exporting import Exporter, vote_rows
+from massgen_core.terminal import inert
+from massgen_export_markdown.untrusted import block, code, inline
 
 
 def _when(ts: float | None) -> str:
@@ -23,8 +27,13 @@ def _when(ts: float | None) -> str:
 
 
 def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return " ".join(text.split()).replace("\\", "\\\\").replace("|", "\\|") or " "
+    return inline(value) or " "
+
+
+def _html(value: Any) -> str:
+    import html  # here, not at the top: every massgen command loads this plugin
+
+    return html.escape(" ".join(inert(str(value)).split()))
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
@@ -34,20 +43,21 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
 
 
 def _quote(text: str) -> list[str]:
-    return ["> " + line if line else ">" for line in text.splitlines()] or [">"]
+    return ["> " + line if line else ">" for line in block(text, heading_base=3).splitlines()] or [">"]
 
 
 def _turn(turn: Mapping[str, Any]) -> list[str]:
-    out = [f"## Turn {turn['turn']}", "", "**Question**", "", *_quote(turn["question"]), ""]
+    out = [f"## Turn {inline(turn['turn'])}", "", "**Question**", "", *_quote(turn["question"]), ""]
     status = turn.get("ended_by") or "unfinished"
     winner = turn.get("winner")
-    out += ["**Final answer**" + (f" (winner: `{winner}`, ended by {status})" if winner else f" (ended by {status})"), ""]
-    out += [turn.get("final_answer") or "*(no final answer recorded)*", ""]
+    out += ["**Final answer**" + (f" (winner: {code(winner)}, ended by {inline(status)})" if winner else f" (ended by {inline(status)})"), ""]
+    final = turn.get("final_answer")
+    out += [block(final, heading_base=3) if final else "*(no final answer recorded)*", ""]
     if turn.get("error"):
         out += [f"**Error:** {_cell(turn['error'])}", ""]
     votes = vote_rows(turn)
     if votes:
-        out += [f"**Votes** ({turn.get('strategy') or 'majority'})", ""]
+        out += [f"**Votes** ({inline(turn.get('strategy') or 'majority')})", ""]
         out += _table(
             ["voter", "voted for", "reason", "counted"],
             [[v["voter"], f"{v['target']} ({v['target_label']})" if v.get("target_label") else v["target"], v["reason"], "yes" if counted else "superseded"] for v, counted in votes],
@@ -78,10 +88,10 @@ def _turn(turn: Mapping[str, Any]) -> list[str]:
         out += ["### Answers", ""]
     for agent, answers in by_agent.items():
         plural = "s" if len(answers) != 1 else ""
-        out += ["<details>", f"<summary>{agent}: {len(answers)} answer{plural}</summary>", ""]
+        out += ["<details>", f"<summary>{_html(agent)}: {len(answers)} answer{plural}</summary>", ""]
         for answer in answers:
-            label = f" as {answer['label']}" if answer.get("label") else ""
-            out += [f"#### Revision {answer['revision']}{label}", "", answer["text"], ""]
+            label = f" as {inline(answer['label'])}" if answer.get("label") else ""
+            out += [f"#### Revision {inline(answer['revision'])}{label}", "", block(answer["text"], heading_base=5), ""]
         out += ["</details>", ""]
     return out
 
@@ -96,10 +106,10 @@ class MarkdownExporter(Exporter):
         conv = document["conversation"]
         status = conv.get("ended_by") or "unfinished"
         out = [
-            f"# {conv.get('title') or 'Conversation'}",
+            f"# {inline(conv.get('title') or 'Conversation')}",
             "",
             (
-                f"Conversation `{conv['id']}` · started {_when(conv.get('started_at'))} · {status} · "
+                f"Conversation {code(conv['id'])} · started {_when(conv.get('started_at'))} · {inline(status)} · "
                 f"cost ${conv.get('cost_usd') or 0:.6f}"
             ),
             "",
