@@ -51,10 +51,41 @@ class FunctionSpec:
 
 
 @attrs.frozen(kw_only=True)
+class WorkflowOffer:
+    """What a coordination launch may do, stated by the core so that no backend guesses it.
+
+    ``labels`` are the anonymous labels that can be voted for, in order;
+    ``vote_parameters`` is the voting strategy's vote schema for them (None
+    when no vote is possible); ``may_answer`` says whether ``new_answer`` is
+    allowed. ``transport`` is how the action travels: ``tools`` (native tool
+    calls), ``json`` (``Request.response_schema``) or ``text`` (a marked line).
+    """
+
+    may_answer: bool = True
+    labels: tuple[str, ...] = ()
+    vote_parameters: Mapping[str, Any] | None = None
+    transport: str = "tools"
+
+    @property
+    def can_vote(self) -> bool:
+        return self.vote_parameters is not None
+
+
+@attrs.frozen(kw_only=True)
+class ResponseSchema:
+    """A JSON schema the model's whole reply must follow (structured output); ``name`` labels it."""
+
+    name: str
+    schema: Mapping[str, Any]
+
+
+@attrs.frozen(kw_only=True)
 class Request:
     messages: tuple[Message, ...]
     tools: tuple[FunctionSpec, ...] = ()
     tool_choice: Literal["auto", "required", "none"] = "auto"
+    response_schema: ResponseSchema | None = None  # set for the json workflow transport
+    workflow: WorkflowOffer | None = None  # set on coordination calls, None on plain chats
 
 
 @attrs.frozen(kw_only=True)
@@ -145,8 +176,8 @@ class Backend:
     Subclasses set ``name`` (the config ``type``), ``model_patterns`` (fnmatch
     patterns of model names this type serves, so ``--model`` finds it),
     ``Options`` (an attrs class of backend-specific config keys, validated by
-    the config loader) and ``key_env`` (environment variables holding the API
-    key, first wins; empty when no key is needed).
+    the config loader), ``key_env`` (environment variables holding the API
+    key, first wins; empty when no key is needed) and ``workflow_transports``.
     """
 
     name: ClassVar[str]
@@ -155,6 +186,10 @@ class Backend:
     key_env: ClassVar[tuple[str, ...]] = ()
     default_base_url: ClassVar[str | None] = None
     description: ClassVar[str] = ""
+    # The workflow transports the backend's wire format carries natively: "tools" (function
+    # calls) and/or "json" (it honours ``Request.response_schema``). The plain-text transport
+    # needs nothing from a backend and is always possible.
+    workflow_transports: ClassVar[tuple[str, ...]] = ("tools",)
 
     def __init__(self, config: BackendConfig, context: BackendContext | None = None) -> None:
         self.config = config

@@ -126,6 +126,10 @@ class FallbackBackend(Backend):
         super().__init__(config, context)
         self.members = list(members)
         self.stats = {id(m): stats_for(m.config) for m in self.members}
+        # Only what every member carries: any of them may serve a request.
+        self.workflow_transports = tuple(  # type: ignore[misc]
+            t for t in members[0].workflow_transports if all(t in m.workflow_transports for m in members)
+        )
 
     def order(self) -> list[Backend]:
         return list(self.members)

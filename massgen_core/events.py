@@ -155,6 +155,17 @@ class BackendFallback(Event):
 
 
 @_event
+class WorkflowFallback(Event):
+    """An agent's reply carried no valid action: its workflow transport changes for the rest of the session."""
+
+    type: ClassVar[str] = "workflow_fallback"
+    agent_id: str
+    from_transport: str  # tools | json | text
+    to_transport: str
+    reason: str
+
+
+@_event
 class UsageReported(Event):
     """Usage and cost of one model request."""
 
@@ -222,6 +233,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AgentFailed,
         BackendRetry,
         BackendFallback,
+        WorkflowFallback,
         UsageReported,
         WinnerSelected,
         FinalAnswerDelta,

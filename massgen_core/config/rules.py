@@ -73,7 +73,8 @@ MODEL_RULES: tuple[tuple[str, str], ...] = (
     ("gemini-", "gemini"),
     ("grok-", "grok"),
 )
-_SPECIAL_BACKEND_KEYS = ("fallback", "pool", "routing", "options")
+_SPECIAL_BACKEND_KEYS = ("fallback", "pool", "routing", "workflow", "options")
+WORKFLOW_MODES = ("auto", "tools", "json", "text")  # massgen_core.orchestrator.workflow.MODES
 # Bounds a type check lets through but the engine cannot run with (0 attempts, a negative timeout).
 POSITIVE_BOUNDS = frozenset(
     {
@@ -185,14 +186,16 @@ class _Rules:
                 severity="warning",
             )
 
-        if "routing" in data:
-            routing = c.choice(
-                data["routing"], ROUTING_STRATEGIES, (*path, "routing"), "routing strategy"
-            )
-            if routing is _INVALID:
-                ok = False
-            else:
-                result["routing"] = routing
+        for key, allowed, what in (
+            ("routing", ROUTING_STRATEGIES, "routing strategy"),
+            ("workflow", WORKFLOW_MODES, "workflow transport"),
+        ):
+            if key in data:
+                value = c.choice(data[key], allowed, (*path, key), what)
+                if value is _INVALID:
+                    ok = False
+                else:
+                    result[key] = value
         for key in ("fallback", "pool"):
             if key not in data:
                 continue

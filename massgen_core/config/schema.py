@@ -34,6 +34,8 @@ class BackendConfig:
     fallback: tuple[BackendConfig, ...] = ()
     pool: tuple[BackendConfig, ...] = ()
     routing: str = "round_robin"  # round_robin | least_busy | lowest_latency
+    workflow: str = "auto"  # auto | tools | json | text: how workflow actions travel
+    stream: bool | None = None  # False: ask for one complete JSON answer instead of a stream
     options: Mapping[str, Any] = attrs.Factory(dict)  # backend-specific keys, validated by the plugin
 
 

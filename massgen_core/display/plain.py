@@ -4,7 +4,7 @@ Used for pipes, dumb terminals, ``display_type: simple``/``terminal``,
 ``--no-display`` and ``-q``. One line per meaningful event, flushed at once so
 a reader of the pipe sees progress as it happens. Verbosity 0 prints the final
 answer only; 1 the coordination (started, answered, voted, restarted, failed,
-winner); 2 adds reasoning, tool calls, rejections and retries; 3 adds every
+winner); 2 adds reasoning, tool calls, rejections, retries and workflow fallbacks; 3 adds every
 non-delta event as a JSON debug line. It never colours or redraws. Every
 progress line is made inert (``massgen_core.terminal``); the final answer is
 too when stdout is a terminal, and is written exactly as given to a pipe.
@@ -88,6 +88,7 @@ class PlainDisplay(Display):
                     ev.AnswerRejected: self._answer_rejected,
                     ev.VoteDiscarded: self._vote_discarded,
                     ev.BackendRetry: self._retry,
+                    ev.WorkflowFallback: self._workflow_fallback,
                 }
             )
         self._handlers = handlers
@@ -140,6 +141,9 @@ class PlainDisplay(Display):
 
     def _fallback(self, e: ev.BackendFallback) -> None:
         self._line(f"[{e.agent_id}] switched backend {e.from_backend} -> {e.to_backend}: {e.error}")
+
+    def _workflow_fallback(self, e: ev.WorkflowFallback) -> None:
+        self._line(f"[{e.agent_id}] workflow {e.from_transport} -> {e.to_transport} for the rest of the session: {preview(e.reason)}")
 
     def _winner_selected(self, e: ev.WinnerSelected) -> None:
         line = f"[winner] {e.winner} ({e.strategy}: {format_tally(e.tally)})"

@@ -113,6 +113,7 @@ class SessionView:
             ev.AgentFailed: self._agent_failed,
             ev.BackendRetry: self._backend_retry,
             ev.BackendFallback: self._backend_fallback,
+            ev.WorkflowFallback: self._workflow_fallback,
             ev.UsageReported: self._usage,
             ev.WinnerSelected: self._winner_selected,
             ev.FinalAnswerDelta: self._final_delta,
@@ -256,6 +257,9 @@ class SessionView:
 
     def _backend_fallback(self, e: ev.BackendFallback) -> None:
         self._touch(e.agent_id, e.ts).note = f"fell back from {e.from_backend} to {e.to_backend}"
+
+    def _workflow_fallback(self, e: ev.WorkflowFallback) -> None:
+        self._touch(e.agent_id, e.ts).note = f"workflow {e.from_transport} -> {e.to_transport}"
 
     def _usage(self, e: ev.UsageReported) -> None:
         view = self.agents.get(e.agent_id) or self.agent(e.agent_id)

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
-from massgen_core.backend import Backend, BackendContext, Chunk, Done, HealthResult, Request, Usage, UsageChunk
+from massgen_core.backend import (
+    Backend, BackendContext, Chunk, Done, HealthResult, Request, ToolCallChunk, Usage, UsageChunk,
+)
 from massgen_core.errors import MassGenError, did_you_mean
 from massgen_core.http import debug as _debug
 from massgen_core.http.errors import (
@@ -222,8 +224,10 @@ class HttpBackend(Backend):
         key = self.api_key()  # before anything is sent
         call = self.build_http_request(request)
         tools = bool(request.tools)
+        # In coordination the workflow transports read a reply of text (plain text can be the answer)
+        text_ok = request.workflow is not None
         async for chunk in retry_stream(
-            lambda: self._attempt(call, key, tools), self.retry_policy, self._on_retry, allow_restart=self.allow_restart
+            lambda: self._attempt(call, key, tools, text_ok), self.retry_policy, self._on_retry, allow_restart=self.allow_restart
         ):
             yield chunk
 
@@ -236,11 +240,14 @@ class HttpBackend(Backend):
 
         return hashlib.sha256((key or "").encode()).hexdigest()[:16]  # never keep the key itself
 
-    async def _attempt(self, call: HttpCall, key: str | None, tools: bool = False) -> AsyncIterator[Chunk]:
+    async def _attempt(
+        self, call: HttpCall, key: str | None, tools: bool = False, text_ok: bool = False
+    ) -> AsyncIterator[Chunk]:
         from massgen_core.http._httpx import httpx
 
         from massgen_core.http.pool import get_client, hold_until, wait_for_gate
         from massgen_core.http.sse import aiter_events
+        from massgen_core.http.whole_body import answered_whole
         from massgen_core.metering import current_meter
 
         meter = current_meter.get()
@@ -256,6 +263,7 @@ class HttpBackend(Backend):
         if debug:
             _debug.configure_debug_logging()
         t0 = time.monotonic()
+        calls_seen = not text_ok  # a cut-off reply of text only counts as a cut-off call outside coordination
         try:
             async with client.stream(
                 call.method, url, json=call.json, params=call.params or None, headers=headers,
@@ -270,14 +278,15 @@ class HttpBackend(Backend):
                     if isinstance(error, RateLimitError) and error.retry_after:
                         hold_until(self.base_url, self._key_id(key), error.retry_after)
                     raise error
-                if call.stream:
+                if call.stream and not answered_whole(response.headers):
                     events = aiter_events(response)
                     drained = False
                     async for chunk in self.parse_events(meter.watch(events) if meter else events):
+                        calls_seen = calls_seen or isinstance(chunk, ToolCallChunk)
                         if isinstance(chunk, Done):  # read the rest now: the consumer may stop at Done
                             drained = True
                             await _drain(events)
-                            self.check_finish(chunk, tools)
+                            self.check_finish(chunk, tools and calls_seen)
                         yield self.priced_chunk(chunk)
                     if not drained:
                         await _drain(events)
@@ -290,8 +299,9 @@ class HttpBackend(Backend):
                     except ValueError:
                         raise StreamError("the answer is not valid JSON", context=self.error_context) from None
                     for chunk in self.parse_body(data):
+                        calls_seen = calls_seen or isinstance(chunk, ToolCallChunk)
                         if isinstance(chunk, Done):
-                            self.check_finish(chunk, tools)
+                            self.check_finish(chunk, tools and calls_seen)
                         yield self.priced_chunk(chunk)
         except httpx.TimeoutException as exc:
             raise BackendTimeoutError(
@@ -314,11 +324,13 @@ class HttpBackend(Backend):
         return chunk
 
     def check_finish(self, done: Done, tools: bool) -> None:
-        """Raise ``OutputTruncatedError`` when an answer offered tools was cut off at the token limit.
+        """Raise ``OutputTruncatedError`` when a tool call was cut off at the token limit.
 
-        A truncated tool call cannot be run and a truncated coordination answer ends
-        without its workflow call, so trying it as if it were complete only loops;
-        an answer without tools (a final presentation) keeps its text.
+        A truncated tool call cannot be run, so trying it as if it were complete
+        only loops. ``tools`` is true when tools were offered and either the reply
+        made a call or plain text could not stand for one; a reply of text keeps
+        its text (a final presentation, or a coordination reply, which the
+        workflow transports read: plain text can be the answer).
         """
         if tools and done.finish_reason in TRUNCATED:
             limit = self.config.max_tokens

@@ -23,6 +23,7 @@ from massgen_core.backend import (
     Message,
     ReasoningDelta,
     Request,
+    ResponseSchema,
     TextDelta,
     ToolCallChunk,
     Usage,
@@ -85,6 +86,11 @@ class ChatCompletionsBackend(HttpBackend):
 
     token_limit_field: ClassVar[str] = "max_tokens"
     chat_path: ClassVar[str] = "/chat/completions"
+    workflow_transports: ClassVar[tuple[str, ...]] = ("tools", "json")
+    # How ``Request.response_schema`` is sent: OpenAI's ``json_schema`` (OpenAI, vLLM, Ollama,
+    # LM Studio, SGLang, llama-server) or ``json_object`` with ``schema`` (llama-cpp-python and
+    # llama-server, which compile it to a grammar).
+    json_format: ClassVar[str] = "json_schema"
 
     def extra_body(self, request: Request) -> dict[str, Any]:
         """Provider-specific body keys (Live Search, reasoning effort...)."""
@@ -92,6 +98,18 @@ class ChatCompletionsBackend(HttpBackend):
 
     def sends_temperature(self) -> bool:
         return True
+
+    def streams(self) -> bool:
+        """Whether to ask for a stream (``stream: false`` in config asks for one JSON answer)."""
+        return self.config.stream is not False and getattr(self.options, "stream", True) is not False
+
+    def response_format(self, schema: ResponseSchema, json_format: str | None = None) -> dict[str, Any]:
+        if (json_format or self.json_format) == "json_object":
+            return {"type": "json_object", "schema": dict(schema.schema)}
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": schema.name, "schema": dict(schema.schema), "strict": False},
+        }
 
     def build_http_request(self, request: Request) -> HttpCall:
         body: dict[str, Any] = {
@@ -103,11 +121,16 @@ class ChatCompletionsBackend(HttpBackend):
         if request.tools:
             body["tools"] = chat_tools(request)
             body["tool_choice"] = request.tool_choice
+        if request.response_schema is not None:
+            body["response_format"] = self.response_format(request.response_schema)
         if self.config.temperature is not None and self.sends_temperature():
             body["temperature"] = self.config.temperature
         if self.config.max_tokens is not None:
             body[self.token_limit_field] = self.config.max_tokens
         body.update(self.extra_body(request))
+        if not self.streams():
+            body["stream"] = False
+            body.pop("stream_options", None)
         return HttpCall(path=self.chat_path, json=body, stream=bool(body.get("stream", True)))
 
     def inband_error(self, payload: Mapping[str, Any]) -> BackendError:

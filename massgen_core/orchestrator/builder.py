@@ -29,6 +29,7 @@ from massgen_core.orchestrator.agent import Agent
 from massgen_core.orchestrator.context import current_launch
 from massgen_core.orchestrator.roles import compose_system_message, resolve_role
 from massgen_core.orchestrator.session import Limits, Orchestrator
+from massgen_core.orchestrator.workflow import Choice, vote_arguments
 from massgen_core.plugins import PluginManager, get_plugin_manager
 from massgen_core.tools import Tool
 from massgen_core.voting import AgentInfo, VotingStrategy
@@ -104,8 +105,9 @@ def _build_team(
         elif emit_backend_event is not None:  # pragma: no cover - only while building
             emit_backend_event(event)
 
+    choices: dict[tuple[Any, ...], Choice] = {}  # agents on one model share what was learnt about it
     agents = [
-        _build_agent(agent_config, config, manager, emit, default_tools)
+        _build_agent(agent_config, config, manager, emit, default_tools, choices)
         for agent_config in agent_configs
     ]
     ids = [agent.id for agent in agents]
@@ -146,6 +148,7 @@ def _build_agent(
     manager: PluginManager,
     emit: Callable[[ev.Event], None],
     default_tools: Sequence[str],
+    choices: dict[tuple[Any, ...], Choice],
 ) -> Agent:
     role_text = resolve_role(agent_config.role, config.roles) if agent_config.role else None
     system_message = compose_system_message(role_text, agent_config.system_message)
@@ -197,7 +200,15 @@ def _build_agent(
         # Not backend_config.timeout: that is the HTTP layer's idle timeout, and using it as a
         # whole-call deadline would cut long streams and leave no time for the layer's retries.
         call_timeout=per_call,
+        workflow=_choice(backend_config, backend, choices),
     )
+
+
+def _choice(config: BackendConfig, backend: bk.Backend, choices: dict[tuple[Any, ...], Choice]) -> Choice:
+    key = (config.type, config.base_url, config.model, config.workflow, repr((config.fallback, config.pool)))
+    if key not in choices:
+        choices[key] = Choice(mode=config.workflow, supported=backend.workflow_transports)
+    return choices[key]
 
 
 def named_tools(names: Sequence[str], manager: PluginManager, agent_id: str) -> dict[str, Tool]:
@@ -264,11 +275,11 @@ class TeamBackend(bk.Backend):
 
     async def _stream(self, request: bk.Request) -> AsyncIterator[bk.Chunk]:
         launch = current_launch.get()
-        names = {tool.name for tool in request.tools}
-        offered = _offered(request)
+        offer = request.workflow
+        offered = list(offer.labels) if offer is not None else []
         self._calls += 1
-        if self.last_answer is not None and (offered or not names & prompts.WORKFLOW_TOOLS):
-            if prompts.VOTE in names and offered:
+        if self.last_answer is not None and (offered or offer is None):
+            if offer is not None and offer.can_vote:
                 own = None
                 if launch is not None:
                     own = next(
@@ -276,13 +287,8 @@ class TeamBackend(bk.Backend):
                         None,
                     )
                 label = own if own in offered else offered[0]
-                reason = "the team's coordinated answer stands"
-                arguments: dict[str, Any] = {"agent_id": label, "reason": reason}
-                if _ranked(request):
-                    arguments = {
-                        "ranking": [label] + [lab for lab in offered if lab != label],
-                        "reason": reason,
-                    }
+                ranked = [label] + [lab for lab in offered if lab != label]
+                arguments = vote_arguments(offer, ranked, "the team's coordinated answer stands")
                 yield bk.ToolCallChunk(
                     bk.ToolCall(id=f"team_{self._calls}", name=prompts.VOTE, arguments=arguments)
                 )
@@ -316,7 +322,7 @@ class TeamBackend(bk.Backend):
                 f"team {self.context.agent_id} produced no answer: {error or 'unknown reason'}"
             )
         self.last_answer = final
-        if prompts.NEW_ANSWER in names:
+        if offer is not None and offer.may_answer:
             yield bk.ToolCallChunk(
                 bk.ToolCall(
                     id=f"team_{self._calls}", name=prompts.NEW_ANSWER, arguments={"content": final}
@@ -324,18 +330,3 @@ class TeamBackend(bk.Backend):
             )
         yield bk.Done(finish_reason="stop")
 
-
-def _offered(request: bk.Request) -> list[str]:
-    for tool in request.tools:
-        if tool.name == prompts.VOTE:
-            props = tool.parameters.get("properties", {})
-            spec = props.get("agent_id") or props.get("ranking") or {}
-            return list(spec.get("enum") or spec.get("items", {}).get("enum") or [])
-    return []
-
-
-def _ranked(request: bk.Request) -> bool:
-    return any(
-        tool.name == prompts.VOTE and "ranking" in tool.parameters.get("properties", {})
-        for tool in request.tools
-    )

@@ -23,7 +23,7 @@ import attrs
 from massgen_core import backend as bk
 from massgen_core import events as ev
 from massgen_core.metering import current_meter
-from massgen_core.orchestrator import prompts, stragglers
+from massgen_core.orchestrator import prompts, stragglers, workflow
 from massgen_core.orchestrator.accounting import CallRecord
 from massgen_core.orchestrator.agent import Agent
 from massgen_core.orchestrator.budget import BudgetExceeded, Budgets, Hold, settled_cost
@@ -90,10 +90,13 @@ _WAKE = object()  # a bound was hit inside a launch: the driver must look at the
 class _AttemptError(Exception):
     """A response broke a §4 rule; the message goes back to the model."""
 
-    def __init__(self, message: str, *, vote: bool = False, capped: bool = False) -> None:
+    def __init__(
+        self, message: str, *, vote: bool = False, capped: bool = False, missing: bool = False
+    ) -> None:
         super().__init__(message)
         self.vote = vote
         self.capped = capped
+        self.missing = missing  # the reply carried no workflow action at all
 
 
 @attrs.define(eq=False)
@@ -510,21 +513,14 @@ class _Session:
         self.emit(ev.AgentStarted, agent_id=agent.id, attempt=state.launches, labels=labels)
         state.announced = True
         may_answer = strategy.may_answer(agent.id)
-        tools: list[bk.FunctionSpec] = []
-        if may_answer:
-            tools.append(prompts.new_answer_spec())
-        if labels:
-            tools.append(prompts.vote_spec(strategy.vote_parameters(list(labels))))
-        tools.extend(tool.spec() for tool in self.orch.tools_for(agent).values())
+        choice = agent.workflow
+        vote_parameters = strategy.vote_parameters(list(labels)) if labels else None
+        offer = workflow.offer(
+            may_answer=may_answer, labels=list(labels), vote_parameters=vote_parameters,
+            transport=choice.current,
+        )
         messages: list[bk.Message] = [
-            bk.Message(
-                role="system",
-                content=prompts.system_prompt(
-                    agent.system_message,
-                    has_history=bool(self.history),
-                    instructions=self.orch.limits.coordination_instructions,
-                ),
-            ),
+            self._system_message(agent, offer),
             bk.Message(
                 role="user",
                 content=prompts.user_prompt(
@@ -535,19 +531,25 @@ class _Session:
         last_error = "no response"
         capped = False
         for _attempt in range(self.orch.limits.max_attempts):
-            text, calls = await self._respond(agent, messages, tools)
-            workflow = [c for c in calls if c.name in prompts.WORKFLOW_TOOLS]
+            text, calls = await self._respond(agent, messages, offer)
+            action = workflow.read(offer, text, calls)
+            if workflow.answered_in_text(offer, action) and choice.fall_back():
+                self.emit(
+                    ev.WorkflowFallback, agent_id=agent.id, from_transport=offer.transport,
+                    to_transport=choice.current,
+                    reason="it answered in plain text although tools were offered",
+                )
             results = {
                 c.id: await self._run_tool(agent, c)
                 for c in calls
                 if c.name not in prompts.WORKFLOW_TOOLS
             }
             try:
-                vote_or_answer = self._validate(state, workflow, labels, may_answer)
+                vote_or_answer = self._validate(state, action, labels, may_answer)
             except _AttemptError as err:
                 last_error, capped = str(err), err.capped
                 if err.vote:
-                    target = _vote_label(workflow)
+                    target = _vote_label(action)
                     self.emit(
                         ev.VoteDiscarded,
                         voter=agent.id,
@@ -556,6 +558,14 @@ class _Session:
                     )
                 else:
                     self.emit(ev.AnswerRejected, agent_id=agent.id, reason=last_error)
+                sent = offer.transport
+                if (err.missing or _malformed(action)) and choice.fall_back():
+                    offer = attrs.evolve(offer, transport=choice.current)
+                    messages[0] = self._system_message(agent, offer)
+                    self.emit(
+                        ev.WorkflowFallback, agent_id=agent.id, from_transport=sent,
+                        to_transport=choice.current, reason=last_error,
+                    )
                 messages.append(bk.Message(role="assistant", content=text, tool_calls=tuple(calls)))
                 if calls:
                     for call in calls:
@@ -565,8 +575,9 @@ class _Session:
                                 role="tool", content=body, tool_call_id=call.id, name=call.name
                             )
                         )
-                else:
-                    messages.append(bk.Message(role="user", content=prompts.NO_TOOL_REMINDER))
+                if not calls or sent != workflow.TOOLS:
+                    feedback = workflow.reminder(offer) if err.missing else f"{last_error}\n\n{workflow.reminder(offer)}"
+                    messages.append(bk.Message(role="user", content=feedback))
                 continue
             if isinstance(vote_or_answer, Vote):
                 vote = vote_or_answer
@@ -598,14 +609,29 @@ class _Session:
             f"no valid workflow tool call after {self.orch.limits.max_attempts} attempts: {last_error}",
         )
 
+    def _system_message(self, agent: Agent, offer: bk.WorkflowOffer) -> bk.Message:
+        custom = self.orch.limits.coordination_instructions
+        return bk.Message(
+            role="system",
+            content=prompts.system_prompt(
+                agent.system_message,
+                has_history=bool(self.history),
+                instructions=workflow.instructions(offer, custom),
+            ),
+        )
+
     async def _respond(
-        self, agent: Agent, messages: list[bk.Message], tools: list[bk.FunctionSpec]
+        self, agent: Agent, messages: list[bk.Message], offer: bk.WorkflowOffer
     ) -> tuple[str, list[bk.ToolCall]]:
         """One model response, running registered tools in between until the model makes a workflow call."""
+        tools = workflow.tool_specs(offer) if offer.transport == workflow.TOOLS else []
+        tools.extend(tool.spec() for tool in self.orch.tools_for(agent).values())
+        request = bk.Request(
+            messages=(), tools=tuple(tools), workflow=offer,
+            response_schema=workflow.response_schema(offer),
+        )
         for _round in range(MAX_TOOL_ROUNDS):
-            text, calls = await self._call(
-                agent, bk.Request(messages=tuple(messages), tools=tuple(tools))
-            )
+            text, calls = await self._call(agent, attrs.evolve(request, messages=tuple(messages)))
             if not calls or any(c.name in prompts.WORKFLOW_TOOLS for c in calls):
                 return text, calls
             messages.append(bk.Message(role="assistant", content=text, tool_calls=tuple(calls)))
@@ -767,7 +793,9 @@ class _Session:
         votes = [c for c in workflow if c.name == prompts.VOTE]
         answers = [c for c in workflow if c.name == prompts.NEW_ANSWER]
         if not workflow:
-            raise _AttemptError("no workflow tool call: finish by calling `vote` or `new_answer`")
+            raise _AttemptError(
+                "no workflow tool call: finish by calling `vote` or `new_answer`", missing=True
+            )
         if votes and answers:
             raise _AttemptError(
                 "Error: cannot call both `vote` and `new_answer` in the same response; call one"
@@ -1041,6 +1069,11 @@ def _vote_label(workflow: list[bk.ToolCall]) -> str | None:
             label = call.arguments.get("agent_id")
             return label if isinstance(label, str) else None
     return None
+
+
+def _malformed(action: list[bk.ToolCall]) -> bool:
+    """A workflow call whose arguments were not valid JSON: the transport, not the model's choice, failed."""
+    return any(call.arguments is None for call in action)
 
 
 def _describe(exc: BaseException) -> str:

@@ -45,6 +45,7 @@ _KEPT_EVENTS = (
     ev.AgentFailed,
     ev.BackendRetry,
     ev.BackendFallback,
+    ev.WorkflowFallback,
 )
 
 

@@ -61,9 +61,9 @@ agents:
       type: scripted
       model: picky-1
       script:
+        - answer: "A."
         - {reasoning: "let me think", text: "no tool call here", no_tool_call: true}
         - {invalid_vote: agent7}
-        - answer: "A."
         - vote: {for: self, reason: "mine"}
   - id: b
     backend:
@@ -158,6 +158,7 @@ def test_verbose_shows_reasoning_rejections_and_usage(cli, configs):
     assert "[a] reasoning: let me think" in err
     assert "[a] response rejected: no workflow tool call" in err
     assert "[a] vote for ? discarded: " in err
+    assert "[a] workflow tools -> json for the rest of the session: no workflow tool call" in err
     assert "[a] usage scripted/picky-1: " in err
     assert err.index("[a] reasoning: let me think") < err.index("[a] response rejected")
 

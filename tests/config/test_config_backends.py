@@ -252,6 +252,16 @@ def test_api_key_values_never_appear_in_problems(problems):
     assert "12345678" not in found[0].format()
 
 
+def test_workflow_and_stream_are_shared_backend_keys(load, problems):
+    config = load("agent:\n  backend: {type: ollama, model: m, workflow: text, stream: false}\n")
+    backend = config.agents[0].backend
+    assert (backend.workflow, backend.stream) == ("text", False)
+    assert load("agent:\n  backend: {type: openai, model: gpt-4o}\n").agents[0].backend.workflow == "auto"
+    found = problems("agent:\n  backend: {type: openai, model: gpt-4o, workflow: jsno}\n")
+    assert (found[0].key_path, found[0].suggestion) == ("agent.backend.workflow", "json")
+    assert "expected one of: auto, tools, json, text" in found[0].message
+
+
 def test_pool_members_inherit_the_pools_type_and_model(load, problems):
     config = load("""
 agent:

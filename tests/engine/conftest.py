@@ -52,12 +52,15 @@ def custom_agent(agent_id: str, backend_type: str, **backend: Any) -> AgentConfi
     """An agent on a backend type registered with ``register_backend``."""
     return AgentConfig(id=agent_id, backend=BackendConfig(type=backend_type, model="m-1", **backend))
 
-def scripted_agent(agent_id: str, script: Sequence[Any], **options: Any) -> AgentConfig:
+def scripted_agent(
+    agent_id: str, script: Sequence[Any], workflow: str = "auto", **options: Any
+) -> AgentConfig:
     extra = {k: options.pop(k) for k in ("system_message", "role", "weight") if k in options}
     return AgentConfig(
         id=agent_id,
         backend=BackendConfig(
-            type="scripted", model="scripted-1", options={"script": list(script), **options}
+            type="scripted", model="scripted-1", options={"script": list(script), **options},
+            workflow=workflow,
         ),
         **extra,
     )
@@ -73,11 +76,12 @@ def make_config(
     single: bool = True,
     roles: Mapping[str, str] | None = None,
     backend_params: Mapping[str, Any] | None = None,
+    workflow: str = "auto",
     **orchestrator: Any,
 ) -> Config:
     if isinstance(agents, Mapping):
         agent_configs = tuple(
-            scripted_agent(agent_id, script) for agent_id, script in agents.items()
+            scripted_agent(agent_id, script, workflow) for agent_id, script in agents.items()
         )
     else:
         agent_configs = tuple(agents)

@@ -83,15 +83,26 @@ async def test_answer_beyond_the_cap_is_rejected_with_advice_to_vote(eng):
     assert eng.finished(events).final_answer == "A"
 
 
-async def test_no_tool_call_gets_a_reminder_as_a_user_message(eng):
+async def test_no_tool_call_when_a_vote_is_possible_gets_a_reminder_as_a_user_message(eng):
     orch = eng.team(
-        {"a": [{"no_tool_call": True, "text": "hmm"}, {"answer": "A"}, {"vote": "self"}]}
+        {"a": [{"answer": "A"}, {"no_tool_call": True, "text": "hmm"}, {"vote": "self"}]},
+        workflow="tools",
     )
     events = await eng.run(orch)
     assert "no workflow tool call" in eng.of(events, ev.AnswerRejected)[0].reason
-    retry = orch.agents[0].backend.requests[1]
+    assert eng.of(events, ev.WorkflowFallback) == []  # workflow: tools never falls back
+    retry = orch.agents[0].backend.requests[2]
     assert retry.messages[-2].role == "assistant" and retry.messages[-2].content == "hmm"
     assert retry.messages[-1].role == "user" and "`vote`" in retry.messages[-1].content
+    assert eng.finished(events).final_answer == "A"
+
+
+async def test_a_plain_text_reply_is_the_answer_when_only_new_answer_is_possible(eng):
+    orch = eng.team({"a": [{"no_tool_call": True, "text": "Paris"}, {"vote": "self"}]}, workflow="tools")
+    events = await eng.run(orch)
+    assert [e.text for e in eng.of(events, ev.AnswerSubmitted)] == ["Paris"]
+    assert eng.of(events, ev.AnswerRejected) == []
+    assert eng.finished(events).ended_by == "consensus"
 
 
 async def test_launch_fails_after_the_last_attempt_with_a_clear_reason(eng):

@@ -9,6 +9,7 @@ on its own.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -16,7 +17,7 @@ from massgen_claude import errors, wire
 from massgen_claude.options import ClaudeOptions
 from massgen_claude.pricing import PRICES
 from massgen_claude.stream import ClaudeStreamParser, StreamProtocolError
-from massgen_core.backend import BackendContext, Chunk, Done, Request, ToolCallChunk
+from massgen_core.backend import BackendContext, Chunk, Done, Request, ResponseSchema, TextDelta, ToolCallChunk
 from massgen_core.http import BackendError, HttpBackend, HttpCall
 
 if TYPE_CHECKING:  # httpx-sse loads only when a stream is read (see massgen_core/http/__init__.py)
@@ -35,6 +36,7 @@ class ClaudeBackend(HttpBackend):
     price_table = PRICES
     health_path: ClassVar[str] = "/v1/models"
     messages_path: ClassVar[str] = "/v1/messages"
+    workflow_transports: ClassVar[tuple[str, ...]] = ("tools", "json")  # json: a forced tool
     base_url_hint: ClassVar[str] = "Claude's base URL has no /v1 path, e.g. https://api.anthropic.com"
 
     def __init__(self, config: Any, context: BackendContext | None = None) -> None:
@@ -42,6 +44,7 @@ class ClaudeBackend(HttpBackend):
         self.options: ClaudeOptions
         # Thinking blocks that preceded each tool call: the API wants them back with the results.
         self._replay: dict[str, list[dict[str, Any]]] = {}
+        self._schema: ResponseSchema | None = None  # the structured reply the current request asked for
 
     def build_http_request(self, request: Request) -> HttpCall:
         body = wire.build_body(
@@ -51,8 +54,12 @@ class ClaudeBackend(HttpBackend):
             max_tokens=self.config.max_tokens,
             temperature=self.config.temperature,
             replay=self._replay,
+            stream=self.config.stream is not False,
         )
-        return HttpCall(path=self.messages_path, json=body, headers=wire.beta_headers(self.options))
+        self._schema = request.response_schema
+        return HttpCall(
+            path=self.messages_path, json=body, headers=wire.beta_headers(self.options), stream=body["stream"]
+        )
 
     def auth_headers(self, key: str | None) -> dict[str, str]:
         return wire.auth_headers(key)
@@ -75,11 +82,32 @@ class ClaudeBackend(HttpBackend):
         except StreamProtocolError as exc:
             raise self.stream_error(str(exc)) from None
 
+    def parse_body(self, data: Any) -> list[Chunk]:
+        """A complete Message (``stream: false``, or a server that ignored ``stream: true``)."""
+        if not isinstance(data, Mapping) or data.get("type") == "error":
+            raise self.map_error(None, data, {})
+        parser = ClaudeStreamParser(
+            on_error=lambda payload: self.map_error(None, payload, {}),
+            return_citations=self.options.return_citations,
+        )
+        calls: list[str] = []
+        out: list[Chunk] = []
+        for name, payload in wire.message_events(data):  # well-formed by construction
+            out.extend(self._remember(parser, parser.feed(name, json.dumps(payload)), calls))
+        return out
+
     def _remember(self, parser: ClaudeStreamParser, chunks: list[Chunk], calls: list[str]) -> list[Chunk]:
-        """Note tool calls, and at ``Done`` keep this turn's thinking blocks for its first call."""
+        """Note tool calls, and at ``Done`` keep this turn's thinking blocks for its first call.
+
+        The forced tool of a structured reply comes back as the reply's JSON text.
+        """
+        out: list[Chunk] = []
         for chunk in chunks:
-            if isinstance(chunk, ToolCallChunk):
+            if isinstance(chunk, ToolCallChunk) and self._schema is not None and chunk.call.name == self._schema.name:
+                chunk = TextDelta(wire.reply_text(self._schema.schema, chunk.call.arguments, chunk.call.arguments_raw))
+            elif isinstance(chunk, ToolCallChunk):
                 calls.append(chunk.call.id)
             elif isinstance(chunk, Done) and calls and parser.thinking_blocks:
                 self._replay[calls[0]] = list(parser.thinking_blocks)
-        return chunks
+            out.append(chunk)
+        return out

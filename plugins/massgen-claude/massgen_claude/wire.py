@@ -10,6 +10,7 @@ and the API key is never part of anything built here except the header map.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,8 +55,9 @@ def build_body(
     max_tokens: int | None = None,
     temperature: float | None = None,
     replay: Mapping[str, list[dict[str, Any]]] | None = None,
+    stream: bool = True,
 ) -> dict[str, Any]:
-    """The JSON body of a streaming Messages request.
+    """The JSON body of a Messages request (streaming unless ``stream`` is false).
 
     ``replay`` maps a tool-call id to the thinking blocks that preceded it, so
     extended thinking can continue across tool results as the API requires.
@@ -94,14 +96,66 @@ def build_body(
         tools.append(search)
     if options.enable_code_execution:
         tools.append({"type": CODE_EXECUTION_TOOL, "name": "code_execution"})
+    schema = request.response_schema
+    if schema is not None:  # structured output: one forced tool whose input is the reply
+        tools.append(
+            {"name": schema.name, "description": "Record your reply.", "input_schema": reply_tool_schema(schema.schema)}
+        )
     if tools:
         body["tools"] = tools
-        if request.tools:
+        if schema is not None:
+            # forced tool use is rejected with extended thinking
+            body["tool_choice"] = {"type": "auto"} if options.thinking_budget else {"type": "tool", "name": schema.name}
+        elif request.tools:
             choice = dict(_TOOL_CHOICE[request.tool_choice])
             if options.thinking_budget and choice["type"] == "any":
                 choice = {"type": "auto"}  # forced tool use is rejected with extended thinking
             body["tool_choice"] = choice
+    if not stream:
+        body["stream"] = False
     return body
+
+
+REPLY_KEY = "reply"
+
+
+def reply_tool_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """A tool's ``input_schema`` must be an object: a schema of alternatives is wrapped in ``reply``."""
+    if schema.get("type") == "object":
+        return dict(schema)
+    return {"type": "object", "properties": {REPLY_KEY: dict(schema)}, "required": [REPLY_KEY]}
+
+
+def reply_text(schema: Mapping[str, Any], arguments: Mapping[str, Any] | None, raw: str | None) -> str:
+    """The structured reply as JSON text, from the forced tool's input (unwrapped again)."""
+    if arguments is None:
+        return raw or ""
+    if schema.get("type") != "object" and REPLY_KEY in arguments:
+        return json.dumps(arguments[REPLY_KEY])
+    return json.dumps(dict(arguments))
+
+
+def message_events(message: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """A complete (non-streamed) Message as the events that would have streamed it."""
+    start = {key: value for key, value in message.items() if key not in ("content", "stop_reason")}
+    events: list[tuple[str, dict[str, Any]]] = [("message_start", {"message": {**start, "content": []}})]
+    for index, block in enumerate(message.get("content") or []):
+        block = dict(block)
+        deltas: list[dict[str, Any]] = []
+        if "input" in block:  # tool_use, server_tool_use: the input arrives as JSON pieces
+            deltas.append({"type": "input_json_delta", "partial_json": json.dumps(block.pop("input"))})
+        if block.get("signature"):
+            deltas.append({"type": "signature_delta", "signature": block.pop("signature")})
+        for citation in block.pop("citations", None) or ():
+            deltas.append({"type": "citations_delta", "citation": citation})
+        events.append(("content_block_start", {"index": index, "content_block": block}))
+        events.extend(("content_block_delta", {"index": index, "delta": delta}) for delta in deltas)
+        events.append(("content_block_stop", {"index": index}))
+    events.append(
+        ("message_delta", {"delta": {"stop_reason": message.get("stop_reason")}, "usage": message.get("usage") or {}})
+    )
+    events.append(("message_stop", {}))
+    return [(name, {"type": name, **payload}) for name, payload in events]
 
 
 def convert_messages(

@@ -37,6 +37,7 @@ class GeminiBackend(HttpBackend):
     default_base_url: ClassVar[str | None] = "https://generativelanguage.googleapis.com"
     price_table = PRICES
     health_path: ClassVar[str] = "/v1beta/models"
+    workflow_transports: ClassVar[tuple[str, ...]] = ("tools", "json")  # json: responseSchema
     base_url_hint: ClassVar[str] = (
         "Gemini's base URL has no version path, e.g. https://generativelanguage.googleapis.com"
     )
@@ -60,6 +61,8 @@ class GeminiBackend(HttpBackend):
             temperature=self.config.temperature,
             signatures=self._signatures,
         )
+        if self.config.stream is False:  # one complete answer
+            return HttpCall(path=f"/v1beta/models/{self.model_id}:generateContent", json=body, stream=False)
         path = f"/v1beta/models/{self.model_id}:streamGenerateContent"
         if self.options.stream_format == "json_array":
             return HttpCall(path=path, json=body, stream=False)
@@ -98,7 +101,7 @@ class GeminiBackend(HttpBackend):
             yield chunk
 
     def parse_body(self, data: Any) -> list[Chunk]:
-        """The JSON-array framing: every element of the array is one streamed response."""
+        """A complete answer, or the JSON-array framing (every element one streamed response)."""
         parser = self._parser()
         chunks: list[Chunk] = []
         try:

@@ -101,6 +101,9 @@ def build_body(
         generation["topK"] = options.top_k
     if options.stop_sequences:
         generation["stopSequences"] = list(options.stop_sequences)
+    if request.response_schema is not None:  # structured output (the json workflow transport)
+        generation["responseMimeType"] = "application/json"
+        generation["responseSchema"] = clean_schema(request.response_schema.schema)
     thinking: dict[str, Any] = {}
     if options.thinking_budget is not None:
         thinking["thinkingBudget"] = options.thinking_budget

@@ -13,9 +13,9 @@ from __future__ import annotations
 import types
 from typing import Any, ClassVar
 
-import attrs
+from collections.abc import AsyncIterator
 
-from massgen_core.backend import Request
+from massgen_core.backend import Chunk, Request, ResponseSchema
 from massgen_core.http.openai_chat import ChatCompletionsBackend
 from massgen_openai_compatible.options import CompatOptions
 from massgen_openai_compatible.presets import PRESETS, Preset, preset_for_url
@@ -28,6 +28,7 @@ class ChatCompletionBackend(ChatCompletionsBackend):
     Options = CompatOptions
     description: ClassVar[str] = "any OpenAI-compatible Chat Completions endpoint (base_url)"
     key_required: ClassVar[bool] = False
+    concurrency: ClassVar[int | None] = None  # requests at a time per base URL (None: no limit)
 
     def __init__(self, config: Any, context: Any = None) -> None:
         super().__init__(config, context)
@@ -51,13 +52,34 @@ class ChatCompletionBackend(ChatCompletionsBackend):
         body.update(self.options.extra_body)
         return body
 
-    def build_http_request(self, request: Request) -> Any:
-        call = super().build_http_request(request)
-        if not self.options.stream:
-            body = dict(call.json, stream=False)
-            body.pop("stream_options", None)
-            call = attrs.evolve(call, json=body, stream=False)
-        return call
+    def response_format(self, schema: ResponseSchema, json_format: str | None = None) -> dict[str, Any]:
+        return super().response_format(schema, self.options.json_format)
+
+    async def stream(self, request: Request) -> AsyncIterator[Chunk]:  # type: ignore[override]
+        """Send ``request``; at most ``max_concurrency`` requests at a time go to one base URL."""
+        limit = self.options.max_concurrency if self.options.max_concurrency is not None else self.concurrency
+        if not limit:
+            async for chunk in super().stream(request):
+                yield chunk
+            return
+        async with _gate(self.base_url, limit):
+            async for chunk in super().stream(request):
+                yield chunk
+
+
+_GATES: Any = None  # event loop -> {(base_url, limit): semaphore}; made on first use
+
+
+def _gate(base_url: str, limit: int) -> Any:
+    """The semaphore of ``base_url`` in the running event loop (each loop has its own)."""
+    import asyncio
+    import weakref
+
+    global _GATES
+    if _GATES is None:
+        _GATES = weakref.WeakKeyDictionary()
+    gates = _GATES.setdefault(asyncio.get_running_loop(), {})
+    return gates.setdefault((base_url, limit), asyncio.Semaphore(limit))
 
 
 def _preset_class(preset: Preset) -> type[ChatCompletionBackend]:
@@ -68,6 +90,8 @@ def _preset_class(preset: Preset) -> type[ChatCompletionBackend]:
         "key_required": not preset.local,
         "free": preset.local,
         "price_table": preset.prices,
+        "json_format": preset.json_format,
+        "concurrency": preset.concurrency,
         "description": f"{preset.description} ({preset.base_url})",
     }
 

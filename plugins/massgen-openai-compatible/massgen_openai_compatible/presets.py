@@ -21,6 +21,8 @@ class Preset:
     local: bool = False
     prices: PriceTable = attrs.Factory(dict)
     description: str = ""
+    json_format: str = "json_schema"  # how the server takes a JSON schema (response_format)
+    concurrency: int | None = None  # requests at a time per base URL (None: no limit)
 
 
 # Local servers need no key, but one started with --api-key wants it: it is taken from the config
@@ -33,7 +35,7 @@ LOCAL_PRESETS = (
     Preset(name="lmstudio", base_url="http://localhost:1234/v1", key_env=("LMSTUDIO_API_KEY",), local=True,
            description="LM Studio local server"),
     Preset(name="llamacpp", base_url="http://localhost:8080/v1", key_env=("LLAMACPP_API_KEY", "LLAMA_API_KEY"),
-           local=True, description="llama.cpp server"),
+           local=True, description="llama.cpp server or llama-cpp-python", json_format="json_object", concurrency=1),
     Preset(name="sglang", base_url="http://localhost:30000/v1", key_env=("SGLANG_API_KEY",), local=True,
            description="SGLang local server"),
 )

@@ -57,6 +57,43 @@ PRICES: dict[str, Price] = {
 BUILTIN_ITEMS = {"web_search_call": "web_search", "code_interpreter_call": "code_interpreter"}
 
 
+async def _response_events(response: Mapping[str, Any]) -> AsyncIterator[Any]:
+    """A complete ``response`` object as the output-item events that would have streamed it."""
+    from massgen_core.http.sse import ServerSentEvent
+
+    def event(kind: str, **data: Any) -> ServerSentEvent:
+        return ServerSentEvent(event=kind, data=json.dumps({"type": kind, **data}))
+
+    for item in response.get("output") or []:
+        if item.get("type") == "message":
+            for part in item.get("content") or []:
+                if part.get("type") == "output_text":
+                    yield event("response.output_text.delta", delta=part.get("text", ""))
+                elif part.get("type") == "refusal":
+                    yield event("response.refusal.delta", delta=part.get("refusal", ""))
+        elif item.get("type") == "reasoning":
+            for part in item.get("summary") or []:
+                yield event("response.reasoning_summary_text.delta", delta=part.get("text", ""))
+        else:
+            yield event("response.output_item.done", item=item)
+    status = response.get("status")
+    kind = {"failed": "response.failed", "incomplete": "response.incomplete"}.get(status or "", "response.completed")
+    yield event(kind, response=dict(response))
+
+
+def _collect(chunks: AsyncIterator[Chunk]) -> list[Chunk]:
+    """Run an async chunk parser over in-memory events to the end (nothing in it awaits I/O)."""
+    out: list[Chunk] = []
+    iterator = chunks.__aiter__()
+    while True:
+        try:
+            iterator.__anext__().send(None)
+        except StopIteration as stop:
+            out.append(stop.value)
+        except StopAsyncIteration:
+            return out
+
+
 class OpenAIBackend(ChatCompletionsBackend):
     name: ClassVar[str] = "openai"
     model_patterns: ClassVar[tuple[str, ...]] = ("gpt-*", "o1*", "o3*", "o4*", "chatgpt-*")
@@ -107,7 +144,7 @@ class OpenAIBackend(ChatCompletionsBackend):
             for c in m.tool_calls:
                 args = c.arguments_raw if c.arguments_raw is not None else json.dumps(dict(c.arguments or {}))
                 items.append({"type": "function_call", "call_id": c.id, "name": c.name, "arguments": args})
-        body: dict[str, Any] = {"model": self.model, "input": items, "stream": True}
+        body: dict[str, Any] = {"model": self.model, "input": items, "stream": self.streams()}
         if instructions:
             body["instructions"] = "\n\n".join(instructions)
         tools: list[dict[str, Any]] = [
@@ -127,6 +164,12 @@ class OpenAIBackend(ChatCompletionsBackend):
             body["max_output_tokens"] = self.config.max_tokens
         if self.options.text:
             body["text"] = dict(self.options.text)
+        if request.response_schema is not None:  # structured output (the json workflow transport)
+            schema = request.response_schema
+            body["text"] = {
+                **body.get("text", {}),
+                "format": {"type": "json_schema", "name": schema.name, "schema": dict(schema.schema), "strict": False},
+            }
         if is_reasoning_model(self.model):
             reasoning = {"summary": "auto", **dict(self.options.reasoning or {})}
             body["reasoning"] = reasoning
@@ -134,7 +177,17 @@ class OpenAIBackend(ChatCompletionsBackend):
             body["store"] = self.options.store
         if self.options.parallel_tool_calls is not None and request.tools:
             body["parallel_tool_calls"] = self.options.parallel_tool_calls
-        return HttpCall(path="/responses", json=body)
+        return HttpCall(path="/responses", json=body, stream=body["stream"])
+
+    def parse_body(self, data: Any) -> list[Chunk]:
+        """A complete answer: a Chat Completion, or a Responses ``response`` object replayed as its events."""
+        if not self.uses_responses:
+            return super().parse_body(data)
+        if not isinstance(data, Mapping):
+            raise self.stream_error("the answer is not a JSON object")
+        if data.get("error") and data.get("status") != "failed":
+            raise self._response_error(data["error"])
+        return _collect(self._parse_responses(_response_events(data)))
 
     def parse_events(self, events: AsyncIterator[ServerSentEvent]) -> AsyncIterator[Chunk]:
         if not self.uses_responses:

@@ -30,6 +30,7 @@ from massgen_core.backend import (
     UsageChunk,
 )
 from massgen_core.errors import MassGenError
+from massgen_core.orchestrator.workflow import vote_arguments
 from massgen_scripted.options import (
     VOTE_TARGETS,
     ScriptedOptions,
@@ -69,6 +70,7 @@ class ScriptedBackend(Backend):
     description: ClassVar[str] = (
         "Testing and demo backend: replays a script from config; no key, no network."
     )
+    workflow_transports: ClassVar[tuple[str, ...]] = ("tools", "json")
 
     def __init__(self, config: Any, context: BackendContext | None = None) -> None:
         super().__init__(config, context)
@@ -93,10 +95,10 @@ class ScriptedBackend(Backend):
 
     async def _stream(self, request: Request) -> AsyncIterator[Chunk]:
         self.requests.append(request)
-        tool_names = {t.name for t in request.tools}
+        offer = request.workflow
         question = _question(request)
         out_tokens = 0
-        if "new_answer" not in tool_names and "vote" not in tool_names:
+        if offer is None:
             text = self._final_text(question, request)
             async for chunk in self._tokens(text, TextDelta):
                 out_tokens += 1
@@ -120,18 +122,24 @@ class ScriptedBackend(Backend):
                 yield chunk
         if step.action == "stall":
             await _sleep(step.value)
-        lead = step.text
-        if lead is None and step.action == "answer":
-            lead = step.value
-        if lead:
-            async for chunk in self._tokens(_fill(lead, question), TextDelta):
-                out_tokens += 1
-                yield chunk
-        for name, arguments in self._calls_for(step, request, question):
-            out_tokens += len(json.dumps(arguments).split())
-            self._call_ids += 1
+        calls = self._calls_for(step, request, question)
+        for name, arguments in calls:
             if name == "new_answer" and isinstance(arguments.get("content"), str):
                 self.last_answer = arguments["content"]
+        lead = step.text
+        if lead is None and step.action == "answer" and offer.transport == "tools":
+            lead = step.value
+        text = _fill(lead, question) if lead else ""
+        if offer.transport != "tools" and calls:  # the same action, written as the transport asks
+            text = _render(offer, calls, text)
+            calls = []
+        if text:
+            async for chunk in self._tokens(text, TextDelta):
+                out_tokens += 1
+                yield chunk
+        for name, arguments in calls:
+            out_tokens += len(json.dumps(arguments).split())
+            self._call_ids += 1
             yield ToolCallChunk(
                 ToolCall(
                     id=f"call_{self._call_ids}",
@@ -154,12 +162,11 @@ class ScriptedBackend(Backend):
         if step.action == "vote":
             label = self._resolve_target(step.value, request)
             reason = _fill(step.value.get("reason") or step.reason or "", question)
-            if (
-                _vote_property(request) == "ranking"
-            ):  # a ranked strategy: the target first, then the rest
-                ranking = [label] + [lab for lab in _offered_labels(request) if lab != label]
-                return [("vote", {"ranking": ranking, "reason": reason})]
-            return [("vote", {"agent_id": label, "reason": reason})]
+            # the target first, then the rest (a ranked strategy reads them all)
+            ranking = [label] + [lab for lab in _offered_labels(request) if lab != label]
+            if request.workflow is None or not request.workflow.can_vote:
+                return [("vote", {"agent_id": label, "reason": reason})]
+            return [("vote", vote_arguments(request.workflow, ranking, reason))]
         if step.action == "invalid_vote":
             return [("vote", {"agent_id": step.value, "reason": step.reason or ""})]
         if step.action == "calls":
@@ -225,24 +232,22 @@ def _launch() -> Any:
     return current_launch.get()
 
 
-def _vote_property(request: Request) -> str | None:
-    for tool in request.tools:
-        if tool.name == "vote":
-            props = tool.parameters.get("properties", {})
-            return "ranking" if "ranking" in props else "agent_id"
-    return None
-
-
 def _offered_labels(request: Request) -> list[str]:
-    for tool in request.tools:
-        if tool.name == "vote":
-            props = tool.parameters.get("properties", {})
-            for key in ("agent_id", "ranking"):
-                spec = props.get(key)
-                if spec:
-                    enum = spec.get("enum") or spec.get("items", {}).get("enum") or []
-                    return list(enum)
-    return []
+    return list(request.workflow.labels) if request.workflow is not None else []
+
+
+def _render(offer: Any, calls: list[tuple[str, dict[str, Any]]], lead: str) -> str:
+    """Workflow calls written for the ``json`` (one object) or ``text`` (answer, or ``VOTE:`` line) transport."""
+    lines = [lead] if lead else []
+    for name, arguments in calls:
+        if offer.transport == "json":
+            lines.append(json.dumps({"action": name, **arguments}))
+        elif name == "new_answer":
+            lines.append(str(arguments.get("content", "")))
+        else:
+            labels = arguments.get("ranking") or [arguments.get("agent_id")]
+            lines.append(f"VOTE: {' > '.join(map(str, labels))} - {arguments.get('reason', '')}")
+    return "\n".join(lines)
 
 
 def _current_answers(request: Request) -> dict[str, str]:

@@ -23,7 +23,8 @@ from massgen_core.backend import (
 )
 from massgen_core.config.schema import BackendConfig
 from massgen_core.orchestrator import LaunchContext, current_launch
-from massgen_core.orchestrator.prompts import assign_labels, new_answer_spec, user_prompt, vote_spec
+from massgen_core.orchestrator import workflow
+from massgen_core.orchestrator.prompts import assign_labels, new_answer_spec, user_prompt
 
 
 def _backend(script: Any = None, **options: Any) -> ScriptedBackend:
@@ -35,21 +36,21 @@ def _backend(script: Any = None, **options: Any) -> ScriptedBackend:
 
 
 def _request(
-    answers: dict[str, str] | None = None, question: str = "Q?", ranked: bool = False
+    answers: dict[str, str] | None = None, question: str = "Q?", ranked: bool = False,
+    transport: str = "tools",
 ) -> Request:
     answers = answers or {}
     labels = assign_labels(list(answers))
-    tools = [new_answer_spec()]
-    if labels:
-        if ranked:
-            params = {"properties": {"ranking": {"type": "array", "items": {"enum": list(labels)}}}}
-        else:
-            params = {"properties": {"agent_id": {"enum": list(labels)}}}
-        tools.append(vote_spec(params))
+    if ranked:
+        params = {"properties": {"ranking": {"type": "array", "items": {"type": "string", "enum": list(labels)}}, "reason": {"type": "string"}}}
+    else:
+        params = {"properties": {"agent_id": {"type": "string", "enum": list(labels)}, "reason": {"type": "string"}}}
+    offer = workflow.offer(may_answer=True, labels=list(labels), vote_parameters=params, transport=transport)
     user = user_prompt(question, answers, labels, sorted(answers))
     return Request(
         messages=(Message(role="system", content="sys"), Message(role="user", content=user)),
-        tools=tuple(tools),
+        tools=tuple(workflow.tool_specs(offer)) if transport == "tools" else (),
+        workflow=offer,
     )
 
 
