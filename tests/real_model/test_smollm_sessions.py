@@ -107,3 +107,21 @@ def test_continue_carries_the_history_into_the_next_turn(smollm_server, tmp_path
     shown = _cli(["conversations", "show", "--json", conversation["id"]], tmp_path)
     document = json.loads(shown.stdout)
     assert [turn["question"] for turn in document["turns"]] == ["Say hello.", "Say bye."]
+
+
+def test_the_sample_evaluation_runs_on_the_real_model_against_a_single_agent(smollm_server, tmp_path):
+    """``massgen eval sample``: a 2-agent team against one agent, every item answered and graded."""
+    team = tmp_path / "duo.yaml"
+    team.write_text(smollm_yaml(smollm_server, agents=2, workflow="json"))
+    solo = tmp_path / "solo.yaml"
+    solo.write_text(smollm_yaml(smollm_server, agents=1, single=False))
+    proc = _cli(["eval", "sample", "--config", f"duo={team}", "--baseline", f"solo={solo}", "--out",
+                 str(tmp_path / "eval"), "--json", "--no-logs", "-j", "2"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    duo, solo_row = report["configs"]
+    assert duo["n"] == solo_row["n"] == report["items"] >= 20
+    assert solo_row["answered"] == solo_row["n"] and duo["answered"] >= duo["n"] - 2
+    assert 0 <= duo["correct"] <= duo["n"] and duo["ci95"][0] <= duo["accuracy"] <= duo["ci95"][1]
+    [comparison] = report["comparisons"]
+    assert comparison["wins"] + comparison["losses"] + comparison["ties"] == report["items"]
