@@ -110,17 +110,22 @@ def test_continue_carries_the_history_into_the_next_turn(smollm_server, tmp_path
 
 
 def test_the_sample_evaluation_runs_on_the_real_model_against_a_single_agent(smollm_server, tmp_path):
-    """``massgen eval sample``: a 2-agent team against one agent, every item answered and graded."""
+    """The bundled sample dataset (its first 5 items, to keep the tier short): a 2-agent team against one
+    agent, every item answered and graded."""
+    from massgen_core.evaluation import dataset_path
+
+    sample = tmp_path / "sample5.jsonl"
+    sample.write_text("".join(dataset_path("sample").read_text().splitlines(keepends=True)[:5]))
     team = tmp_path / "duo.yaml"
     team.write_text(smollm_yaml(smollm_server, agents=2, workflow="json"))
     solo = tmp_path / "solo.yaml"
     solo.write_text(smollm_yaml(smollm_server, agents=1, single=False))
-    proc = _cli(["eval", "sample", "--config", f"duo={team}", "--baseline", f"solo={solo}", "--out",
+    proc = _cli(["eval", str(sample), "--config", f"duo={team}", "--baseline", f"solo={solo}", "--out",
                  str(tmp_path / "eval"), "--json", "--no-logs", "-j", "2"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     duo, solo_row = report["configs"]
-    assert duo["n"] == solo_row["n"] == report["items"] >= 20
+    assert duo["n"] == solo_row["n"] == report["items"] == 5
     assert solo_row["answered"] == solo_row["n"] and duo["answered"] >= duo["n"] - 2
     assert 0 <= duo["correct"] <= duo["n"] and duo["ci95"][0] <= duo["accuracy"] <= duo["ci95"][1]
     [comparison] = report["comparisons"]

@@ -216,3 +216,38 @@ def test_serve_does_not_offer_an_installed_tool_its_config_does_not_name(server)
 
 def test_serve_offers_the_tools_its_config_names(server):
     assert _first_request_tools(server, "    tools: [python]\n") == ["new_answer", "python"]
+
+
+def test_port_zero_env_team_name_and_the_access_log(tmp_path):
+    """``--port 0`` prints the port it got; ``--env`` picks an overlay; the access log is JSON lines."""
+    import json as _json
+
+    config = tmp_path / "team.yaml"
+    config.write_text(TINY + "environments:\n  quiet:\n    ui: {logging_enabled: false}\n")
+    proc = massgen("serve", "--config", str(config), "--port", "0", "--env", "quiet", "--team-name", "duo",
+                   "--access-log", env={"MASSGEN_HOME": str(tmp_path)})
+    try:
+        first = proc.stderr.readline()
+        port = int(first.split("http://127.0.0.1:")[1].split(" ")[0])
+        assert port > 0 and "team 'duo'" in first
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            try:
+                httpx.get(f"{url}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        assert [m["id"] for m in httpx.get(f"{url}/v1/models").json()["data"]][0] == "duo"
+        reply = httpx.post(f"{url}/v1/chat/completions", timeout=WAIT_S,
+                           json={"model": "duo", "messages": [{"role": "user", "content": "Q?"}]})
+        assert reply.json()["choices"][0]["message"]["content"] == "A2 says Q? at length"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, rest = proc.communicate(timeout=WAIT_S)
+    lines = [_json.loads(line) for line in rest.splitlines() if line.startswith("{")]
+    chat = next(line for line in lines if line["path"] == "/v1/chat/completions")
+    assert chat["method"] == "POST" and chat["status"] == 200 and chat["route"] == "/v1/chat/completions"
+    assert chat["ms"] > 0 and chat["bytes"] > 0 and chat["client"].startswith("127.0.0.1:")
+    assert not (tmp_path / "data" / "conversations.db").exists()  # the 'quiet' environment turned recording off
