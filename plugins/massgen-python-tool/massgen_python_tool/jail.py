@@ -175,17 +175,19 @@ def _build_root(spec: dict, code: bytes) -> list[str]:
     done = []
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
-    for path in spec["read_only"]:
-        if os.path.lexists(path):
-            _place(path, root)
     os.makedirs(root + "/dev", exist_ok=True)
     _mount("tmpfs", root + "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755")
     for name in ("null", "zero", "full", "random", "urandom"):
         open(f"{root}/dev/{name}", "a").close()
         _mount(f"/dev/{name}", f"{root}/dev/{name}", None, MS_BIND)
+    # The fresh /tmp first, the read-only paths after: an interpreter or virtual environment that
+    # lives under the host's /tmp (a CI checkout, pipx) is then mounted into it, not hidden by it.
     os.makedirs(root + "/tmp", exist_ok=True)
     size = spec["disk_bytes"]
     _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
+    for path in spec["read_only"]:
+        if os.path.lexists(path):
+            _place(path, root)
     os.makedirs(root + "/proc", exist_ok=True)
     try:  # refused where the host's /proc is partly masked (some containers): then no /proc at all
         _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)

@@ -41,6 +41,12 @@ def _gaps(level: str) -> str:
     return " ".join(sandbox.choose(level, Limits(sandbox=level)).gaps(Limits()))
 
 
+def _as_nobody(level: str) -> bool:
+    """Whether root's snippet runs as nobody at this level (a Python nobody can reach, e.g. Debian's):
+    then the test's files, in root's private temporary folder, are out of its reach as well."""
+    return sandbox.choose(level, Limits(sandbox=level)).drop_root
+
+
 def _read_attempt(path: str) -> str:
     return (
         "try:\n"
@@ -65,7 +71,7 @@ def planted_ssh_key():
 @pytest.mark.parametrize("level", LEVELS)
 def test_a_planted_ssh_key_in_the_home_directory(level, planted_ssh_key):
     result = _run(_read_attempt(str(planted_ssh_key)), level)
-    if level in ("namespaces", "landlock"):
+    if level in ("namespaces", "landlock") or _as_nobody(level):
         assert result.stdout.startswith("BLOCKED") and SECRET not in result.stdout
     else:
         assert SECRET in result.stdout and "~/.ssh" in _gaps(level)
@@ -78,7 +84,7 @@ def test_the_keys_file_massgen_setup_writes(level, _isolated_home):
     env_file.write_text(f"OPENAI_API_KEY={SECRET}\n")
     env_file.chmod(0o600)
     result = _run(_read_attempt(str(env_file)), level)
-    if level in ("namespaces", "landlock"):
+    if level in ("namespaces", "landlock") or _as_nobody(level):
         assert result.stdout.startswith("BLOCKED") and SECRET not in result.stdout
     else:
         assert SECRET in result.stdout and "$MASSGEN_HOME/config/.env" in _gaps(level)
@@ -205,6 +211,8 @@ def test_writing_outside_the_working_directory(level, tmp_path):
             level == "namespaces" and result.stdout.count("BLOCKED") == 2  # host /tmp is not even there
         )
         assert written == []
+    elif _as_nobody(level):
+        assert written == [] and "write every file the user nobody" in _gaps(level)
     else:
         assert written and "write every file" in _gaps(level)
 

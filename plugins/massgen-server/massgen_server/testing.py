@@ -135,3 +135,19 @@ class Observer:
     def questions(self) -> list[str]:
         """The question of each session started, in order."""
         return [e.question for e in self.events if e.type == "session_started"]
+
+
+def chromium(purpose: str) -> str:
+    """Debian's chromium for a browser test; under CI its absence fails the test, elsewhere it skips."""
+    import os
+    import shutil
+
+    import pytest
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if os.environ.get("CI"):
+        pytest.fail(f"CI needs Debian's chromium for the {purpose} (.ci/run installs it)")
+    pytest.skip(f"no chromium found: apt-get install chromium to run the {purpose}")
+

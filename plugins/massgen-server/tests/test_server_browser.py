@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import queue
-import shutil
 import socket
 import subprocess
 import threading
@@ -27,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from massgen_server.testing import SECRET, WAIT_S
+from massgen_server.testing import SECRET, WAIT_S, chromium
 
 pytestmark = pytest.mark.slow
 
@@ -35,12 +33,7 @@ BROWSER_WAIT_S = 60.0
 
 
 def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    if os.environ.get("CI"):
-        pytest.fail("CI needs Debian's chromium for the cross-origin tests (.ci/run installs it)")
-    pytest.skip("no chromium found: apt-get install chromium to run the cross-origin browser tests")
+    return chromium("cross-origin browser tests")
 
 
 def _read_request(conn: socket.socket) -> tuple[bytes, bytes]:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from massgen_core.config.loader import config_from_dict
-from massgen_server.testing import make_manager
+from massgen_server.testing import chromium, make_manager
 
 HOSTILE = '<img src=x onerror="document.title=\'pwned\'">'
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -20,12 +19,7 @@ SHOTS = Path(os.environ.get("MASSGEN_SCREENSHOTS", "")) if os.environ.get("MASSG
 
 
 def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    if os.environ.get("CI"):
-        pytest.fail("CI needs Debian's chromium for the web interface tests (.ci/run installs it)")
-    pytest.skip("no chromium found: apt-get install chromium to run the web interface tests")
+    return chromium("web interface tests")
 
 
 @pytest.fixture
