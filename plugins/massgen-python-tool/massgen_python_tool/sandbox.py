@@ -89,12 +89,28 @@ def scrubbed_environment(environ: Mapping[str, str] | None = None) -> dict[str, 
     return env
 
 
+def _link_dirs(path: str) -> list[str]:
+    """The folders of every link ``path`` resolves through (a venv's ``python`` -> a PATH shim -> /usr/bin)."""
+    folders: list[str] = []
+    seen: set[str] = set()
+    while os.path.islink(path) and path not in seen:
+        seen.add(path)
+        path = os.path.join(os.path.dirname(path), os.readlink(path))
+        folders.append(os.path.dirname(os.path.abspath(path)))
+    return folders
+
+
 def read_only_paths() -> list[str]:
-    """The host directories a snippet may read: the system's, and the running Python's."""
+    """The host directories a snippet may read: the system's, and the running Python's.
+
+    The interpreter is started inside the jail by the path it was started by, so each folder a
+    link on the way to the real binary lives in is there too (uv links a venv's python to the
+    python3 it found on PATH, which may itself be a link in a folder of its own).
+    """
     python = [
         os.path.realpath(p)
         for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)))
-    ]
+    ] + _link_dirs(sys.executable)
     paths: list[str] = []
     for path in [*SYSTEM_DIRS, *python]:
         if path in paths or any(path.startswith(p.rstrip("/") + "/") for p in paths):

@@ -285,3 +285,18 @@ def test_an_unavailable_level_is_one_line_from_massgen_sandbox():
     assert proc.returncode == 1
     assert proc.stderr.startswith("massgen: error: sandbox level unavailable here: seccomp: ")
     assert len(proc.stderr.splitlines()) == 1
+
+
+def test_every_folder_on_the_interpreters_link_chain_is_readable(tmp_path, monkeypatch):
+    """A venv's python linked to a PATH shim linked to the real binary: all three folders go in."""
+    real = tmp_path / "usr" / "bin"
+    shim = tmp_path / "shim"
+    venv = tmp_path / "venv" / "bin"
+    for folder in (real, shim, venv):
+        folder.mkdir(parents=True)
+    (real / "python3.11").write_text("")
+    (shim / "python3").symlink_to(real / "python3.11")
+    (venv / "python").symlink_to(shim / "python3")
+    assert sandbox._link_dirs(str(venv / "python")) == [str(shim), str(real)]
+    monkeypatch.setattr(sys, "executable", str(venv / "python"))
+    assert {str(shim), str(real)} <= set(sandbox.read_only_paths())
