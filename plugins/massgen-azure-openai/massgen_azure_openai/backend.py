@@ -166,12 +166,8 @@ class AzureOpenAIBackend(ChatCompletionsBackend):
         return body
 
     def build_http_request(self, request: Request) -> HttpCall:
-        call = super().build_http_request(request)
-        body = dict(call.json)
-        if not self.options.stream:
-            body["stream"] = False
-            body.pop("stream_options", None)
-        return attrs.evolve(call, json=body, stream=bool(body["stream"]), params={"api-version": self.api_version})
+        # ``stream: false`` (the shared key or this plugin's option) is the base class's to honour.
+        return attrs.evolve(super().build_http_request(request), params={"api-version": self.api_version})
 
     # -- the answer ----------------------------------------------------------------
 
