@@ -280,12 +280,7 @@ class TeamBackend(bk.Backend):
         self._calls += 1
         if self.last_answer is not None and (offered or offer is None):
             if offer is not None and offer.can_vote:
-                own = None
-                if launch is not None:
-                    own = next(
-                        (lab for lab, real in launch.labels.items() if real == launch.agent_id),
-                        None,
-                    )
+                own = launch.own_label if launch is not None else None
                 label = own if own in offered else offered[0]
                 ranked = [label] + [lab for lab in offered if lab != label]
                 arguments = vote_arguments(offer, ranked, "the team's coordinated answer stands")
