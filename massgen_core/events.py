@@ -142,7 +142,7 @@ class BackendRetry(Event):
     attempt: int
     delay_s: float
     error: str
-    restart: bool = False  # True when output had already streamed: a visible restart
+    restart: bool = False  # kept on the wire; the core's HTTP kit never retries a stream after output began
 
 
 @_event
