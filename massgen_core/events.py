@@ -86,6 +86,26 @@ class ToolResult(Event):
 
 
 @_event
+class BuiltinToolUsed(Event):
+    """Progress or result of a provider-side tool (web search, code execution, a refusal), as the backend reported it."""
+
+    type: ClassVar[str] = "builtin_tool_used"
+    agent_id: str
+    tool: str
+    status: str  # started | in_progress | completed | failed
+    data: Mapping[str, Any] = attrs.Factory(dict)
+
+
+@_event
+class CitationsReported(Event):
+    """The sources a model response came with (e.g. Grok Live Search's ``citations``)."""
+
+    type: ClassVar[str] = "citations_reported"
+    agent_id: str
+    citations: tuple[Mapping[str, Any], ...] = ()
+
+
+@_event
 class AnswerSubmitted(Event):
     type: ClassVar[str] = "answer_submitted"
     agent_id: str
@@ -225,6 +245,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ReasoningDelta,
         ToolCalled,
         ToolResult,
+        BuiltinToolUsed,
+        CitationsReported,
         AnswerSubmitted,
         AnswerRejected,
         VoteCast,

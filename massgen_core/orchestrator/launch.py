@@ -281,7 +281,7 @@ async def stream_call(
 
     However the call ends, the request is counted (massgen_core.orchestrator.accounting)
     and its budget hold settled (massgen_core.orchestrator.budget). Provider-side tool
-    progress (``BuiltinToolChunk``) and ``Done.citations`` are not events: they are dropped here.
+    progress (``BuiltinToolChunk``) and ``Done.citations`` become events.
     """
     parts: list[str] = []
     calls: list[bk.ToolCall] = []
@@ -318,6 +318,10 @@ async def stream_call(
                     calls.append(chunk.call)
                 elif kind is bk.UsageChunk:
                     record.add_usage(chunk.usage, served=(chunk.backend, chunk.model))
+                elif kind is bk.BuiltinToolChunk:
+                    emit(ev.BuiltinToolUsed, agent_id=agent_id, tool=chunk.tool, status=chunk.status, data=dict(chunk.data))
+                elif kind is bk.Done and chunk.citations:
+                    emit(ev.CitationsReported, agent_id=agent_id, citations=tuple(dict(c) for c in chunk.citations))
         status = "ok"
     except TimeoutError as exc:
         error = exc
