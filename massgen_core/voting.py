@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 
 import attrs
 
+from massgen_core.errors import MassGenError
+
 
 @attrs.frozen(kw_only=True)
 class AgentInfo:
@@ -40,7 +42,7 @@ class Decision:
     explanation: str = ""
 
 
-class InvalidVote(ValueError):
+class InvalidVote(MassGenError, ValueError):
     """The vote call's arguments do not form a valid vote; the message is fed back to the model."""
 
 
