@@ -56,7 +56,7 @@ class Host(Protocol):
     def limits(self) -> Any: ...
 
 
-class AttemptError(Exception):
+class _AttemptError(Exception):
     """A response broke a §4 rule; the message goes back to the model."""
 
     def __init__(
@@ -126,7 +126,7 @@ async def _launch(host: Host, agent: Agent, number: int) -> tuple[Outcome, str]:
         }
         try:
             vote_or_answer = validate(host, agent.id, action, labels, may_answer)
-        except AttemptError as err:
+        except _AttemptError as err:
             last_error, capped = str(err), err.capped
             if err.vote:
                 target = _vote_label(action)
@@ -191,41 +191,41 @@ def system_message(host: Host, agent: Agent, offer: bk.WorkflowOffer) -> bk.Mess
 def validate(
     host: Host, agent_id: str, action: list[bk.ToolCall], labels: Mapping[str, str], may_answer: bool
 ) -> Vote | str:
-    """The §4 rules: a Vote or an answer text, or AttemptError with the message for the model."""
+    """The §4 rules: a Vote or an answer text, or _AttemptError with the message for the model."""
     votes = [c for c in action if c.name == prompts.VOTE]
     answers = [c for c in action if c.name == prompts.NEW_ANSWER]
     if not action:
-        raise AttemptError("no workflow tool call: finish by calling `vote` or `new_answer`", missing=True)
+        raise _AttemptError("no workflow tool call: finish by calling `vote` or `new_answer`", missing=True)
     if votes and answers:
-        raise AttemptError("Error: cannot call both `vote` and `new_answer` in the same response; call one")
+        raise _AttemptError("Error: cannot call both `vote` and `new_answer` in the same response; call one")
     if len(votes) > 1:
-        raise AttemptError("Error: only one `vote` call is allowed per response", vote=True)
+        raise _AttemptError("Error: only one `vote` call is allowed per response", vote=True)
     if len(answers) > 1:
-        raise AttemptError("Error: only one `new_answer` call is allowed per response")
+        raise _AttemptError("Error: only one `new_answer` call is allowed per response")
     if votes:
         call = votes[0]
         if not labels:
-            raise AttemptError("Error: cannot vote when no answers exist; use `new_answer`", vote=True)
+            raise _AttemptError("Error: cannot vote when no answers exist; use `new_answer`", vote=True)
         if call.arguments is None:
-            raise AttemptError("Error: the arguments of `vote` are not valid JSON", vote=True)
+            raise _AttemptError("Error: the arguments of `vote` are not valid JSON", vote=True)
         try:
             return host.strategy.parse_vote(agent_id, call.arguments, labels)
         except InvalidVote as exc:
-            raise AttemptError(f"Error: {exc}", vote=True) from None
+            raise _AttemptError(f"Error: {exc}", vote=True) from None
     if not may_answer:
-        raise AttemptError("Error: you may not submit answers in this team; use `vote`")
+        raise _AttemptError("Error: you may not submit answers in this team; use `vote`")
     content = (answers[0].arguments or {}).get("content")
     if not isinstance(content, str) or not content.strip():
-        raise AttemptError("Error: `new_answer` needs a non-empty `content` string")
+        raise _AttemptError("Error: `new_answer` needs a non-empty `content` string")
     problem = host.coordination.answer_problem(agent_id, content)
     if problem is AnswerProblem.CAPPED:
-        raise AttemptError(
+        raise _AttemptError(
             f"Error: you have reached the maximum of {host.coordination.max_new_answers_per_agent} "
             "new answer(s); use `vote` instead",
             capped=True,
         )
     if problem is AnswerProblem.DUPLICATE:
-        raise AttemptError("Error: this answer duplicates an existing answer; vote for it instead")
+        raise _AttemptError("Error: this answer duplicates an existing answer; vote for it instead")
     return content
 
 
