@@ -58,7 +58,8 @@ def _strategy_for(cls: type[ev.Event]) -> st.SearchStrategy[ev.Event]:
             elif "Mapping[str, int]" in t:
                 fields[field.name] = st.dictionaries(ids, st.integers(0, 10**6), max_size=3)
             elif "Mapping[str, Any]" in t:
-                fields[field.name] = st.none() | st.dictionaries(ids, st.integers() | texts, max_size=3)
+                maps = st.dictionaries(ids, st.integers() | texts, max_size=3)
+                fields[field.name] = st.none() | maps if "None" in t else maps
             elif "Mapping[str, str]" in t:
                 fields[field.name] = st.dictionaries(ids, texts, max_size=3)
             elif t.startswith("bool"):
