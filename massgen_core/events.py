@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
+from massgen_core.backend import Usage
+
 if TYPE_CHECKING:
     import cattrs
 
@@ -193,11 +195,7 @@ class UsageReported(Event):
     agent_id: str
     backend: str
     model: str | None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_tokens: int = 0
-    reasoning_tokens: int = 0
-    cost_usd: float = 0.0
+    usage: Usage = attrs.Factory(Usage)  # tokens and cost; flat on the wire (see _converter)
     latency_s: float | None = None
     ttft_s: float | None = None  # time to the first text token
     ttfb_s: float | None = None  # time to the first byte of any content (text, reasoning, tool call)
@@ -269,8 +267,33 @@ def _converter() -> cattrs.Converter:
     # on every command, and importing cattrs and building the converter is a noticeable share of
     # start-up (see massgen_core/http/__init__.py).
     import cattrs
+    from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
-    return cattrs.Converter()
+    converter = cattrs.Converter()
+    nested_out = make_dict_unstructure_fn(UsageReported, converter)
+    nested_in = make_dict_structure_fn(UsageReported, converter)
+
+    def flat(event: UsageReported) -> dict[str, Any]:
+        # The usage fields sit where they always did, between ``model`` and ``latency_s``.
+        out: dict[str, Any] = {}
+        for key, value in nested_out(event).items():
+            if key == "usage":
+                out.update(value)
+            else:
+                out[key] = value
+        return out
+
+    def nested(data: Mapping[str, Any], _cls: type) -> UsageReported:
+        data = dict(data)
+        data["usage"] = {key: data.pop(key) for key in _USAGE_KEYS if key in data}
+        return nested_in(data, UsageReported)
+
+    converter.register_unstructure_hook(UsageReported, flat)
+    converter.register_structure_hook(UsageReported, nested)
+    return converter
+
+
+_USAGE_KEYS = tuple(field.name for field in attrs.fields(Usage))
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

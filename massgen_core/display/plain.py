@@ -152,11 +152,12 @@ class PlainDisplay(Display):
         self._line(line)
 
     def _usage(self, e: ev.UsageReported) -> None:
-        self._tokens += e.input_tokens + e.output_tokens
+        usage = e.usage
+        self._tokens += usage.input_tokens + usage.output_tokens
         if self.verbosity >= 2:
             self._flush_reasoning(e.agent_id)  # a usage report ends a model call
             self._line(
-                f"[{e.agent_id}] usage {e.backend}/{e.model}: {e.input_tokens} in, {e.output_tokens} out, ${e.cost_usd:.4f}"
+                f"[{e.agent_id}] usage {e.backend}/{e.model}: {usage.input_tokens} in, {usage.output_tokens} out, ${usage.cost_usd:.4f}"
             )
 
     def _session_finished(self, e: ev.SessionFinished) -> None:

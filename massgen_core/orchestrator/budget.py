@@ -171,7 +171,8 @@ def settled_cost(hold: Hold, fields: dict[str, Any] | None) -> float:
     """
     if fields is None:
         return 0.0  # never sent
-    return max(hold.reserved, fields["cost_usd"]) if fields["estimated"] else fields["cost_usd"]
+    cost = fields["usage"].cost_usd
+    return max(hold.reserved, cost) if fields["estimated"] else cost
 
 
 def _name(scope: str, agent_id: str) -> str:

@@ -302,13 +302,7 @@ class TeamBackend(bk.Backend):
                 if isinstance(event, ev.FinalAnswerDelta):
                     yield bk.TextDelta(event.text)
                 elif isinstance(event, ev.UsageReported):
-                    usage = usage + bk.Usage(
-                        input_tokens=event.input_tokens,
-                        output_tokens=event.output_tokens,
-                        cached_tokens=event.cached_tokens,
-                        reasoning_tokens=event.reasoning_tokens,
-                        cost_usd=event.cost_usd,
-                    )
+                    usage = usage + event.usage
                 elif isinstance(event, ev.SessionFinished):
                     final, error = event.final_answer, event.error
         yield bk.UsageChunk(usage)

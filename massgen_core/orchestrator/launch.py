@@ -370,15 +370,7 @@ def _streamed(host: Host, hold: Hold, chars: int) -> None:
 
 
 def _usage(host: Host, agent: Agent, fields: dict[str, Any], served: tuple[str | None, str | None]) -> None:
-    host.add_usage(
-        bk.Usage(
-            input_tokens=fields["input_tokens"],
-            output_tokens=fields["output_tokens"],
-            cached_tokens=fields["cached_tokens"],
-            reasoning_tokens=fields["reasoning_tokens"],
-            cost_usd=fields["cost_usd"],
-        )
-    )
+    host.add_usage(fields["usage"])
     host.emit(
         ev.UsageReported,
         agent_id=agent.id,

@@ -49,7 +49,12 @@ def _strategy_for(cls: type[ev.Event]) -> st.SearchStrategy[ev.Event]:
             fields[field.name] = st.floats(min_value=0, max_value=2e9, allow_nan=False)
         else:
             t = field.type if isinstance(field.type, str) else str(field.type)
-            if "tuple[Mapping" in t:
+            if t == "Usage":
+                fields[field.name] = st.builds(
+                    Usage, input_tokens=st.integers(0, 10**6), output_tokens=st.integers(0, 10**6),
+                    cost_usd=st.floats(0, 10, allow_nan=False),
+                )
+            elif "tuple[Mapping" in t:
                 fields[field.name] = st.lists(st.dictionaries(ids, texts, max_size=2), max_size=2).map(tuple)
             elif "tuple[str" in t:
                 fields[field.name] = st.tuples(ids, ids)
