@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import attrs
 
+from massgen_core.config import counts
 from massgen_core.config.checker import (
     _INVALID,
     KeyPath,
@@ -59,6 +60,7 @@ AGENT_KEYS = (
     "voting",
     "orchestrator",
     "tools",
+    "count",
 )
 DISPLAY_TYPES = ("rich_terminal", "rich", "terminal", "simple", "plain")  # massgen_core.display
 ROUTING_STRATEGIES = ("round_robin", "least_busy", "lowest_latency")
@@ -299,7 +301,9 @@ class _Rules:
             c.add((), "no agents: write 'agent:' (one agent) or 'agents:' (a list of agents)")
             return None
         defaults = self.backend_params(data.get("backend_params"))
-        agents = [self.agent(raw, path, default_id, defaults) for path, raw, default_id in entries]
+        agents = counts.expand(
+            [self.agent(raw, path, default_id, defaults) for path, raw, default_id in entries]
+        )
         for key in self.c.option_defaults:
             if key not in self.c.option_defaults_used:
                 c.unknown_key(
@@ -371,16 +375,22 @@ class _Rules:
                 (*path, "id"), f"an agent id must be a non-empty string, got {_type_name(agent_id)}"
             )
             ok, agent_id = False, default_id
-        if agent_id in c.ids:
-            first = c.doc.where(c.ids[agent_id])[0]
-            c.add(
-                (*path, "id") if "id" in data else path,
-                f"duplicate agent id {agent_id!r} (first used on line {first})",
-            )
-            ok = False
-        else:
-            c.ids[agent_id] = (*path, "id") if "id" in data else path
+        count = self.count(data, path)
+        if count is _INVALID:
+            ok, count = False, None
+        for own_id in [agent_id] if count is None else counts.copy_ids(agent_id, count):
+            if own_id in c.ids:
+                first = c.doc.where(c.ids[own_id])[0]
+                c.add(
+                    (*path, "id") if "id" in data else path,
+                    f"duplicate agent id {own_id!r} (first used on line {first})",
+                )
+                ok = False
+            else:
+                c.ids[own_id] = (*path, "id") if "id" in data else path
         result: dict[str, Any] = {"id": agent_id}
+        if count is not None:
+            result["count"] = count  # expanded into copies by counts.expand once the list is checked
 
         for key, tp in (("system_message", str), ("role", str), ("weight", float)):
             if key in data and data[key] is not None:
@@ -422,7 +432,7 @@ class _Rules:
             members = [self.agent(item, p, d, defaults) for p, item, d in entries]
             if any(m is _INVALID for m in members):
                 ok = False
-            result["agents"] = members
+            result["agents"] = counts.expand(members)
             if "voting" in data:
                 c.team_voting[agent_id] = (*path, "voting")
                 voting = self.voting(data["voting"], (*path, "voting"))
@@ -451,6 +461,22 @@ class _Rules:
                 ok = False
             result["backend"] = backend
         return result if ok else _INVALID
+
+    def count(self, data: dict[str, Any], path: KeyPath) -> Any:
+        """An entry's ``count`` (None without one): a whole number of copies, only of an agent with a backend."""
+        if "count" not in data:
+            return None
+        value = data["count"]
+        if "agents" in data:
+            self.c.add((*path, "count"), "count makes copies of one agent; a team cannot have a count", at_key=True)
+            return _INVALID
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= counts.MAX_COUNT:
+            self.c.add(
+                (*path, "count"),
+                f"count must be a whole number from 1 to {counts.MAX_COUNT}, got {value!r}",
+            )
+            return _INVALID
+        return value
 
     # sections
     def section(self, raw: Any, path: KeyPath, cls: type) -> Any:
