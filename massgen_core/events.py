@@ -149,6 +149,16 @@ class AgentRestarted(Event):
 
 
 @_event
+class AgentAdded(Event):
+    """A team with ``scale`` grew: ``agent_id`` is a new copy of ``copy_of`` that joins this turn."""
+
+    type: ClassVar[str] = "agent_added"
+    agent_id: str
+    copy_of: str
+    reason: str
+
+
+@_event
 class AgentFailed(Event):
     type: ClassVar[str] = "agent_failed"
     agent_id: str
@@ -250,6 +260,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         VoteCast,
         VoteDiscarded,
         AgentRestarted,
+        AgentAdded,
         AgentFailed,
         BackendRetry,
         BackendFallback,

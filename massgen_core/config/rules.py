@@ -462,6 +462,16 @@ class _Rules:
             result["backend"] = backend
         return result if ok else _INVALID
 
+    def scale_fits(self, scale: dict[str, Any], path: KeyPath) -> bool:
+        low, high = scale.get("min", 1), scale.get("max")
+        if high is None:
+            self.c.add(path, "scale needs max: the most agents the team may grow to")
+            return False
+        if not 1 <= low <= high <= counts.MAX_COUNT:
+            self.c.add(path, f"scale needs 1 <= min <= max <= {counts.MAX_COUNT}, got min {low!r}, max {high!r}")
+            return False
+        return True
+
     def count(self, data: dict[str, Any], path: KeyPath) -> Any:
         """An entry's ``count`` (None without one): a whole number of copies, only of an agent with a backend."""
         if "count" not in data:
@@ -493,6 +503,8 @@ class _Rules:
             # `not value > 0` also catches NaN
             if key in POSITIVE_BOUNDS and value is not None and not value > 0:
                 self.c.add((*path, key), f"{key} must be greater than 0, got {value!r}")
+                ok = False
+            if key == "scale" and value is not None and not self.scale_fits(value, (*path, key)):
                 ok = False
         return checked if ok else _INVALID
 

@@ -73,6 +73,7 @@ class PlainDisplay(Display):
                     ev.VoteCast: self._vote_cast,
                     ev.AgentRestarted: self._agent_restarted,
                     ev.AgentFailed: self._agent_failed,
+                    ev.AgentAdded: self._agent_added,
                     ev.WinnerSelected: self._winner_selected,
                     ev.SessionFinished: self._session_finished,
                     ev.UsageReported: self._usage,
@@ -138,6 +139,9 @@ class PlainDisplay(Display):
     def _agent_failed(self, e: ev.AgentFailed) -> None:
         self._flush_reasoning(e.agent_id)
         self._line(f"[{e.agent_id}] failed: {e.error}")
+
+    def _agent_added(self, e: ev.AgentAdded) -> None:
+        self._line(f"[{e.agent_id}] added (a copy of {e.copy_of}): {e.reason}")
 
     def _fallback(self, e: ev.BackendFallback) -> None:
         self._line(f"[{e.agent_id}] switched backend {e.from_backend} -> {e.to_backend}: {e.error}")

@@ -129,7 +129,16 @@ def _build_team(
         final_presentation=orchestrator.final_presentation,
         coordination_instructions=orchestrator.coordination_instructions,
         presentation_instructions=orchestrator.presentation_instructions,
+        scale_min=orchestrator.scale.min if orchestrator.scale else None,
+        scale_max=orchestrator.scale.max if orchestrator.scale else None,
     )
+    configs = {agent_config.id: agent_config for agent_config in agent_configs}
+
+    def spawn(template: str, agent_id: str) -> Agent:
+        """A new agent configured like ``template`` (a team's ``scale``)."""
+        configs[agent_id] = attrs.evolve(configs[template], id=agent_id)
+        return _build_agent(configs[agent_id], config, manager, emit, default_tools, choices)
+
     orch = Orchestrator(
         agents,
         strategy,
@@ -137,6 +146,7 @@ def _build_team(
         limits=limits,
         use_orchestrator_for_single_agent=config.ui.use_orchestrator_for_single_agent,
         emit_backend_event=emit_backend_event,
+        spawn=spawn if orchestrator.scale else None,
     )
     holder.append(orch)
     return orch

@@ -151,6 +151,16 @@ class Coordination:
     def ordered_answers(self) -> dict[str, str]:
         return {agent_id: self.answers[agent_id] for agent_id in self.order if agent_id in self.answers}
 
+    def add_agent(self, agent_id: str) -> None:
+        """A new agent joins the turn (a team's ``scale``); it is launched on the current snapshot."""
+        if agent_id in self.records:
+            raise ValueError(f"agent {agent_id!r} is already in the turn")
+        self.order.append(agent_id)
+        self.records[agent_id] = Record(agent_id)
+
+    def distinct_answers(self) -> int:
+        return len({text.strip() for text in self.answers.values()})
+
     def take_dropped(self) -> list[Dropped]:
         """The agents dropped since the last call, in order (the driver reports each one)."""
         out, self._dropped = self._dropped, []

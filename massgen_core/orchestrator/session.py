@@ -31,8 +31,9 @@ from massgen_core.orchestrator.agent import Agent
 from massgen_core.orchestrator.budget import Budgets
 from massgen_core.orchestrator.context import LaunchContext, current_launch
 from massgen_core.orchestrator.coordination import ENDED_BY, Coordination, EndedBy, Outcome
+from massgen_core.orchestrator.scaling import Scaler
 from massgen_core.tools import Tool
-from massgen_core.voting import Vote, VotingStrategy
+from massgen_core.voting import AgentInfo, Vote, VotingStrategy
 
 MAX_TOOL_ROUNDS = ln.MAX_TOOL_ROUNDS
 
@@ -53,6 +54,9 @@ class Limits:
     # False: once every other agent has voted, decide without an agent that is only retrying.
     wait_for_retrying_agents: bool = False
     final_presentation: bool = True
+    # A team's ``scale``: grow to ``scale_max`` agents while answers disagree, keep ``scale_min`` active.
+    scale_min: int | None = None
+    scale_max: int | None = None
     coordination_instructions: str | None = None
     presentation_instructions: str | None = None
 
@@ -70,6 +74,7 @@ class Orchestrator:
         tools: Sequence[Tool] = (),
         use_orchestrator_for_single_agent: bool = True,
         emit_backend_event: Callable[[ev.Event], None] | None = None,
+        spawn: Callable[[str, str], Agent] | None = None,
     ) -> None:
         if not agents:
             raise ValueError("an orchestrator needs at least one agent")
@@ -80,6 +85,7 @@ class Orchestrator:
         self.tools = {tool.name: tool for tool in tools if tool.name not in prompts.WORKFLOW_TOOLS}
         self.use_orchestrator_for_single_agent = use_orchestrator_for_single_agent
         self.emit_backend_event = emit_backend_event
+        self.spawn = spawn  # (template id, new id) -> a new agent like the template (scale)
         self._session: _Session | None = None
         self.conversation_cost_usd = 0.0  # what earlier runs (turns) of this team spent
 
@@ -191,6 +197,12 @@ class _Session:
         self._group: asyncio.TaskGroup | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.retries: dict[str, int] = {}  # agent id -> backend retries reported so far
+        self.scaler = (
+            Scaler(limits.scale_min or 1, limits.scale_max)
+            if limits.scale_max is not None and orch.spawn is not None
+            else None
+        )
+        self._voters = len(orch.strategy.agents)  # agents added this turn leave the strategy at its end
         self.budget = Budgets(
             session=limits.max_cost_usd,
             per_agent=limits.max_cost_usd_per_agent,
@@ -256,6 +268,7 @@ class _Session:
                 await self._cancel_all()
         finally:
             self.closed = True
+            await self._shrink()
 
     async def _drive(self) -> AsyncIterator[ev.Event]:
         orch = self.orch
@@ -288,6 +301,7 @@ class _Session:
                     continue
             elif isinstance(item, _LaunchDone):
                 self._finish_launch(item)
+                self._scale()
             if coordination.stop_reason is not None:
                 ended_by = coordination.stop_reason
                 break
@@ -359,6 +373,25 @@ class _Session:
         del self.tasks[done.agent_id]
         self.coordination.finish(done.agent_id, done.outcome, done.detail, now=time.monotonic())
         self._report_dropped()
+
+    def _scale(self) -> None:
+        """Grow the team as its ``scale`` says (massgen_core.orchestrator.scaling)."""
+        if self.scaler is None:
+            return
+        stopping = self.coordination.stop_reason is not None or self.budget.exhausted() is not None
+        while (growth := self.scaler.next(self.coordination, stopping=stopping)) is not None:
+            assert self.orch.spawn is not None
+            agent = self.orch.spawn(growth.copy_of, growth.agent_id)
+            self.agents[agent.id] = agent
+            self.coordination.add_agent(agent.id)
+            self.strategy.agents.append(AgentInfo(id=agent.id, weight=agent.weight, role=agent.role))
+            self.emit(ev.AgentAdded, agent_id=agent.id, copy_of=growth.copy_of, reason=growth.reason)
+
+    async def _shrink(self) -> None:
+        """The turn is over: the agents it added leave the strategy and close their backends."""
+        del self.strategy.agents[self._voters :]
+        for agent_id in self.coordination.order[len(self.order) :]:
+            await self.agents[agent_id].backend.aclose()
 
     def _schedule(self) -> None:
         for launch in self.coordination.to_launch():

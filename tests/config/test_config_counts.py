@@ -89,3 +89,22 @@ def test_a_command_line_count_out_of_range_is_refused(manager, model):
 def test_a_count_with_config_says_to_write_it_in_the_file(load):
     with pytest.raises(ConfigError, match="write `count: N` in the agent"):
         apply_cli_overrides(load(TEAM), model="gpt-4o:2")
+
+
+def test_a_team_scale_loads_into_the_orchestrator_section(load):
+    config = load("orchestrator: {scale: {min: 2, max: 5}}\n" + TEAM)
+    assert (config.orchestrator.scale.min, config.orchestrator.scale.max) == (2, 5)
+
+
+@pytest.mark.parametrize(
+    ("scale", "message"),
+    [
+        ("{min: 3, max: 2}", "scale needs 1 <= min <= max <= 64, got min 3, max 2"),
+        ("{min: 0, max: 2}", "scale needs 1 <= min <= max <= 64, got min 0, max 2"),
+        ("{max: 65}", "scale needs 1 <= min <= max <= 64, got min 1, max 65"),
+        ("{min: 2}", "scale needs max: the most agents the team may grow to"),
+    ],
+)
+def test_a_scale_out_of_bounds_is_located(problems, scale, message):
+    found = problems(f"orchestrator: {{scale: {scale}}}\nagents:\n  - backend: {{type: openai, model: gpt-4o}}\n")
+    assert [(p.line, p.key_path, p.message) for p in found] == [(1, "orchestrator.scale", message)]
