@@ -36,10 +36,6 @@ class LaunchContext:
         """The label of this agent's own answer in the snapshot, if it has one."""
         return next((label for label, real in self.labels.items() if real == self.agent_id), None)
 
-    @property
-    def turn(self) -> int:
-        return len(self.history) + 1
-
 
 current_launch: ContextVar[LaunchContext | None] = ContextVar(
     "massgen_current_launch", default=None

@@ -131,6 +131,17 @@ class CoordinationMachine(RuleBasedStateMachine):
                 if dropped in self.snapshots:
                     self._finish(dropped, Outcome.RESTART)
 
+    @rule()
+    @precondition(lambda self: self._started() and len(self.coordination.records) < 5)
+    def join(self) -> None:
+        """A team with ``scale`` adds an agent mid-turn."""
+        c = self.coordination
+        assert c is not None
+        agent_id = f"n{len(c.records)}"
+        c.add_agent(agent_id)
+        c.strategy.agents.append(AgentInfo(id=agent_id))
+        assert c.records[agent_id].active and not c.records[agent_id].running
+
     @rule(reason=st.sampled_from([EndedBy.TIMEOUT, EndedBy.BUDGET, EndedBy.CANCELLED]))
     @precondition(_started)
     def stop(self, reason: EndedBy) -> None:
@@ -248,3 +259,14 @@ def test_a_launch_cancelled_before_it_started_is_relaunched_silently() -> None:
     again = {launch.agent_id: launch for launch in c.to_launch()}
     assert again["b"].number == 1 and again["b"].restarted is None
     assert again["c"].number == 2 and again["c"].restarted == "new answer from a"
+
+
+def test_an_agent_joins_once_and_is_launched_on_the_current_snapshot() -> None:
+    c = Coordination(["a"], MajorityStrategy([AgentInfo(id="a")]))
+    c.to_launch()
+    c.accept_answer("a", "Paris")
+    c.add_agent("n")
+    with pytest.raises(ValueError, match="already in the turn"):
+        c.add_agent("n")
+    assert [launch.agent_id for launch in c.to_launch()] == ["n"]
+    assert c.active() == ["a", "n"] and c.snapshot().labels == {"agent1": "a"}
