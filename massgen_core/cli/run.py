@@ -1,37 +1,20 @@
 """``massgen [OPTIONS] ["question"]``: the v0.0.3 command line, plus our additions.
 
 This module only declares the options; ``massgen_core.cli.run_impl.execute``
-does the work (config resolution, the session, displays, recording).
+does the work (config resolution, the session, displays, recording). The
+parsed options are a ``RunOptions`` (massgen_core.cli.options, re-exported
+here), so run_impl never imports this module and the two form no cycle.
 """
 
 from __future__ import annotations
 
 import sys
 
-import attrs
 import click
 
+from massgen_core.cli.options import RunOptions
 
-@attrs.frozen(kw_only=True)
-class RunOptions:
-    question: str | None = None
-    config: str | None = None
-    backend: str | None = None
-    model: str | None = None
-    base_url: str | None = None
-    system_message: str | None = None
-    no_display: bool = False
-    no_logs: bool = False
-    json_output: bool = False
-    json_lines: bool = False
-    env: str | None = None
-    preset: str | None = None
-    template: str | None = None
-    params: tuple[tuple[str, str], ...] = ()
-    continue_latest: bool = False
-    resume: str | None = None
-    verbosity: int = 1  # 0 final answer only, 1 normal, 2 verbose, 3 debug
-    debug: bool = False
+__all__ = ["RunOptions", "run"]
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
