@@ -66,7 +66,7 @@ class Conversation:
 
     def open(self) -> Self:
         self.preflight()
-        if self.conversation_id is not None and self.team.record and hasattr(self.orchestrator, "conversation_cost_usd"):
+        if self.conversation_id is not None and self.team.record:  # its budget counts what earlier turns spent
             from massgen_core.recording import conversation_cost
 
             self.orchestrator.conversation_cost_usd = conversation_cost(self.conversation_id)
