@@ -17,6 +17,13 @@ from massgen_core.cli.options import RunOptions
 __all__ = ["RunOptions", "run"]
 
 
+def _samples(ctx: click.Context) -> None:
+    from massgen_core.cli.samples import samples_text
+
+    click.echo(samples_text())
+    ctx.exit(0)
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("question", required=False)
 @click.option("--config", "-c", "config", metavar="FILE", help="Config file (YAML or JSON), or the name of a bundled config.")
@@ -37,6 +44,14 @@ __all__ = ["RunOptions", "run"]
 @click.option("-q", "--quiet", "quiet", count=True, help="Less output (-q: final answer only).")
 @click.option("-v", "--verbose", "verbose", count=True, help="More output (-v: reasoning and tools, -vv: debug).")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.option(
+    "--create-samples",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=lambda ctx, param, value: _samples(ctx) if value else None,
+    help="Show where the sample configs are and how to run or copy one (v0.0.3 habit).",
+)
 @click.pass_context
 def run(ctx: click.Context, quiet: int, verbose: int, debug: bool, **kwargs: object) -> None:
     """Run one question through the agents (no question: interactive mode)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -34,6 +35,8 @@ EXIT_OK = 0
 EXIT_NO_ANSWER = 1
 EXIT_INTERRUPTED = 130
 
+# With no config, no --backend and no --model, v0.0.3 ran one OpenAI agent; so do we when its key is set.
+DEFAULT_BACKEND, DEFAULT_BACKEND_KEY = "openai", "OPENAI_API_KEY"
 NO_CONFIG_MESSAGE = (
     "no agents configured: run `massgen setup`, or pass --config FILE (try the offline demo, no keys needed: "
     'massgen --config offline-demo.yaml "your question"), or --backend TYPE / --model NAME '
@@ -85,22 +88,40 @@ def resolve_config(options: RunOptions) -> tuple[Any, list[str]]:
         return config, [f"massgen: {p.format()}" for p in problems]
     if options.env:
         raise MassGenError("--env selects an environment of a config file: pass --config FILE too")
-    if not (options.backend or options.model):
-        from massgen_core.cli.setup_cmd import default_output
+    from massgen_core.cli.setup_cmd import DEFAULT_MODELS, default_output
 
+    if not (options.backend or options.model):
         if default_output().is_file():  # written by `massgen setup`
             config, problems = loader.load_config_with_warnings(default_output())
             config = loader.apply_cli_overrides(config, system_message=options.system_message, base_url=options.base_url)
             return config, [f"massgen: {p.format()}" for p in problems]
-    if options.backend or options.model:
+    backend, model, note = options.backend, options.model, None
+    if backend and not model:
+        model = DEFAULT_MODELS.get(backend)  # the documented default rather than a request with no model
+        if model is not None:
+            note = f"massgen: --backend {backend} without --model: using its default model {model}"
+    elif not (backend or model) and _has_key(DEFAULT_BACKEND_KEY):  # v0.0.3: a bare `massgen "q"` ran OpenAI
+        backend, model = DEFAULT_BACKEND, DEFAULT_MODELS[DEFAULT_BACKEND]
+        note = (
+            f"massgen: no config given and {DEFAULT_BACKEND_KEY} is set: one {backend} agent with {model} "
+            "(choose with --config FILE or --model NAME)"
+        )
+    if backend or model:
         config, problems = loader.config_from_cli_with_warnings(
-            backend=options.backend,
-            model=options.model,
+            backend=backend,
+            model=model,
             base_url=options.base_url,
             system_message=options.system_message,
         )
-        return config, [f"massgen: {p.format()}" for p in problems]
+        return config, [f"massgen: {p.format()}" for p in problems] + ([note] if note else [])
     raise MassGenError(NO_CONFIG_MESSAGE)
+
+
+def _has_key(variable: str) -> bool:
+    from massgen_core.config.loader import load_dotenv_files
+
+    load_dotenv_files()  # a key in .env counts, as it does for the run
+    return bool(os.environ.get(variable, "").strip())
 
 
 def build_question(options: RunOptions) -> str | None:
@@ -270,7 +291,7 @@ def _clear(session: Interactive, arg: str) -> bool:
     return True
 
 
-@command("/help", help="list the commands")
+@command("/help", "/h", help="list the commands")
 def _help(session: Interactive, arg: str) -> bool:
     seen: list[Command] = []
     for entry in COMMANDS.values():
@@ -278,6 +299,7 @@ def _help(session: Interactive, arg: str) -> bool:
             seen.append(entry)
     lines = ["Type a question to ask the agents; earlier questions and answers are carried along.", "Commands:"]
     lines += [f"  {' '.join(entry.names):<22} {entry.help}" for entry in seen]
+    lines.append(f"  ({', '.join(BARE_COMMANDS)} also work without the slash, typed alone on a line)")
     session.streams.info("\n".join(lines))
     return True
 
@@ -310,6 +332,10 @@ from massgen_core.store.session_commands import install as _install_store_comman
 _install_store_commands(command)
 
 
+# v0.0.3's interactive words, typed without a slash: the whole line, in any case, is the command.
+BARE_COMMANDS = {"quit": "/quit", "exit": "/exit", "reset": "/reset", "clear": "/clear", "help": "/help"}
+
+
 @attrs.define
 class Interactive:
     """The multi-turn loop: reads lines from stdin (a terminal or a pipe) until /quit or EOF."""
@@ -328,7 +354,7 @@ class Interactive:
     def banner(self) -> None:
         config = self.runner.config
         agents = ", ".join(a.id for a in config.agents)
-        self.streams.info(f"MassGen interactive mode · agents: {agents} · type a question, /help for commands, /quit to leave")
+        self.streams.info(f"MassGen interactive mode · agents: {agents} · type a question, /help for commands, /quit (or quit) to leave")
 
     def loop(self) -> int:
         if self.runner.options.verbosity >= 1:
@@ -339,6 +365,7 @@ class Interactive:
                 return EXIT_OK
             if not line:
                 continue
+            line = BARE_COMMANDS.get(line.lower(), line)
             if line.startswith("/"):
                 name, _, arg = line.partition(" ")
                 entry = COMMANDS.get(name.lower())
@@ -351,6 +378,8 @@ class Interactive:
                 except MassGenError as exc:  # /save on a store that cannot be written, say
                     self.streams.error(str(exc))
                 continue
+            if self.runner.turns and self.runner.options.verbosity >= 1:  # where one turn ends and the next begins
+                self.streams.info(f"--- turn {self.runner.turns + 1} " + "-" * 40)
             try:
                 code = self.runner.ask(check_question(line))
             except MassGenError as exc:

@@ -134,3 +134,30 @@ def test_a_missing_key_is_refused_by_preflight_before_any_recording(_isolated_ho
     with pytest.raises(MassGenError, match="OPENAI_API_KEY"):
         team.conversation()
     assert not default_path().exists()
+
+
+def _offline_teams() -> list:
+    """Every bundled config and built-in preset whose agents are all scripted (they run with no key)."""
+    from ruamel.yaml import YAML
+
+    from massgen_core import configs
+    from massgen_core.presets import entries
+
+    paths = [*configs.bundled_configs().values(), *(e.path for e in entries("preset") if e.builtin)]
+    offline = []
+    for path in paths:
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+        agents = data.get("agents") or [data.get("agent")]
+        if all(agent["backend"]["type"] == "scripted" for agent in agents):
+            offline.append(pytest.param(path, id=f"{path.parent.name}/{path.name}"))
+    return offline
+
+
+@pytest.mark.parametrize("path", _offline_teams())
+async def test_every_offline_demo_answers_a_second_and_third_question(path):
+    async with Team.from_config(path, record=False) as team:
+        async with team.conversation() as conversation:
+            for question in ("one?", "two?", "three?"):
+                events = await answers_of(conversation, question)
+                assert events[-1].final_answer, (question, events[-1].error)
+    assert [q for q, _ in conversation.history] == ["one?", "two?", "three?"]
