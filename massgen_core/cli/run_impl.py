@@ -37,6 +37,8 @@ EXIT_INTERRUPTED = 130
 
 # With no config, no --backend and no --model, v0.0.3 ran one OpenAI agent; so do we when its key is set.
 DEFAULT_BACKEND, DEFAULT_BACKEND_KEY = "openai", "OPENAI_API_KEY"
+# Backend types that call no model, so `--backend TYPE` alone needs no default model.
+MODEL_OPTIONAL = frozenset({"scripted"})
 NO_CONFIG_MESSAGE = (
     "no agents configured: run `massgen setup`, or pass --config FILE (try the offline demo, no keys needed: "
     'massgen --config offline-demo.yaml "your question"), or --backend TYPE / --model NAME '
@@ -96,7 +98,7 @@ def resolve_config(options: RunOptions) -> tuple[Any, list[str]]:
             config = loader.apply_cli_overrides(config, system_message=options.system_message, base_url=options.base_url)
             return config, [f"massgen: {p.format()}" for p in problems]
     backend, model, note = options.backend, options.model, None
-    if backend and not model:
+    if backend and not model and backend not in MODEL_OPTIONAL:
         model = DEFAULT_MODELS.get(backend)  # the documented default rather than a request with no model
         if model is not None:
             note = f"massgen: --backend {backend} without --model: using its default model {model}"
