@@ -12,11 +12,9 @@ from pathlib import Path
 
 
 def _summary(path: Path) -> str:
-    for line in path.read_text(encoding="utf-8").splitlines():
-        text = line.lstrip("#").strip()
-        if text:
-            return text if line.startswith("#") else ""
-    return ""
+    """The first line of the file's leading comment ('' when it starts with no comment)."""
+    first = next((line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()), "")
+    return first.lstrip("#").strip() if first.startswith("#") else ""
 
 
 def samples_text() -> str:

@@ -109,3 +109,24 @@ def test_an_explicit_model_is_sent_as_given(cli, openai_server):
     assert done.returncode == 0, done.stderr
     assert models_asked(openai_server) == {"gpt-4.1-mini"}
     assert "default model" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "summary"),
+    [("# Two agents.\n# More.\nagents: []\n", "Two agents."), ("\n\n#   Spaced  \n", "Spaced"), ("agents: []\n# late\n", ""), ("", "")],
+)
+def test_a_sample_is_summed_up_by_the_first_line_of_its_leading_comment(tmp_path, text, summary):
+    from massgen_core.cli.samples import _summary
+
+    path = tmp_path / "x.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert _summary(path) == summary
+
+
+def test_a_backend_without_a_default_model_is_left_to_the_config_rules(monkeypatch):
+    from massgen_core.cli.options import RunOptions
+    from massgen_core.cli.run_impl import resolve_config
+
+    config, lines = resolve_config(RunOptions(backend="chatcompletion", base_url="http://127.0.0.1:9/v1"))
+    assert config.agents[0].backend.model is None
+    assert not any("default model" in line for line in lines)
