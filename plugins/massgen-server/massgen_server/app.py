@@ -381,7 +381,7 @@ class Api:
             on_observer_error=lambda name, exc: warn(switched_off_message(name, exc)),
         )
         try:
-            conversation = Conversation(team, history=history, conversation_id=conversation_id)
+            conversation = Conversation(team, history=history, conversation_id=conversation_id, grace_s=CANCEL_GRACE_S)
         except MassGenError as exc:
             return error_response(422, "config_error", str(exc))
         try:
