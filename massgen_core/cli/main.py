@@ -93,7 +93,7 @@ class MassGenGroup(click.Group):
             return self.commands[name]
         if name in LAZY_COMMANDS and _available(name):
             module_name, attr = LAZY_COMMANDS[name]
-            command = getattr(importlib.import_module(module_name), attr)
+            command: click.Command = getattr(importlib.import_module(module_name), attr)
             self.add_command(command, name)
             return command
         if not self._plugin_commands_loaded:

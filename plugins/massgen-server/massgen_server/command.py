@@ -18,7 +18,7 @@ from massgen_core.errors import MassGenError
 
 
 # On Ctrl-C, how long running sessions may go on before they are cancelled.
-SHUTDOWN_GRACE_S = 10.0
+SHUTDOWN_GRACE_S = 10
 
 
 def is_loopback(host: str) -> bool:
