@@ -111,6 +111,7 @@ def test_a_session_holds_the_collector_until_its_first_request_and_imports_only_
     assert "httpx._main" not in modules and "httpx" in modules
     assert "massgen_core.display.live" not in modules  # --no-display: the plain display only
     assert "massgen_webhooks.delivery" not in modules  # no webhook configured: no delivery threads or code
+    assert "backoff" not in modules  # imported at the first wait before a retry, which a first request never has
     # the one backend the config names, and no other provider's, exporter's or tool's code
     implementations = [
         m for m in modules
