@@ -6,6 +6,7 @@ any error fails this test, so the README's test command runs the type checker.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tomllib
@@ -16,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def mypy(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "mypy", "--no-incremental", *args],
+        [sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", os.devnull, *args],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
 
@@ -47,7 +48,8 @@ def test_the_configured_checker_reports_an_untyped_core_function(tmp_path: Path)
     (package / "__init__.py").write_text("")
     (package / "bad.py").write_text("def f(x):\n    return x + 1\n\ny: int = 'one'\n")
     done = subprocess.run(
-        [sys.executable, "-m", "mypy", "--no-incremental", "--config-file", str(REPO / "pyproject.toml"),
+        [sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", os.devnull,
+         "--config-file", str(REPO / "pyproject.toml"),
          str(package / "bad.py")],
         cwd=tmp_path, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
