@@ -88,7 +88,7 @@ def first_request(tmp_path: Path) -> dict:
         env.update({"MASSGEN_HOME": str(tmp_path / "home"), "OPENAI_API_KEY": "sk-test"})
         done = subprocess.run(
             [sys.executable, "-c", CHILD, "--config", str(config), "--no-display", "q"],
-            capture_output=True, text=True, env=env, timeout=120,
+            capture_output=True, text=True, env=env, timeout=120, check=False,
         )  # fmt: skip
         posts = len(server.requests)
     lines = [line for line in done.stderr.splitlines() if line.startswith("RESULT ")]
