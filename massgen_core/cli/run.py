@@ -9,6 +9,7 @@ here), so run_impl never imports this module and the two form no cycle.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -53,11 +54,11 @@ def _samples(ctx: click.Context) -> None:
     help="Show where the sample configs are and how to run or copy one (v0.0.3 habit).",
 )
 @click.pass_context
-def run(ctx: click.Context, quiet: int, verbose: int, debug: bool, **kwargs: object) -> None:
+def run(ctx: click.Context, /, quiet: int, verbose: int, debug: bool, **kwargs: Any) -> None:
     """Run one question through the agents (no question: interactive mode)."""
     from massgen_core.cli.run_impl import execute
 
     debug = debug or bool((ctx.obj or {}).get("debug"))
     verbosity = max(0, min(3, 1 + verbose - quiet + (2 if debug else 0)))
-    options = RunOptions(verbosity=verbosity, debug=debug, **kwargs)  # type: ignore[arg-type]
+    options = RunOptions(verbosity=verbosity, debug=debug, **kwargs)
     sys.exit(execute(options))
