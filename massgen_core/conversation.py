@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 from massgen_core import events as ev
@@ -99,7 +99,7 @@ class Conversation:
 
     async def stream(
         self, question: str, *, session_id: str | None = None, observers: Sequence[Observer] = ()
-    ) -> AsyncIterator[ev.Event]:
+    ) -> AsyncGenerator[ev.Event, None]:
         """Run one turn with the history so far, yielding its events in order.
 
         The recorder, the team's observers, ``observers`` and the ``on_event``
