@@ -308,7 +308,7 @@ _USAGE_KEYS = tuple(field.name for field in attrs.fields(Usage))
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
-    data = _converter().unstructure(event)
+    data: dict[str, Any] = _converter().unstructure(event)
     data["type"] = event.type
     return data
 

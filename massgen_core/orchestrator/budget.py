@@ -171,7 +171,7 @@ def settled_cost(hold: Hold, fields: dict[str, Any] | None) -> float:
     """
     if fields is None:
         return 0.0  # never sent
-    cost = fields["usage"].cost_usd
+    cost = float(fields["usage"].cost_usd)
     return max(hold.reserved, cost) if fields["estimated"] else cost
 
 

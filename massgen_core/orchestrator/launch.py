@@ -291,7 +291,8 @@ async def stream_call(
     hold = await _reserve(host, agent, request)
     record = CallRecord(agent.backend, request, host.retries.get(agent_id, 0))
     token = current_meter.set(record.meter)
-    status, error, streamed = "failed", None, 0
+    status, streamed = "failed", 0
+    error: Exception | None = None
     stream: Any = None
     try:
         stream = agent.backend.stream(request)

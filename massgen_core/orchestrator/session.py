@@ -18,7 +18,7 @@ import contextlib
 import functools
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -118,7 +118,7 @@ class Orchestrator:
         *,
         history: Sequence[tuple[str, str]] = (),
         session_id: str | None = None,
-    ) -> AsyncIterator[ev.Event]:
+    ) -> AsyncGenerator[ev.Event, None]:
         """Yield every event of one turn, in order, ending with exactly one SessionFinished."""
         session = _Session(self, question, tuple(history), session_id or uuid.uuid4().hex)
         self._session = session
@@ -255,7 +255,7 @@ class _Session:
 
     # -- the driver ------------------------------------------------------------
 
-    async def events(self) -> AsyncIterator[ev.Event]:
+    async def events(self) -> AsyncGenerator[ev.Event, None]:
         try:
             async with asyncio.TaskGroup() as group:
                 self._group = group
@@ -270,7 +270,7 @@ class _Session:
             self.closed = True
             await self._shrink()
 
-    async def _drive(self) -> AsyncIterator[ev.Event]:
+    async def _drive(self) -> AsyncGenerator[ev.Event, None]:
         orch = self.orch
         limits = orch.limits
         coordination = self.coordination
@@ -358,7 +358,7 @@ class _Session:
             self.emit(ev.AgentFailed, agent_id=dropped.agent_id, error=dropped.error)
 
     def _drain(self) -> list[ev.Event]:
-        items = []
+        items: list[ev.Event] = []
         while True:
             try:
                 item = self.queue.get_nowait()
@@ -587,7 +587,7 @@ class _Session:
         if ended_by is EndedBy.BUDGET:
             report = f"stopped at the cost budget ({self.budget.summary()})"
             error = f"{error}; {report}" if error else report
-        return self.factory(
+        return self.factory(  # type: ignore[no-any-return]  # the factory builds the class it is given
             ev.SessionFinished,
             final_answer=final,
             winner=winner,
