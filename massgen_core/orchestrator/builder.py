@@ -16,6 +16,7 @@ import cattrs
 from massgen_core import backend as bk
 from massgen_core import events as ev
 from massgen_core.backend_factory import create_backend
+from massgen_core.content import text_of
 from massgen_core.config.schema import (
     AgentConfig,
     BackendConfig,
@@ -296,7 +297,7 @@ class TeamBackend(bk.Backend):
                 yield bk.TextDelta(self.last_answer)
             yield bk.Done(finish_reason="stop")
             return
-        question = launch.question if launch is not None else request.messages[-1].content
+        question = launch.question if launch is not None else text_of(request.messages[-1].content)
         history = launch.history if launch is not None else ()
         usage = bk.Usage()
         final: str | None = None

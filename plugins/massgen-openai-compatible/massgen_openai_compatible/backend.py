@@ -37,6 +37,7 @@ class ChatCompletionBackend(ChatCompletionsBackend):
             self.key_env = hosted.key_env
             self.key_required = True
             self.price_table = hosted.prices
+            self.text_only_models = hosted.text_only_models
         elif not self.base_url:
             from massgen_core.errors import MassGenError
 
@@ -92,6 +93,7 @@ def _preset_class(preset: Preset) -> type[ChatCompletionBackend]:
         "price_table": preset.prices,
         "json_format": preset.json_format,
         "concurrency": preset.concurrency,
+        "text_only_models": preset.text_only_models,
         "description": f"{preset.description} ({preset.base_url})",
     }
 
