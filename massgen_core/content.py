@@ -217,6 +217,11 @@ def from_bytes(data: bytes, *, name: str, limits: Mapping[str, int] = LIMITS) ->
     return attachment
 
 
+def as_attachments(items: Iterable[Attachment | str | os.PathLike[str]]) -> tuple[Attachment, ...]:
+    """Attachments from ``Attachment`` values, file paths and http(s) URLs (URLs taken as images)."""
+    return tuple(item if isinstance(item, Attachment) else load_attachment(item) for item in items)
+
+
 def with_attachments(text: str, attachments: Iterable[Attachment]) -> Content:
     """``text`` alone when there are no attachments, else the parts: the text first, then each attachment."""
     extra = tuple(attachments)
@@ -250,6 +255,7 @@ __all__ = [
     "Content",
     "Part",
     "TextPart",
+    "as_attachments",
     "attachments_of",
     "file_text_block",
     "from_bytes",

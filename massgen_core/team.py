@@ -14,6 +14,7 @@ connections. Nothing here prints.
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Self
 import attrs
 
 from massgen_core import events as ev
+from massgen_core.content import Attachment, as_attachments
 
 if TYPE_CHECKING:
     from massgen_core.config.schema import Config
@@ -190,14 +192,20 @@ class Team:
         session_id: str | None = None,
         conversation_id: str | None = None,
         observers: Sequence[Observer] = (),
+        attachments: Sequence[Attachment | str | os.PathLike[str]] = (),
     ) -> AsyncIterator[ev.Event]:
         """Run one turn, yielding its events in order (the last is ``SessionFinished``).
+
+        ``attachments`` are images and documents (``Attachment`` values, file paths or
+        http(s) image URLs) sent with the question to every agent; paths are read and
+        checked before anything runs.
 
         The turn is recorded (when recording is on) and every observer sees
         each event before it is yielded; an observer that raises is switched
         off for the rest of the team's life and reported once.
         """
-        async for event in self._run(question, history, session_id, conversation_id, observers, {}):
+        parts = as_attachments(attachments)
+        async for event in self._run(question, history, session_id, conversation_id, observers, {}, parts):
             yield event
 
     async def _run(
@@ -208,6 +216,7 @@ class Team:
         conversation_id: str | None,
         observers: Sequence[Observer],
         facts: dict[str, Any],
+        attachments: tuple[Attachment, ...] = (),
     ) -> AsyncIterator[ev.Event]:
         """``stream``'s body; ``facts`` receives the conversation id the turn was recorded under."""
         from massgen_core.orchestrator import build_orchestrator
@@ -227,7 +236,10 @@ class Team:
             if self.manager.hook.on_event.get_hookimpls():
                 consumers.append(self._guard("on_event plugins", self.manager.emit))
             try:
-                run = orchestrator.run(question, history=list(history), session_id=session_id or uuid.uuid4().hex)
+                run = orchestrator.run(
+                    question, history=list(history), session_id=session_id or uuid.uuid4().hex,
+                    attachments=attachments,
+                )
                 async with contextlib.aclosing(run) as events:
                     async for event in events:
                         for consume in consumers:
@@ -247,11 +259,13 @@ class Team:
         history: Sequence[tuple[str, str]] = (),
         conversation_id: str | None = None,
         observers: Sequence[Observer] = (),
+        attachments: Sequence[Attachment | str | os.PathLike[str]] = (),
     ) -> TeamResult:
-        """Run one turn to its end; its ``TeamResult``."""
+        """Run one turn to its end; its ``TeamResult`` (``attachments`` as for ``stream``)."""
+        parts = as_attachments(attachments)
         collect = _Collector(question)
         facts: dict[str, Any] = {}
-        async for _event in self._run(question, history, None, conversation_id, [collect, *observers], facts):
+        async for _event in self._run(question, history, None, conversation_id, [collect, *observers], facts, parts):
             pass
         return collect.result(facts.get("conversation_id"))
 
