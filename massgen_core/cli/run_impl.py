@@ -161,6 +161,7 @@ async def _pump(
     consumers: list[Consumer],
     grace_s: float = GRACE_S,
     expose: Callable[[Callable[[], None] | None], None] | None = None,
+    attachments: tuple[Any, ...] = (),
 ) -> tuple[SessionFinished | None, bool]:
     """Feed one session's events to every consumer: (its SessionFinished, whether Ctrl-C stopped it).
 
@@ -192,7 +193,8 @@ async def _pump(
         expose(on_sigint)
     finished: SessionFinished | None = None
     try:
-        stream = orchestrator.run(question, history=history, session_id=session_id)
+        extra = {"attachments": attachments} if attachments else {}
+        stream = orchestrator.run(question, history=history, session_id=session_id, **extra)
         closing = contextlib.aclosing(stream) if hasattr(stream, "aclose") else contextlib.nullcontext(stream)
         async with closing:
             async for event in stream:
@@ -229,6 +231,7 @@ class Runner:
     manager: Any
     recorder: Any = None
     history: list[tuple[str, str]] = attrs.Factory(list)
+    attachments: list[Any] = attrs.Factory(list)  # sent with every question until /detach or /clear
     conversation_id: str | None = None
     last: SessionFinished | None = None
     turns: int = 0
@@ -283,6 +286,7 @@ class Runner:
                     consumers=self.consumers(display),
                     grace_s=self.grace_s,
                     expose=self._expose,
+                    attachments=tuple(self.attachments),
                 )
             )
         finally:
@@ -333,6 +337,7 @@ class Runner:
         from massgen_core.recording import start_recording
 
         self.history.clear()
+        self.attachments.clear()
         self.conversation_id = None
         if hasattr(self.orchestrator, "conversation_cost_usd"):
             self.orchestrator.conversation_cost_usd = 0.0  # a new conversation has its own budget
@@ -418,8 +423,10 @@ def _status(session: Interactive, arg: str) -> bool:
 
 # /save, /export FORMAT [PATH], /history: the conversation store's commands.
 from massgen_core.store.session_commands import install as _install_store_commands  # noqa: E402
+from massgen_core.cli.attach_commands import install as _install_attach_commands  # noqa: E402
 
 _install_store_commands(command)
+_install_attach_commands(command)
 
 
 @attrs.define
@@ -503,6 +510,9 @@ def execute(
     question = build_question(options)
     if question is not None:
         check_question(question)
+    from massgen_core.cli.attach_commands import load_cli_attachments
+
+    attachments = load_cli_attachments(options)  # read and checked before any config, request or recording
     config, warnings = resolve_config(options)
     for warning in warnings:
         streams.info(warning)
@@ -528,6 +538,7 @@ def execute(
         manager=manager,
         recorder=recorder,
         history=list(history),
+        attachments=attachments,
         conversation_id=conversation_id,
     )
     try:
