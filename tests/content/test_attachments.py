@@ -114,3 +114,24 @@ def test_parts_and_text(tmp_path: Path):
         name="b.pdf", kind="pdf", media_type="application/pdf", size=3 * content.MB).describe()
     text = load_attachment(media.write(tmp_path, "n.txt", b"line"))
     assert content.file_text_block(text) == "<FILE n.txt>\nline\n<END OF FILE n.txt>"
+
+
+def test_text_that_is_not_utf8_is_an_unknown_type_and_a_url_describes_itself(tmp_path: Path):
+    with pytest.raises(AttachmentError, match="unknown file type"):
+        load_attachment(media.write(tmp_path, "latin1.txt", "café".encode("latin-1")))
+    assert load_attachment("https://example.invalid/a.png").describe() == "image 'https://example.invalid/a.png'"
+
+
+def test_a_backend_without_url_support_refuses_an_image_url(tmp_path: Path):
+    from massgen_core.config.schema import BackendConfig
+    from massgen_core.http.openai_chat import ChatCompletionsBackend
+    from massgen_core.http.parts import refusal
+
+    class Local(ChatCompletionsBackend):
+        name = "local"
+        accepts_urls = False
+
+    backend = Local(BackendConfig(type="local", model="m", base_url="http://127.0.0.1:9/v1"))
+    assert refusal(backend, load_attachment("https://example.invalid/a.png")) == (
+        "the local backend takes no image URLs (give a local file instead)")
+    assert refusal(backend, load_attachment(media.write(tmp_path, "a.png", media.png()))) is None

@@ -135,11 +135,12 @@ def test_a_pdf_for_servers_that_take_none_fails_the_agents_not_massgen(tmp_path,
 
 
 def test_interactive_attach_detach_and_a_bad_path(tmp_path, server, config, files):
-    lines = [f"/attach {tmp_path / 'nope.png'}", f"/attach {files['png']}", "/attach", "What colour?",
-             "/detach", "And now?", "/quit"]
+    lines = ["/attach", f"/attach {tmp_path / 'nope.png'}", f"/attach {files['png']}", "/attach", "What colour?",
+             "/detach", "/detach", "And now?", "/quit"]
     r = run_cli("--config", str(config), "--no-logs", "--no-display", home=tmp_path / "home", stdin="\n".join(lines) + "\n")
     assert r.returncode == 0, r.stderr
-    assert "nope.png: no such file" in r.stderr
+    assert "nope.png: no such file" in r.stderr and "no attachments: /attach PATH_OR_URL" in r.stderr
+    assert "no attachments to drop" in r.stderr
     assert "attached image 'square.png' (image/png, 69 bytes)" in r.stderr
     assert "attached: image 'square.png'" in r.stderr and "detached 1 attachment(s)" in r.stderr
     with_image = [p for p in _user_parts(server) if isinstance(p, list)]
