@@ -304,9 +304,8 @@ class TeamBackend(bk.Backend):
         usage = bk.Usage()
         final: str | None = None
         error: str | None = None
-        extra = {"attachments": attachments} if attachments else {}
         # aclosing: when the outer launch is cancelled, the inner session's tasks are cancelled at once.
-        async with contextlib.aclosing(self.inner.run(question, history=history, **extra)) as stream:
+        async with contextlib.aclosing(self.inner.run(question, history=history, attachments=attachments)) as stream:
             async for event in stream:
                 if isinstance(event, ev.FinalAnswerDelta):
                     yield bk.TextDelta(event.text)

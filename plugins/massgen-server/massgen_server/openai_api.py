@@ -123,11 +123,12 @@ def _attachment(part: Mapping[str, Any], index: int, number: int) -> Attachment:
             return _data_url(url, index, f"image{number}", expect_image=True)
         raise _bad_part(index, "image_url.url must be a data: URL or an http(s) URL", code="unsupported_content")
     file = part.get("file")
-    data = file.get("file_data") if isinstance(file, Mapping) else None
+    file = file if isinstance(file, Mapping) else {}
+    data = file.get("file_data")
     if not isinstance(data, str) or not data.startswith("data:"):
         raise _bad_part(index, "a file part needs file.file_data as a data: URL (file ids are not supported)",
                         code="unsupported_content")
-    name = file.get("filename") if isinstance(file.get("filename"), str) else f"file{number}"
+    name = file["filename"] if isinstance(file.get("filename"), str) else f"file{number}"
     return _data_url(data, index, name, expect_image=False)
 
 

@@ -30,6 +30,8 @@ def test_image_and_file_parts_become_attachments_typed_from_their_bytes():
     assert (image.kind, image.media_type, image.name, image.data) == ("image", "image/png", "image1", media.png())
     assert (pdf.kind, pdf.name, pdf.data) == ("pdf", "report.pdf", media.pdf())
     assert (url.url, url.data) == ("https://example.invalid/cat.jpg", b"")
+    [unnamed] = _parse({"type": "file", "file": {"file_data": "data:text/plain;base64," + base64.b64encode(b"hi").decode()}}).attachments
+    assert (unnamed.name, unnamed.kind, unnamed.text) == ("file1", "text", "hi")
 
 
 def test_attachments_of_earlier_user_messages_stay_with_the_conversation():
@@ -48,6 +50,7 @@ def test_attachments_of_earlier_user_messages_stay_with_the_conversation():
     ({"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(b"\x00\x01").decode()}},
      "unknown content type"),
     ({"type": "file", "file": {"file_id": "file-abc"}}, "file ids are not supported"),
+    ({"type": "file", "file": "report.pdf"}, "needs file.file_data"),
     ({"type": "input_audio", "input_audio": {"data": "", "format": "wav"}}, "'input_audio' parts are not supported"),
 ])
 def test_bad_parts_are_400_naming_the_message(part, message):
