@@ -18,7 +18,7 @@ import hashlib
 import mimetypes
 import os
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -243,6 +243,27 @@ def attachments_of(content: Content) -> tuple[Attachment, ...]:
     return tuple(part for part in content if isinstance(part, Attachment))
 
 
+def render_parts(
+    parts: tuple[Part, ...],
+    *,
+    text: Callable[[str], dict[str, Any]],
+    image: Callable[[Attachment], dict[str, Any]],
+    pdf: Callable[[Attachment], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Parts in a wire format whose text files go as text: one builder per kind of part."""
+    out: list[dict[str, Any]] = []
+    for part in parts:
+        if isinstance(part, TextPart):
+            out.append(text(part.text))
+        elif part.kind == "image":
+            out.append(image(part))
+        elif part.kind == "pdf":
+            out.append(pdf(part))
+        else:
+            out.append(text(file_text_block(part)))
+    return out
+
+
 def file_text_block(attachment: Attachment) -> str:
     """A text file as prompt text, for wire formats that have no document part for it."""
     return f"<FILE {attachment.name}>\n{attachment.text}\n<END OF FILE {attachment.name}>"
@@ -262,6 +283,7 @@ __all__ = [
     "is_url",
     "load_attachment",
     "loaded",
+    "render_parts",
     "sniff",
     "text_of",
     "url_attachment",

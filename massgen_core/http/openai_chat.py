@@ -30,7 +30,7 @@ from massgen_core.backend import (
     Usage,
     UsageChunk,
 )
-from massgen_core.content import Content, TextPart, file_text_block, text_of
+from massgen_core.content import Content, render_parts, text_of
 from massgen_core.http.assembly import ToolCallAssembler
 from massgen_core.http.base import HttpBackend, HttpCall
 from massgen_core.http.errors import BackendError, error_for_status
@@ -44,17 +44,12 @@ def chat_content(content: Content) -> str | list[dict[str, Any]]:
     """A message's content: a string as is; parts as ``text``, ``image_url`` (data: or http URL) and ``file`` (PDF)."""
     if isinstance(content, str):
         return content
-    out: list[dict[str, Any]] = []
-    for part in content:
-        if isinstance(part, TextPart):
-            out.append({"type": "text", "text": part.text})
-        elif part.kind == "image":
-            out.append({"type": "image_url", "image_url": {"url": part.data_url}})
-        elif part.kind == "pdf":
-            out.append({"type": "file", "file": {"filename": part.name, "file_data": part.data_url}})
-        else:
-            out.append({"type": "text", "text": file_text_block(part)})
-    return out
+    return render_parts(
+        content,
+        text=lambda text: {"type": "text", "text": text},
+        image=lambda part: {"type": "image_url", "image_url": {"url": part.data_url}},
+        pdf=lambda part: {"type": "file", "file": {"filename": part.name, "file_data": part.data_url}},
+    )
 
 
 def chat_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ from massgen_core.backend import (
     Usage,
     UsageChunk,
 )
-from massgen_core.content import Content, TextPart, file_text_block, text_of
+from massgen_core.content import Content, render_parts, text_of
 from massgen_core.http.assembly import ToolCallAssembler
 from massgen_core.http.base import HttpCall
 from massgen_core.http.errors import BackendError, error_for_status
@@ -99,17 +99,12 @@ def responses_content(content: Content) -> str | list[dict[str, Any]]:
     """A message's content for the Responses API: ``input_text``, ``input_image`` and ``input_file`` (PDF) parts."""
     if isinstance(content, str):
         return content
-    out: list[dict[str, Any]] = []
-    for part in content:
-        if isinstance(part, TextPart):
-            out.append({"type": "input_text", "text": part.text})
-        elif part.kind == "image":
-            out.append({"type": "input_image", "image_url": part.data_url})
-        elif part.kind == "pdf":
-            out.append({"type": "input_file", "filename": part.name, "file_data": part.data_url})
-        else:
-            out.append({"type": "input_text", "text": file_text_block(part)})
-    return out
+    return render_parts(
+        content,
+        text=lambda text: {"type": "input_text", "text": text},
+        image=lambda part: {"type": "input_image", "image_url": part.data_url},
+        pdf=lambda part: {"type": "input_file", "filename": part.name, "file_data": part.data_url},
+    )
 
 
 class OpenAIBackend(ChatCompletionsBackend):

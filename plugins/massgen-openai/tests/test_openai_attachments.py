@@ -10,23 +10,18 @@ from massgen_openai import OpenAIBackend
 from massgen_core.backend import BackendContext, Message, Request
 from massgen_core.config.schema import BackendConfig
 from massgen_core.content import load_attachment, with_attachments
-from massgen_core.http import aclose_all
 from massgen_core.http.errors import UnsupportedContentError
-from massgen_core.testing import FakeServer, media
+from massgen_core.testing import media
 from massgen_core.testing.collect import collect
 from massgen_core.testing.openai import chat_stream, responses_stream
 
 
+pytestmark = pytest.mark.usefixtures("massgen_http_cleanup")
+
+
 @pytest.fixture
-def server():
-    with FakeServer() as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-async def _close_pool():
-    yield
-    await aclose_all()
+def server(fake_server):
+    return fake_server
 
 
 def backend(server, model="gpt-4o", api="responses"):
