@@ -49,7 +49,7 @@ class TextPart:
 class Attachment:
     """One image or document, read and encoded once; ``data`` is empty for a URL."""
 
-    name: str  # the file's name (or the URL), as users see it
+    name: str  # the file's name (or the URL with any credentials masked), as users see it
     kind: Kind
     media_type: str  # "" for a URL whose type its name does not say
     size: int = 0
@@ -77,7 +77,7 @@ class Attachment:
     def describe(self) -> str:
         """``'cat.png' (image/png, 12.3 KB)``: what an error message says about it."""
         if self.url is not None:
-            return f"{self.kind} {self.url!r}"
+            return f"{self.kind} {self.name!r}"
         return f"{self.kind} {self.name!r} ({self.media_type}, {_size(self.size)})"
 
     def ref(self) -> dict[str, Any]:
@@ -86,7 +86,7 @@ class Attachment:
         if self.sha256 is not None:
             out["sha256"] = self.sha256
         if self.url is not None:
-            out["url"] = self.url
+            out["url"] = self.name  # redacted
         return out
 
 
@@ -139,10 +139,13 @@ def is_url(value: str) -> bool:
 
 def url_attachment(url: str, kind: Kind = "image") -> Attachment:
     """An attachment that stays a URL: passed to providers as is, never fetched."""
+    from massgen_core.redaction import redact_url
+
+    shown = redact_url(url)  # a signed URL's credentials go to the provider, never into messages or the store
     guessed = mimetypes.guess_type(url.split("?", 1)[0])[0] or ""
     if kind == "image" and guessed and not guessed.startswith("image/"):
-        raise AttachmentError(f"{url}: --image takes an image URL, and this one names a {guessed} file")
-    return Attachment(name=url, kind=kind, media_type=guessed if guessed in IMAGE_TYPES else "", url=url)
+        raise AttachmentError(f"{shown}: --image takes an image URL, and this one names a {guessed} file")
+    return Attachment(name=shown, kind=kind, media_type=guessed if guessed in IMAGE_TYPES else "", url=url)
 
 
 def load_attachment(

@@ -135,3 +135,14 @@ def test_a_backend_without_url_support_refuses_an_image_url(tmp_path: Path):
     assert refusal(backend, load_attachment("https://example.invalid/a.png")) == (
         "the local backend takes no image URLs (give a local file instead)")
     assert refusal(backend, load_attachment(media.write(tmp_path, "a.png", media.png()))) is None
+
+
+def test_a_signed_urls_credentials_go_to_the_provider_only():
+    url = "https://user:hunter2@example.invalid/cat.png?token=s3cr3tvalue&size=big"
+    attachment = load_attachment(url, expect="image")
+    assert attachment.url == url and attachment.data_url == url  # sent as given
+    shown = attachment.describe() + repr(attachment.ref())
+    assert "hunter2" not in shown and "s3cr3tvalue" not in shown and "size=big" in shown
+    with pytest.raises(AttachmentError) as caught:
+        load_attachment("https://example.invalid/r.pdf?token=s3cr3tvalue", expect="image")
+    assert "s3cr3tvalue" not in str(caught.value)
