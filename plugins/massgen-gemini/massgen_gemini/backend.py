@@ -38,6 +38,8 @@ class GeminiBackend(HttpBackend):
     price_table = PRICES
     health_path: ClassVar[str] = "/v1beta/models"
     workflow_transports: ClassVar[tuple[str, ...]] = ("tools", "json")  # json: responseSchema
+    accepts_parts: ClassVar[frozenset[str]] = frozenset({"image", "pdf", "text"})  # inline_data / file_data
+    accepts_urls: ClassVar[bool] = True
     base_url_hint: ClassVar[str] = (
         "Gemini's base URL has no version path, e.g. https://generativelanguage.googleapis.com"
     )

@@ -34,6 +34,8 @@ class GrokBackend(ChatCompletionsBackend):
     default_base_url: ClassVar[str] = "https://api.x.ai/v1"
     description: ClassVar[str] = "xAI Grok (OpenAI-compatible, Live Search)"
     price_table = PRICES
+    # image_url parts on the vision models; grok-3 and the code models take text only
+    text_only_models: ClassVar[tuple[str, ...]] = ("grok-3*", "grok-code*", "grok-beta")
 
     def search_parameters(self) -> dict[str, Any] | None:
         o = self.options

@@ -38,6 +38,7 @@ class ChatCompletionBackend(ChatCompletionsBackend):
             self.key_env = hosted.key_env  # type: ignore[misc]
             self.key_required = True  # type: ignore[misc]
             self.price_table = hosted.prices  # type: ignore[misc]
+            self.text_only_models = hosted.text_only_models  # type: ignore[misc]
         elif not self.base_url:
             from massgen_core.errors import MassGenError
 
@@ -93,6 +94,7 @@ def _preset_class(preset: Preset) -> type[ChatCompletionBackend]:
         "price_table": preset.prices,
         "json_format": preset.json_format,
         "concurrency": preset.concurrency,
+        "text_only_models": preset.text_only_models,
         "description": f"{preset.description} ({preset.base_url})",
     }
 
