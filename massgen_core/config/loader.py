@@ -34,6 +34,7 @@ from massgen_core.redaction import redact
 if TYPE_CHECKING:
     from massgen_core.plugins import PluginManager
 
+EXTENSION_PREFIX = "x-"
 _REFERENCE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}")
 
 
@@ -183,6 +184,8 @@ def _process(
             (),
         )
 
+    # ``x-*`` keys hold YAML anchors for reuse (as in docker compose); only their aliases count
+    data = {k: v for k, v in data.items() if not k.startswith(EXTENSION_PREFIX)}
     if "display" in data:
         rules.legacy_display(data)
     if interpolate:

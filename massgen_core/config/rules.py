@@ -119,7 +119,7 @@ class _Rules:
             cls = self.manager.backends.get(type_name)
         except MassGenError as exc:
             installed = self.backend_types()
-            hint = did_you_mean(type_name, installed)
+            hint = did_you_mean(type_name, installed) or self.alias_hint(type_name)
             message = (
                 f"unknown backend type {type_name!r}; installed: {', '.join(installed) or 'none'}"
             )
@@ -129,6 +129,15 @@ class _Rules:
             return _INVALID
         self.note_choice(self.manager.backends, type_name, (*path, "type"))
         return cls
+
+    def alias_hint(self, type_name: str) -> str | None:
+        """The installed type a backend calls itself by another name (``also_known_as``: anthropic -> claude)."""
+        aliases: dict[str, str] = {}
+        for name, cls in self.manager.backends.items():
+            for alias in getattr(cls, "also_known_as", ()) or ():
+                aliases.setdefault(alias, name)
+        alias = did_you_mean(type_name, aliases)
+        return None if alias is None else aliases[alias]
 
     def note_choice(self, registry: Any, name: str, path: KeyPath) -> None:
         """A warning saying which plugin's ``name`` is used when several plugins register it."""
@@ -228,7 +237,20 @@ class _Rules:
             ok = False
         else:
             result["options"] = options
+        if cls is not None and "pool" not in result:  # a pool's members are checked one by one
+            ok = self.requirements(cls, type_name, result, data, path) and ok
         return result if ok else _INVALID
+
+    def requirements(
+        self, cls: Any, type_name: Any, result: dict[str, Any], data: dict[str, Any], path: KeyPath
+    ) -> bool:
+        """The keys the backend cannot run without and a usable base_url (``backend_rules``)."""
+        from massgen_core.config.backend_rules import requirement_problems
+
+        problems = requirement_problems(cls, type_name, result)
+        for key, message in problems:
+            self.c.add((*path, key) if key in data else path, message)
+        return not problems
 
     def all_option_keys(self) -> set[str]:
         keys: set[str] = set()
@@ -270,7 +292,11 @@ class _Rules:
             if key in option_fields and key not in extra:
                 extra[key] = value
                 self.c.option_defaults_used.add(key)
-        checked = c.check_attrs(extra, options_cls, path, also_known=common, where=where)
+        # unknown keys are reported, and the known ones still judged: one mistake hides no other
+        unknown = {k: v for k, v in extra.items() if k not in option_fields}
+        ok = c.check_attrs(unknown, options_cls, path, also_known=common, where=where) is not _INVALID
+        known = {k: v for k, v in extra.items() if k in option_fields}
+        checked = c.check_attrs(known, options_cls, path)
         if checked is _INVALID:
             return _INVALID
         try:  # as the backend builds them when it starts (massgen_core.http.base.parse_options)
@@ -278,7 +304,7 @@ class _Rules:
         except Exception as exc:  # the plugin's own validators reject a value
             c.add(path, f"invalid options{where}: {_exception_text(exc)}")
             return _INVALID
-        return checked
+        return checked if ok else _INVALID
 
     # agents
     def agents(self, data: dict[str, Any]) -> list[Any] | None:
