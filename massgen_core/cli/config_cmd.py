@@ -314,7 +314,10 @@ def get_value(args: tuple[str, ...], env: str | None) -> None:
     parts = parse_key_path(key_path)
     config_obj, warnings = load_config_with_warnings(file, env=env)
     _warn(warnings)
-    value = _lookup(config_to_dict(config_obj), parts)
+    data = config_to_dict(config_obj)
+    if parts[0] == "agent" and len(config_obj.agents) == 1:  # the one-agent shape, as written
+        parts = ["agents", 0, *parts[1:]]
+    value = _lookup(data, parts)
     if isinstance(value, dict | list):
         click.echo(inert(dump_yaml(value)), nl=False)
     elif isinstance(value, bool):

@@ -237,7 +237,7 @@ class _Rules:
             ok = False
         else:
             result["options"] = options
-        if cls is not None and "pool" not in result:  # a pool's members are checked one by one
+        if cls is not None and "pool" not in data:  # a pool's members are checked one by one
             ok = self.requirements(cls, type_name, result, data, path) and ok
         return result if ok else _INVALID
 
