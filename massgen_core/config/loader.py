@@ -16,17 +16,17 @@ when needed, and this module never writes files.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from massgen_core.config.checker import KeyPath, _Checker, _type_name, format_key_path
+from massgen_core.config.checker import Checker, KeyPath, format_key_path, type_name_of
 from massgen_core.config.document import Document, DocumentError, parse_text
+from massgen_core.config.interpolation import interpolate_data
 from massgen_core.config.problems import ConfigError, ConfigProblem, sort_problems
-from massgen_core.config.rules import _converter, _exception_text, _Rules, infer_backend_type
+from massgen_core.config.rules import Rules, converter, exception_text, infer_backend_type
 from massgen_core.config.schema import AgentConfig, Config
 from massgen_core.errors import did_you_mean
 from massgen_core.redaction import redact
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from massgen_core.plugins import PluginManager
 
 EXTENSION_PREFIX = "x-"
-_REFERENCE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}")
 
 
 # -- environment: .env files and ${VAR} ---------------------------------------
@@ -55,36 +54,6 @@ def load_dotenv_files(cwd: Path | None = None) -> list[Path]:
             except (OSError, UnicodeDecodeError):  # an unreadable .env must not stop the load
                 continue
     return found
-
-
-def _interpolate(checker: _Checker, value: Any, path: KeyPath) -> Any:
-    if isinstance(value, dict):
-        return {k: _interpolate(checker, v, (*path, k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_interpolate(checker, v, (*path, i)) for i, v in enumerate(value)]
-    if not isinstance(value, str) or "${" not in value:
-        return value
-
-    def replace(match: re.Match[str]) -> str:
-        escaped, name, op, default = match.groups()
-        if escaped:  # $${VAR} is the literal text ${VAR}
-            return match.group(0)[1:]
-        current = checker.environ.get(name)
-        if op == ":-" and not current:
-            return default
-        if op == "-" and current is None:
-            return default
-        if current is None:
-            checker.add(
-                path,
-                f"environment variable {name} is not set (referenced as ${{{name}}}); "
-                f"set it, put it in a .env file, or write ${{{name}:-default}}",
-            )
-            return ""
-        return current
-
-    checker.interpolated.add(path)
-    return _REFERENCE.sub(replace, value)
 
 
 # -- environments (overlays) ---------------------------------------------------
@@ -132,19 +101,19 @@ def _process(
     """
     if env is not None or (isinstance(doc.data, dict) and "display" in doc.data):
         doc = doc.copy()  # overlays move positions around; keep the caller's document intact
-    checker = _Checker(doc, manager, os.environ)
+    checker = Checker(doc, manager, os.environ)
     for path, message, at_key in doc.issues:
         checker.add(path, message, at_key=at_key)
     raw = doc.data
     if not isinstance(raw, dict):
-        what = "empty" if raw is None else _type_name(raw)
+        what = "empty" if raw is None else type_name_of(raw)
         checker.add(
             (), f"a config must be a mapping with 'agents' (or 'agent'), but the document is {what}"
         )
         return None, sort_problems(checker.problems)
     data = checker.mapping(raw, (), "the document")
     assert data is not None
-    rules = _Rules(checker)
+    rules = Rules(checker)
 
     environments = checker.mapping(
         data.pop("environments", None), ("environments",), "environments"
@@ -156,7 +125,7 @@ def _process(
             elif not isinstance(overlay, dict):
                 checker.add(
                     ("environments", name),
-                    f"an environment must be a mapping (an overlay), got {_type_name(overlay)}",
+                    f"an environment must be a mapping (an overlay), got {type_name_of(overlay)}",
                 )
                 environments[name] = {}
             elif "environments" in overlay:
@@ -189,7 +158,7 @@ def _process(
     if "display" in data:
         rules.legacy_display(data)
     if interpolate:
-        data = _interpolate(checker, data, ())
+        data = interpolate_data(checker, data, ())
     cleaned = rules.config(data)
     problems = sort_problems(checker.problems)
     if cleaned is None or not build or any(p.is_error for p in problems):
@@ -197,9 +166,9 @@ def _process(
     cleaned["environment"] = env
     cleaned["source"] = doc.file
     try:
-        config = _converter().structure(cleaned, Config)
+        config = converter().structure(cleaned, Config)
     except Exception as exc:  # validation above should make this unreachable; never let it escape
-        checker.add((), f"could not build the configuration: {_exception_text(exc)}")
+        checker.add((), f"could not build the configuration: {exception_text(exc)}")
         return None, sort_problems(checker.problems)
     return config, problems
 
@@ -436,7 +405,7 @@ def config_to_dict(config: Config, *, redact_secrets: bool = True) -> dict[str, 
             return [clean(v) for v in value]
         return value
 
-    data = _converter().unstructure(config)
+    data = converter().unstructure(config)
     data.pop("source", None)
     data.pop("environment", None)
     for agent in _walk_agents(data.get("agents", [])):
