@@ -124,6 +124,9 @@ class Checker:
         self.option_defaults: dict[str, Any] = {}
         self.option_defaults_used: set[str] = set()
         self.team_voting: dict[str, KeyPath] = {}  # team id -> where its own voting section is
+        # A plugin's section (``sections``): required fields must be given, and a key written
+        # with no value (``hooks:``) means its default.
+        self.strict = False
 
     # reporting
     def add(
@@ -272,6 +275,13 @@ class Checker:
         known = [name for name in fields if name not in skip]
         result: dict[str, Any] = {}
         ok = True
+        if self.strict:
+            defaults = {f.name: f.default for f in attrs.fields(cls)}
+            data = {k: v for k, v in data.items() if not (v is None and defaults.get(k, attrs.NOTHING) is not attrs.NOTHING)}
+            for name, default in defaults.items():
+                if default is attrs.NOTHING and name not in data and name not in skip:
+                    self.add(path, f"needs {name!r}")
+                    ok = False
         for key, value in data.items():
             if key in skip:
                 continue

@@ -77,7 +77,7 @@ def _deep_merge(
 # -- public API -------------------------------------------------------------------
 
 
-def _manager(manager: PluginManager | None) -> PluginManager:
+def manager_or_default(manager: PluginManager | None) -> PluginManager:
     if manager is not None:
         return manager
     from massgen_core.plugins import get_plugin_manager
@@ -173,7 +173,8 @@ def _process(
     return config, problems
 
 
-def _read(path: Path, display: str) -> Document:
+def read_document(path: Path, display: str) -> Document:
+    """A file as a located document; ConfigError (line 0) when it cannot be read or parsed."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -206,7 +207,7 @@ def load_text_with_warnings(
     """Load config text (YAML, or JSON when ``file`` ends in .json); ConfigError on any error."""
     doc = parse_document(text, file)
     load_dotenv_files()
-    config, problems = _process(doc, env=env, manager=_manager(manager))
+    config, problems = _process(doc, env=env, manager=manager_or_default(manager))
     if config is None:
         raise ConfigError(problems)
     return config, problems
@@ -217,9 +218,9 @@ def load_config_with_warnings(
 ) -> tuple[Config, list[ConfigProblem]]:
     """Load a config file (a path or a bundled name); also return its deprecation warnings."""
     path = resolve_config_path(source)
-    doc = _read(path, str(source))
+    doc = read_document(path, str(source))
     load_dotenv_files()
-    config, problems = _process(doc, env=env, manager=_manager(manager))
+    config, problems = _process(doc, env=env, manager=manager_or_default(manager))
     if config is None:
         raise ConfigError(problems)
     return config, problems
@@ -241,7 +242,7 @@ def config_from_dict(
 ) -> Config:
     """Validate already-parsed data (no positions: problems point at line 1)."""
     config, problems = _process(
-        Document(file=source, data=data), env=env, manager=_manager(manager)
+        Document(file=source, data=data), env=env, manager=manager_or_default(manager)
     )
     if config is None:
         raise ConfigError(problems)
@@ -252,7 +253,7 @@ def validate_document(
     doc: Document, *, manager: PluginManager | None = None
 ) -> list[ConfigProblem]:
     """Every problem in ``doc``: the base config and each of its environments."""
-    manager = _manager(manager)
+    manager = manager_or_default(manager)
     _, problems = _process(doc, env=None, manager=manager, build=False)
     data = doc.data
     envs = data.get("environments") if isinstance(data, dict) else None
@@ -272,14 +273,21 @@ def validate_files(
     dotenv_loaded = False
     for source in paths:
         try:
-            doc = _read(resolve_config_path(source), str(source))
+            doc = read_document(resolve_config_path(source), str(source))
         except ConfigError as exc:
             problems.extend(exc.problems)
             continue
         if not dotenv_loaded:
             load_dotenv_files()
             dotenv_loaded = True
-        problems.extend(validate_document(doc, manager=manager))
+        manager = manager_or_default(manager)
+        from massgen_core.config.sections import check_section_document, section_for_file
+
+        section = section_for_file(source, manager)
+        if section is not None:  # a plugin's own file, such as webhooks.yaml
+            problems.extend(check_section_document(section, doc, manager, os.environ)[1])
+        else:
+            problems.extend(validate_document(doc, manager=manager))
     return problems
 
 
@@ -352,7 +360,7 @@ def config_from_cli_with_warnings(
     load_dotenv_files()
     # the shell has already expanded the command line: a literal ${...} there is meant as text
     doc = Document(file="<command line>", data={"agent": agent})
-    config, problems = _process(doc, env=None, manager=_manager(manager), interpolate=False)
+    config, problems = _process(doc, env=None, manager=manager_or_default(manager), interpolate=False)
     if config is None:
         raise ConfigError(problems)
     return config, [p for p in problems if not p.is_error]

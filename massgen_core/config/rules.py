@@ -625,10 +625,21 @@ class Rules:
 
     def config(self, data: dict[str, Any]) -> dict[str, Any] | None:
         c = self.c
+        sections = {  # plugins' sections of the main config; the core's own keys come first
+            name: section
+            for name, section in self.manager.config_sections.items()
+            if section.file_name is None and name not in TOP_LEVEL_KEYS
+        }
         for key in data:
-            if key not in TOP_LEVEL_KEYS:
-                c.unknown_key((), key, TOP_LEVEL_KEYS)
+            if key not in TOP_LEVEL_KEYS and key not in sections:
+                c.unknown_key((), key, [*TOP_LEVEL_KEYS, *sections])
         result: dict[str, Any] = {}
+        given = [name for name in sections if name in data]
+        if given:
+            from massgen_core.config.sections import check_section
+
+            values = {name: check_section(sections[name], data[name], (name,), c) for name in given}
+            result["sections"] = INVALID if any(v is INVALID for v in values.values()) else values
         if "roles" in data:
             result["roles"] = self.roles(data["roles"])
         agents = self.agents(data)
