@@ -132,12 +132,12 @@ def section_for_file(path: str | os.PathLike[str], manager: PluginManager) -> Co
 
 
 def check_section_document(
-    section: ConfigSection, doc: Document, manager: PluginManager, environ: Mapping[str, str]
+    section: ConfigSection, doc: Document, manager: PluginManager | None, environ: Mapping[str, str]
 ) -> tuple[Any, list[ConfigProblem]]:
     """A section file's value (None when empty) and its problems; the value is INVALID on any error."""
     from massgen_core.config.interpolation import interpolate_data
 
-    checker = Checker(doc, manager, environ)
+    checker = Checker(doc, manager, environ)  # type: ignore[arg-type]  # a section's checks use no plugin
     for where, message, at_key in doc.issues:
         checker.add(where, message, at_key=at_key)
     raw = doc.data
