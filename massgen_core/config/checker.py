@@ -294,7 +294,27 @@ class Checker:
                 ok = False
             else:
                 result[key] = checked
+                if self.strict and not self.validate_field(cls, key, checked, (*path, key)):
+                    ok = False
         return result if ok else INVALID
+
+    def validate_field(self, cls: type, name: str, value: Any, path: KeyPath) -> bool:
+        """Run a scalar field's own attrs validator now, so one bad value hides no other."""
+        field = attrs.fields_dict(cls)[name]
+        if field.validator is None or field.converter is not None or isinstance(value, dict | list):
+            return True  # containers are judged when cattrs builds the object
+        try:
+            field.validator(None, field, value)
+        except Exception as exc:  # the plugin's validator objects: a located problem
+            self.add(path, field_message(name, str(exc) or type(exc).__name__))
+            return False
+        return True
+
+
+def field_message(name: str, message: str) -> str:
+    """An attrs validator's message without the ``'name'`` it starts with (the key path says it)."""
+    prefix = f"'{name}'"
+    return message[len(prefix) :].lstrip(" :") or message if message.startswith(prefix) else message
 
     def choice(self, value: Any, choices: Iterable[str], path: KeyPath, what: str) -> Any:
         choices = list(choices)
@@ -325,4 +345,4 @@ def _convert(text: str, tp: type) -> Any:
     return INVALID
 
 
-__all__ = ["INVALID", "Checker", "KeyPath", "field_types", "format_key_path", "type_name_of"]
+__all__ = ["INVALID", "Checker", "KeyPath", "field_message", "field_types", "format_key_path", "type_name_of"]

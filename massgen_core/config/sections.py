@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from massgen_core.config.checker import INVALID, Checker, KeyPath, field_types
+from massgen_core.config.checker import INVALID, Checker, KeyPath, field_message, field_types
 from massgen_core.config.document import Document
 from massgen_core.config.problems import ConfigError, ConfigProblem, sort_problems
 
@@ -108,7 +108,7 @@ def located_errors(exc: BaseException, path: KeyPath, cls: Any = None) -> Iterat
         message = str(exc) or type(exc).__name__
         named = _FIELD_NAMED.match(message)
         if named and isinstance(cls, type) and attrs.has(cls) and named[1] in attrs.fields_dict(cls):
-            yield (*path, named[1]), message[named.end() :].lstrip(" :") or message
+            yield (*path, named[1]), field_message(named[1], message)
         else:
             yield path, message
 
