@@ -310,12 +310,6 @@ class Checker:
             return False
         return True
 
-
-def field_message(name: str, message: str) -> str:
-    """An attrs validator's message without the ``'name'`` it starts with (the key path says it)."""
-    prefix = f"'{name}'"
-    return message[len(prefix) :].lstrip(" :") or message if message.startswith(prefix) else message
-
     def choice(self, value: Any, choices: Iterable[str], path: KeyPath, what: str) -> Any:
         choices = list(choices)
         if value in choices:
@@ -327,6 +321,12 @@ def field_message(name: str, message: str) -> str:
             suggestion=hint,
         )
         return INVALID
+
+
+def field_message(name: str, message: str) -> str:
+    """An attrs validator's message without the ``'name'`` it starts with (the key path says it)."""
+    prefix = f"'{name}'"
+    return message[len(prefix) :].lstrip(" :") or message if message.startswith(prefix) else message
 
 
 def _convert(text: str, tp: type) -> Any:
