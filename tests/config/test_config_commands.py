@@ -257,3 +257,22 @@ def test_on_a_terminal_an_invalid_edit_is_offered_again_until_it_is_right(anchor
     assert "bogus: unknown key 'bogus'" in text and "Edit it again?" in text
     assert anchored.read_text() == ANCHORED.replace("scripted-1", "scripted-7")
     assert list(tmp_path.glob("team.yaml.rejected-*")) == []
+
+
+# -- presets save validates ------------------------------------------------------------
+
+
+def test_presets_save_refuses_a_config_a_run_would_refuse(massgen, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("agent:\n  backend: {type: openai}\n")
+    done = massgen("presets", "save", "mine", "--config", str(bad))
+    assert done.returncode == 1
+    assert "not saved" in done.stderr
+    assert f"{bad}:2:12: agent.backend: backend type 'openai' needs 'model'" in done.stderr
+    assert "mine" not in massgen("presets", "list").stdout
+
+
+def test_presets_save_keeps_a_valid_config_with_its_anchors(massgen, anchored):
+    done = massgen("presets", "save", "team", "--config", str(anchored))
+    assert done.returncode == 0, done.stderr
+    assert massgen("presets", "show", "team").stdout.startswith("# shared backend settings\nx-backend: &backend")
