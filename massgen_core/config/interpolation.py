@@ -14,6 +14,7 @@ from typing import Any
 
 from massgen_core.config.checker import Checker, KeyPath
 
+UNSET = "environment variable"  # how a problem about an unset variable starts (see ``is_unset``)
 _REFERENCE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}")
 
 
@@ -37,7 +38,7 @@ def interpolate_data(checker: Checker, value: Any, path: KeyPath) -> Any:
         if current is None:
             checker.add(
                 path,
-                f"environment variable {name} is not set (referenced as ${{{name}}}); "
+                f"{UNSET} {name} is not set (referenced as ${{{name}}}); "
                 f"set it, put it in a .env file, or write ${{{name}:-default}}",
             )
             return ""
@@ -47,4 +48,9 @@ def interpolate_data(checker: Checker, value: Any, path: KeyPath) -> Any:
     return _REFERENCE.sub(replace, value)
 
 
-__all__ = ["interpolate_data"]
+def is_unset(message: str) -> bool:
+    """Whether a problem's message is about a variable not set where it was checked."""
+    return message.startswith(UNSET + " ") and " is not set (referenced as ${" in message
+
+
+__all__ = ["UNSET", "interpolate_data", "is_unset"]

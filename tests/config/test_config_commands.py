@@ -276,3 +276,10 @@ def test_presets_save_keeps_a_valid_config_with_its_anchors(massgen, anchored):
     done = massgen("presets", "save", "team", "--config", str(anchored))
     assert done.returncode == 0, done.stderr
     assert massgen("presets", "show", "team").stdout.startswith("# shared backend settings\nx-backend: &backend")
+
+
+def test_presets_save_does_not_need_the_variables_of_the_shell_it_runs_in(massgen, tmp_path):
+    config = tmp_path / "env.yaml"
+    config.write_text("agent:\n  backend: {type: openai, model: gpt-4o, api_key: '${KEY_SET_ONLY_AT_RUN_TIME}'}\n")
+    done = massgen("presets", "save", "later", "--config", str(config))
+    assert done.returncode == 0, done.stderr
