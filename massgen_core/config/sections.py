@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from massgen_core.config.checker import INVALID, Checker, KeyPath, field_message, field_types
+from massgen_core.config.checker import INVALID, Checker, KeyPath, field_message
 from massgen_core.config.document import Document
 from massgen_core.config.problems import ConfigError, ConfigProblem, sort_problems
 
@@ -92,7 +92,7 @@ def located_errors(exc: BaseException, path: KeyPath, cls: Any = None) -> Iterat
     if isinstance(exc, ClassValidationError):
         noted, plain = exc.group_exceptions()
         for sub, note in noted:
-            yield from located_errors(sub, (*path, note.name), _field_type(exc.cl, note.name))
+            yield from located_errors(sub, (*path, note.name))
         for sub in plain:
             yield from located_errors(sub, path, exc.cl)
     elif isinstance(exc, IterableValidationError):
@@ -111,12 +111,6 @@ def located_errors(exc: BaseException, path: KeyPath, cls: Any = None) -> Iterat
             yield (*path, named[1]), field_message(named[1], message)
         else:
             yield path, message
-
-
-def _field_type(cls: Any, name: str) -> Any:
-    if isinstance(cls, type) and attrs.has(cls):
-        return field_types(cls).get(name)
-    return None
 
 
 # -- a section in its own file -------------------------------------------------------

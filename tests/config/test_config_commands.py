@@ -283,3 +283,56 @@ def test_presets_save_does_not_need_the_variables_of_the_shell_it_runs_in(massge
     config.write_text("agent:\n  backend: {type: openai, model: gpt-4o, api_key: '${KEY_SET_ONLY_AT_RUN_TIME}'}\n")
     done = massgen("presets", "save", "later", "--config", str(config))
     assert done.returncode == 0, done.stderr
+
+
+# -- the small parts, in process -------------------------------------------------------
+
+
+def test_alias_detection_ignores_paths_that_are_not_there_and_copies_lists_without_anchors():
+    import io
+
+    from ruamel.yaml import YAML
+
+    from massgen_core.cli.yaml_aliases import shared_prefix, unshare
+
+    yaml = YAML(typ="rt")
+    data = yaml.load("x-list: &l [{a: 1}]\nuses: [*l, *l]\nscalar: 3\n")
+    assert shared_prefix(data, ["scalar", "deeper", "key"]) is None  # a scalar has no children
+    assert shared_prefix(data, ["missing", "key"]) is None
+    assert shared_prefix(data, ["uses", 5, "a"]) is None
+    assert shared_prefix(data, ["uses", 1, 0, "a"]) == (["uses", 1], ["x-list"])
+    unshare(data, ["uses", 1])
+    out = io.StringIO()
+    yaml.dump(data, out)
+    text = out.getvalue()
+    assert (text.count("&l"), text.count("*l")) == (1, 1)  # the copy is written out, not re-anchored
+    assert YAML(typ="safe").load(text) == {"x-list": [{"a": 1}], "uses": [[{"a": 1}], [{"a": 1}]], "scalar": 3}
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("agents[5].id", "agents[5]: no such list item (the list has 2)"),
+        ("agents[0].id.more", "agents[0].id.more: agents[0].id has no keys"),
+        ("zzz", "zzz: not set; here: agents"),
+    ],
+)
+def test_get_names_the_step_that_is_not_there(massgen, anchored, path, message):
+    done = massgen("config", "get", str(anchored), path)
+    assert done.returncode == 1
+    assert message in done.stderr
+
+
+def test_get_prints_booleans_as_yaml_does_and_takes_at_most_two_arguments(massgen, tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text("agent: {backend: {type: scripted}}\nui: {logging_enabled: false}\n")
+    assert massgen("config", "get", str(path), "ui.logging_enabled").stdout == "false\n"
+    done = massgen("config", "get", str(path), "ui", "extra")
+    assert done.returncode == 1 and "give KEY.PATH, or FILE KEY.PATH" in done.stderr
+
+
+def test_edit_of_a_draft_that_no_longer_parses_is_kept_too(massgen, anchored, tmp_path):
+    done = massgen("config", "edit", str(anchored), EDITOR=editor(tmp_path, "echo 'agents: [' >> \"$1\"\n"))
+    assert done.returncode == 1
+    assert "invalid YAML" in done.stderr
+    assert anchored.read_text() == ANCHORED

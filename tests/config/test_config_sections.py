@@ -173,6 +173,10 @@ def test_cattrs_errors_without_a_field_are_located_at_the_object():
     assert [(p.key_path, p.message) for p in checker.problems] == [("s.pairs[1]", "low is above high")]
     group = ExceptionGroup("two", [ValueError("a"), KeyError("b")])
     assert list(located_errors(group, ("x",))) == [(("x",), "a"), (("x",), "'b'")]
+    from cattrs.errors import IterableValidationError
+
+    unnoted = IterableValidationError("items", [ValueError("'low' is odd")], list)
+    assert list(located_errors(unnoted, ("x",))) == [(("x",), "'low' is odd")]  # no class: the message as is
 
 
 # -- webhooks.yaml: the first-party plugin's section, through the CLI ------------------
