@@ -56,7 +56,7 @@ def register_graders(register: Register) -> None:
 
 
 @hookspec
-def register_config_sections(register: Callable[..., None]) -> None:
+def register_config_sections(register: Register) -> None:
     """Fires at load: call ``register(section)`` for each config section the plugin reads (see massgen_core.config.sections.ConfigSection)."""
 
 

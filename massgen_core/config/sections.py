@@ -90,20 +90,20 @@ def located_errors(exc: BaseException, path: KeyPath, cls: Any = None) -> Iterat
     from cattrs.errors import ClassValidationError, IterableValidationError
 
     if isinstance(exc, ClassValidationError):
-        noted, plain = exc.group_exceptions()
-        for sub, note in noted:
-            yield from located_errors(sub, (*path, note.name))
+        by_attribute, plain = exc.group_exceptions()
+        for sub, attribute in by_attribute:
+            yield from located_errors(sub, (*path, attribute.name))
         for sub in plain:
             yield from located_errors(sub, path, exc.cl)
     elif isinstance(exc, IterableValidationError):
-        noted, plain = exc.group_exceptions()
-        for sub, note in noted:
-            yield from located_errors(sub, (*path, note.index))
-        for sub in plain:
+        by_index, unplaced = exc.group_exceptions()
+        for sub, item in by_index:
+            yield from located_errors(sub, (*path, int(item.index)))
+        for sub in unplaced:
             yield from located_errors(sub, path)
     elif isinstance(exc, BaseExceptionGroup):
-        for sub in exc.exceptions:
-            yield from located_errors(sub, path, cls)
+        for inner in exc.exceptions:
+            yield from located_errors(inner, path, cls)
     else:
         message = str(exc) or type(exc).__name__
         named = _FIELD_NAMED.match(message)
@@ -121,7 +121,8 @@ def section_for_file(path: str | os.PathLike[str], manager: PluginManager) -> Co
     name = Path(path).name
     for _, section in manager.config_sections.items():
         if section.file_name == name:
-            return section
+            found: ConfigSection = section
+            return found
     return None
 
 
