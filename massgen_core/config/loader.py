@@ -5,9 +5,11 @@ and nested teams, ``backend_params`` defaults, backend-specific keys validated
 by the backend plugin's ``Options`` class, voting strategies and their
 options, legacy shapes with deprecation warnings, model-name inference of the
 backend type); the type checking against the schema's annotations in
-``checker``. This module reads files, applies named ``environments``
-overlays and ``${VAR}`` interpolation with ``.env`` files, runs the rules and
-turns the validated data into objects with cattrs. Every problem is collected
+``checker``; what a backend needs to run in ``backend_rules``; plugins'
+sections in ``sections``. This module reads files, drops the ``x-*`` anchor
+holders, applies named ``environments`` overlays and ``${VAR}`` interpolation
+(``interpolation``) with ``.env`` files, runs the rules and turns the
+validated data into objects with cattrs. Every problem is collected
 and located (file, line, column, key path) before one ``ConfigError`` is
 raised; nothing else escapes. Heavy imports (YAML, cattrs, dotenv) happen only
 when needed, and this module never writes files.

@@ -2,7 +2,8 @@
 
 ``Rules`` knows the shape of a config: ``agent``/``agents`` and nested teams,
 ``backend_params`` defaults, backend types and their plugins' ``Options``,
-fallback and pool entries, voting strategies and their options, roles, the
+the keys each type cannot run without (``backend_rules``), fallback and pool
+entries, plugins' sections of the main config (``sections``), voting strategies and their options, roles, the
 legacy ``display`` block. It reports through a ``checker.Checker``. Also
 here: the cattrs converter that turns validated data into config objects, and
 the inference of a backend type from a model name.
