@@ -190,6 +190,11 @@ class Backend:
     key_env: ClassVar[tuple[str, ...]] = ()
     default_base_url: ClassVar[str | None] = None
     description: ClassVar[str] = ""
+    # Config keys a run cannot do without (``massgen_core.config.backend_rules``): ``config
+    # validate`` reports them missing, and ``create_backend`` refuses the same entries.
+    required_keys: ClassVar[tuple[str, ...]] = ()
+    # Other names users write for this type (``anthropic`` for ``claude``): "did you mean" hints only.
+    also_known_as: ClassVar[tuple[str, ...]] = ()
     # The workflow transports the backend's wire format carries natively: "tools" (function
     # calls) and/or "json" (it honours ``Request.response_schema``). The plain-text transport
     # needs nothing from a backend and is always possible.

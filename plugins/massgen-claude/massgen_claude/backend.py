@@ -28,6 +28,8 @@ class ClaudeBackend(HttpBackend):
     """Claude through ``POST {base_url}/v1/messages`` with streaming."""
 
     name: ClassVar[str] = "claude"
+    required_keys: ClassVar[tuple[str, ...]] = ("model",)
+    also_known_as: ClassVar[tuple[str, ...]] = ("anthropic",)
     description: ClassVar[str] = "Anthropic Claude (Messages API)"
     model_patterns: ClassVar[tuple[str, ...]] = ("claude-*",)
     Options: ClassVar[type | None] = ClaudeOptions

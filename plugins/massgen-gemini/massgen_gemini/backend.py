@@ -30,6 +30,8 @@ class GeminiBackend(HttpBackend):
     """Gemini through ``streamGenerateContent`` with native function calling."""
 
     name: ClassVar[str] = "gemini"
+    required_keys: ClassVar[tuple[str, ...]] = ("model",)
+    also_known_as: ClassVar[tuple[str, ...]] = ("google",)
     description: ClassVar[str] = "Google Gemini (streamGenerateContent)"
     model_patterns: ClassVar[tuple[str, ...]] = ("gemini-*",)
     Options: ClassVar[type | None] = GeminiOptions

@@ -28,6 +28,8 @@ PRICES: dict[str, Price] = {
 
 class GrokBackend(ChatCompletionsBackend):
     name: ClassVar[str] = "grok"
+    required_keys: ClassVar[tuple[str, ...]] = ("model",)
+    also_known_as: ClassVar[tuple[str, ...]] = ("xai",)
     model_patterns: ClassVar[tuple[str, ...]] = ("grok-*",)
     Options = GrokOptions
     key_env: ClassVar[tuple[str, ...]] = ("XAI_API_KEY",)

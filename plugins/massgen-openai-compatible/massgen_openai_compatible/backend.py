@@ -25,6 +25,7 @@ class ChatCompletionBackend(ChatCompletionsBackend):
     """``type: chatcompletion``: any OpenAI-compatible endpoint at ``base_url``."""
 
     name: ClassVar[str] = "chatcompletion"
+    required_keys: ClassVar[tuple[str, ...]] = ("model", "base_url")
     Options = CompatOptions
     description: ClassVar[str] = "any OpenAI-compatible Chat Completions endpoint (base_url)"
     key_required: ClassVar[bool] = False
@@ -88,6 +89,7 @@ def _preset_class(preset: Preset) -> type[ChatCompletionBackend]:
     attrs_: dict[str, Any] = {
         "name": preset.name,
         "default_base_url": preset.base_url,
+        "required_keys": ("model",),
         "key_env": preset.key_env,
         "key_required": not preset.local,
         "free": preset.local,

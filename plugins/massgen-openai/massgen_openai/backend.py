@@ -109,6 +109,7 @@ def responses_content(content: Content) -> str | list[dict[str, Any]]:
 
 class OpenAIBackend(ChatCompletionsBackend):
     name: ClassVar[str] = "openai"
+    required_keys: ClassVar[tuple[str, ...]] = ("model",)
     model_patterns: ClassVar[tuple[str, ...]] = ("gpt-*", "o1*", "o3*", "o4*", "chatgpt-*")
     Options = OpenAIOptions
     key_env: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
