@@ -21,6 +21,7 @@ import attrs
 
 from massgen_core import backend as bk
 from massgen_core import events as ev
+from massgen_core.content import Attachment
 from massgen_core.metering import current_meter
 from massgen_core.orchestrator import prompts, workflow
 from massgen_core.orchestrator.accounting import CallRecord
@@ -40,6 +41,7 @@ class Host(Protocol):
 
     question: str
     history: tuple[tuple[str, str], ...]
+    attachments: tuple[Attachment, ...]
     coordination: Coordination
     budget: Budgets
     retries: dict[str, int]
@@ -105,8 +107,9 @@ async def _launch(host: Host, agent: Agent, number: int) -> tuple[Outcome, str]:
         system_message(host, agent, offer),
         bk.Message(
             role="user",
-            content=prompts.user_prompt(
-                host.question, snapshot.answers, labels, coordination.order, host.history
+            content=prompts.user_content(
+                prompts.user_prompt(host.question, snapshot.answers, labels, coordination.order, host.history),
+                host.attachments,
             ),
         ),
     ]

@@ -54,8 +54,8 @@ def _strategy_for(cls: type[ev.Event]) -> st.SearchStrategy[ev.Event]:
                     Usage, input_tokens=st.integers(0, 10**6), output_tokens=st.integers(0, 10**6),
                     cost_usd=st.floats(0, 10, allow_nan=False),
                 )
-            elif "tuple[Mapping" in t:
-                fields[field.name] = st.lists(st.dictionaries(ids, texts, max_size=2), max_size=2).map(tuple)
+            elif "tuple[Mapping[str, Any]" in t:
+                fields[field.name] = st.lists(st.dictionaries(ids, st.integers() | texts, max_size=3), max_size=2).map(tuple)
             elif "tuple[str" in t:
                 fields[field.name] = st.tuples(ids, ids)
             elif "Mapping[str, float]" in t:

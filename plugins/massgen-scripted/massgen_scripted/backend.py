@@ -29,6 +29,7 @@ from massgen_core.backend import (
     Usage,
     UsageChunk,
 )
+from massgen_core.content import text_of
 from massgen_core.errors import MassGenError
 from massgen_core.orchestrator.workflow import vote_arguments
 from massgen_scripted.options import (
@@ -213,7 +214,7 @@ class ScriptedBackend(Backend):
             yield kind(token)
 
     def _usage(self, request: Request, out_tokens: int) -> UsageChunk:
-        in_tokens = sum(len(m.content.split()) for m in request.messages)
+        in_tokens = sum(len(text_of(m.content).split()) for m in request.messages)
         return UsageChunk(Usage(input_tokens=in_tokens, output_tokens=out_tokens, cost_usd=0.0))
 
 
@@ -247,7 +248,7 @@ def _question(request: Request, launch: Any) -> str:
     """The question of the launch; outside a session, the first user message."""
     if launch is not None:
         return str(launch.question)
-    return next((m.content for m in request.messages if m.role == "user"), "")
+    return next((text_of(m.content) for m in request.messages if m.role == "user"), "")
 
 
 def _turn_key(request: Request, launch: Any) -> str:
