@@ -227,10 +227,6 @@ class _Session:
     def limits(self) -> Limits:
         return self.orch.limits
 
-    @property
-    def stop_reason(self) -> EndedBy | None:
-        return self.coordination.stop_reason
-
     def tools_for(self, agent: Agent) -> Mapping[str, Tool]:
         return self.orch.tools_for(agent)
 
