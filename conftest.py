@@ -42,7 +42,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     home = tmp_path_factory.mktemp("massgen_home")
     monkeypatch.setenv("MASSGEN_HOME", str(home))
     monkeypatch.delenv("MASSGEN_DEBUG", raising=False)
-    for var in (*KEY_VARS, "MASSGEN_WEBHOOK_URL", "MASSGEN_WEBHOOK_SECRET", "MASSGEN_LOAD_PLUGINS"):
+    for var in (*KEY_VARS, "MASSGEN_WEBHOOK_URL", "MASSGEN_WEBHOOK_SECRET", "MASSGEN_LOAD_PLUGINS", "MASSGEN_DATABASE_URL"):
         monkeypatch.delenv(var, raising=False)
     from massgen_core import plugins
 

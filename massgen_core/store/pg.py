@@ -163,7 +163,7 @@ def _local_timezone() -> str:
 
 
 def _configure(raw: Any) -> None:
-    raw.execute("SET TIME ZONE %s", (_local_timezone(),))
+    raw.execute("SELECT set_config('TimeZone', %s, false)", (_local_timezone(),))
     raw.adapters.register_loader("numeric", _numeric_loader())
 
 
@@ -370,5 +370,7 @@ def search_rows(
         f"SELECT rowid, ts_headline('{TEXT_CONFIG}', body, {tsquery}, ?) FROM fts WHERE rowid = ANY(?)",
         (*snippet_params, options, hit_ids),
     ).fetchall()
-    return rows, dict(snippets)
+    # ts_headline marks each word of a phrase; FTS5 marks the phrase once: join marks only spaces apart.
+    joined = re.compile(re.escape(mark[1]) + r"(\s+)" + re.escape(mark[0]))
+    return rows, {rowid: joined.sub(r"\1", text) for rowid, text in snippets}
 
