@@ -117,32 +117,40 @@ def _migrate(conn: Connection) -> None:
 
     if version() == SCHEMA_VERSION:
         return
-    conn.execute("BEGIN")
+    # Workers starting at once queue on this lock; the first migrates, the others find it done.
+    # A session lock taken before the transaction, so that the transaction's catalog snapshot
+    # already sees the tables the first worker committed.
+    conn.execute("SELECT pg_advisory_lock(?)", (MIGRATION_LOCK,))
     try:
-        # Workers starting at once queue here; the first migrates, the others find it done.
-        conn.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
-        current = version()
-        if current is None:
-            conn.execute("CREATE TABLE massgen_schema (version INTEGER NOT NULL)")
-            conn.execute("INSERT INTO massgen_schema VALUES (0)")
-            current = 0
-        if current > SCHEMA_VERSION:
-            raise StoreError(
-                f"the PostgreSQL conversation store has schema version {current}, newer than this MassGen "
-                f"understands ({SCHEMA_VERSION}); upgrade massgen-core"
-            )
-        for number in range(current, SCHEMA_VERSION):
-            for statement in ddl(MIGRATION_SCRIPTS[number]).split(";\n"):
-                lines = [line for line in statement.splitlines() if not line.lstrip().startswith("--")]
-                if "\n".join(lines).strip():
-                    conn.execute("\n".join(lines))
-            if number + 1 == 4:
-                backfill_cjk(conn)
-        conn.execute("UPDATE massgen_schema SET version = ?", (SCHEMA_VERSION,))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        conn.execute("BEGIN")
+        try:
+            _migrate_locked(conn, version())
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(?)", (MIGRATION_LOCK,))
+
+
+def _migrate_locked(conn: Connection, current: int | None) -> None:
+    if current is None:
+        conn.execute("CREATE TABLE massgen_schema (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO massgen_schema VALUES (0)")
+        current = 0
+    if current > SCHEMA_VERSION:
+        raise StoreError(
+            f"the PostgreSQL conversation store has schema version {current}, newer than this MassGen "
+            f"understands ({SCHEMA_VERSION}); upgrade massgen-core"
+        )
+    for number in range(current, SCHEMA_VERSION):
+        for statement in ddl(MIGRATION_SCRIPTS[number]).split(";\n"):
+            lines = [line for line in statement.splitlines() if not line.lstrip().startswith("--")]
+            if "\n".join(lines).strip():
+                conn.execute("\n".join(lines))
+        if number + 1 == 4:
+            backfill_cjk(conn)
+    conn.execute("UPDATE massgen_schema SET version = ?", (SCHEMA_VERSION,))
 
 
 # -- connections -----------------------------------------------------------------------------
@@ -191,6 +199,9 @@ def _pool(url: str) -> Any:
     with _POOLS_LOCK:
         pool = _POOLS.get(url)
         if pool is None:
+            import psycopg
+
+            psycopg.connect(url, connect_timeout=10).close()  # a refusal now, not after the pool's timeout
             pool = ConnectionPool(
                 url, min_size=1, max_size=8, kwargs={"autocommit": True}, configure=_configure,
                 open=False, name="massgen-store",

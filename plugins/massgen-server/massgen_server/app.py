@@ -445,7 +445,8 @@ class Api:
 
     async def conversations(self, request: Request) -> Response:
         """The latest conversations, or with ``?q=words`` those whose text has every word (best first)."""
-        from massgen_core.store import Filters, Store, default_path
+        from massgen_core.store import Filters, Store, StoreError, exists
+        from massgen_core.store.query import PlainQuery, parse_plain
 
         raw = request.query_params.get("limit", "50")
         try:
@@ -455,16 +456,17 @@ class Api:
         except ValueError:
             return error_response(400, "bad_request", f"limit must be an integer from 1 to {MAX_LIST_LIMIT}, not {raw!r}")
         query = request.query_params.get("q", "").strip()
-        words = re.findall(r"\w+", query)
-        if query and not words:
-            return error_response(400, "bad_request", "q must contain at least one word or number")
-        if not default_path().exists():
+        words: PlainQuery | None = None
+        if query:
+            try:  # what people type, never read as query syntax (as `massgen conversations search`)
+                words = parse_plain(query)
+            except StoreError:
+                return error_response(400, "bad_request", "q must contain at least one word or number")
+        if not exists():
             return JSONResponse({"conversations": []})
         with Store() as store:
             if words:
-                # Each word quoted as an FTS5 string: what people type is never read as query syntax.
-                match = " ".join('"' + w.replace('"', '""') + '"' for w in words)
-                rows: list[Any] = store.search(match, Filters(limit=limit))
+                rows: list[Any] = store.search(words, Filters(limit=limit))
             else:
                 rows = store.list_conversations(Filters(limit=limit))
         return JSONResponse({"conversations": [row.to_dict() for row in rows]})
