@@ -133,7 +133,8 @@ def list_(as_json: bool, **kw: Any) -> None:
         )
 
 
-@conversations.command()
+# ignore_unknown_options: ``sky -blue`` excludes a word; it is not an option.
+@conversations.command(context_settings={"ignore_unknown_options": True})
 @click.argument("terms", nargs=-1, required=True)
 @click.option("--fts", "raw", is_flag=True, help='Read TERMS as an FTS5 query: "a phrase", prefix*, AND/OR/NOT, NEAR.')
 @_filter_options
