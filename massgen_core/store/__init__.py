@@ -186,10 +186,6 @@ class Store:
         self.path = Path(path) if path is not None else default_path()
         self.conn = open_database(self.path, read_only=read_only)
 
-    @property
-    def dialect(self) -> str:
-        return "sqlite" if self.url is None else "postgresql"
-
     def background_connection(self) -> Any:
         """A factory of one more connection to this store, for a writer thread (the final-answer spool); None for SQLite."""
         if self.url is None:

@@ -260,8 +260,6 @@ class Cursor:
 class Connection:
     """One pooled PostgreSQL connection, taking the store's SQLite-dialect statements."""
 
-    dialect = "postgresql"
-
     def __init__(self, pool: Any) -> None:
         self._pool = pool
         self._raw: Any = pool.getconn()
@@ -270,8 +268,6 @@ class Connection:
         text, returns_id = translate(sql)
         try:
             return Cursor(self._raw.execute(text, list(params)), returns_id)
-        except sqlite3.Error:  # pragma: no cover - defensive: never raised by psycopg
-            raise
         except Exception as exc:
             if _is_psycopg_error(exc):
                 raise _wrapped(exc) from exc

@@ -179,15 +179,6 @@ def plain_tree(query: PlainQuery) -> Node:
     return node
 
 
-def tree_terms(node: Node) -> list[str]:
-    """The words and phrases a tree looks for (to highlight in a snippet), excluded ones left out."""
-    if node[0] in ("phrase", "prefix"):
-        return [node[1]]
-    if node[0] == "not":
-        return tree_terms(node[1])
-    return tree_terms(node[1]) + tree_terms(node[2])
-
-
 def highlight(body: str, terms: list[str], mark: tuple[str, str], width: int = 48) -> str:
     """A window of ``body`` around the first term found, every term in it between ``mark``s (case-insensitive)."""
     folded = body.lower()

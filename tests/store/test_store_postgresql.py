@@ -137,3 +137,65 @@ def test_the_url_can_live_in_the_config_dirs_env_file(pg_url, _isolated_home, ma
     (paths.config_dir() / ".env").write_text(f"MASSGEN_DATABASE_URL={pg_url}\n")
     out = _cli("conversations", "list", "--json", home=_isolated_home).stdout
     assert cid in out
+
+
+def _varied(make_events) -> list[list[ev.Event]]:
+    """Sessions on several days (one just before a UTC midnight), backends, models, winners and endings."""
+    midnight = 1_750_032_000.0  # 2025-06-16 00:00 UTC
+    return [
+        make_events("d1", start=midnight - 3600 * 30, backend="openai", model="gpt-4o", cost=0.01),
+        make_events("d2", start=midnight - 60, backend="claude", model="claude-3-5-haiku", cost=0.02, winner="alice"),
+        make_events("d3", start=midnight + 7200, backend="openai", model="gpt-4o-mini", winner=None, final=None),
+        make_events("d4", start=midnight + 86400 * 3, answers=(("carol", "x"), ("bob", "y"), ("alice", "z")), finish=False),
+    ]
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Asia/Tokyo"])
+def test_usage_stats_and_dashboard_report_the_same_on_both_stores(pg_url, make_events, _isolated_home, tmp_path, tz):
+    for i, events in enumerate(_varied(make_events)):
+        _record(Store(default_path()), events, conversation_id=f"c{i}")
+        _record(Store(url=pg_url), events, conversation_id=f"c{i}")
+    commands = [["usage", "--by", by, "--json"] for by in ("day", "model", "backend", "agent", "conversation")]
+    commands += [["stats", "--json"], ["usage", "--since", "2025-06-15", "--json"], ["stats", "--until", "2025-06-16", "--json"]]
+    os.environ["TZ"] = tz
+    try:
+        for command in commands:
+            sqlite_out = _cli(*command, home=_isolated_home).stdout
+            assert _cli(*command, home=_isolated_home, url=pg_url).stdout == sqlite_out, command
+        out = {}
+        for name, url in (("sqlite", None), ("pg", pg_url)):
+            _cli("dashboard", "-o", str(tmp_path / f"{name}.html"), "--json", home=_isolated_home, url=url)
+            out[name] = (tmp_path / f"{name}.html").read_text()
+        assert out["pg"] == out["sqlite"]
+        by_day = _cli("usage", "--by", "day", "--json", home=_isolated_home, url=pg_url).stdout
+    finally:
+        del os.environ["TZ"]
+    # Days are local, as in SQLite: 2025-06-14 18:00 UTC is already the 15th in Tokyo.
+    assert ('"2025-06-14"' in by_day) == (tz == "UTC") and '"2025-06-19"' in by_day
+
+
+def test_a_lost_connection_stops_recording_with_one_warning(pg_url, make_events, capsys):
+    store = Store(url=pg_url)
+    recorder = Recorder(store)
+    events = make_events()
+    recorder(events[0])
+    pid = store.conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    with Store(url=pg_url) as other:
+        other.conn.execute("SELECT pg_terminate_backend(?)", (pid,))
+    for event in events[1:]:
+        recorder(event)
+    recorder.close()
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "recording stopped" in line]
+    assert len(warnings) == 1 and recorder.error is not None
+    with Store(url=pg_url) as after:  # what was committed before the loss is there; the pool replaced the connection
+        (summary,) = after.list_conversations()
+        assert summary.finished_at is None
+
+
+def test_a_store_migrated_by_a_newer_massgen_is_refused(pg_server):
+    url = pg_server.create_database("from_the_future")
+    Store(url=url).close()
+    with Store(url=url) as store:
+        store.conn.execute("UPDATE massgen_schema SET version = ?", (SCHEMA_VERSION + 1,))
+    with pytest.raises(StoreError, match="newer than this MassGen understands"):
+        Store(url=url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 import pytest
@@ -90,3 +91,28 @@ def test_a_version_3_store_is_migrated_and_its_cjk_text_found(db_path, record, m
     with Store(db_path) as store:
         assert store.schema_version == 4
         assert [h.summary.id for h in store.search(parse_plain("天気"))] == [cid]
+
+
+def test_the_fts5_language_is_read_into_a_tree_with_fts5_precedence():
+    from massgen_core.store.query import parse_fts5
+
+    assert parse_fts5('a OR b c NOT d') == ("or", ("phrase", "a"), ("and", ("phrase", "b"), ("not", ("phrase", "c"), ("phrase", "d"))))
+    assert parse_fts5('(a OR "b ""c""") AND pre*') == ("and", ("or", ("phrase", "a"), ("phrase", 'b "c"')), ("prefix", "pre"))
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [('"open', "unterminated string"), ("(a OR b", "unbalanced brackets"), ("a OR", "ends too early"),
+     ("a )", "unexpected )"), ("AND a", "unexpected AND")],
+)  # fmt: skip
+def test_a_malformed_fts5_query_says_why(text, why):
+    from massgen_core.store import StoreError
+    from massgen_core.store.query import parse_fts5
+
+    with pytest.raises(StoreError, match=re.escape(why)):
+        parse_fts5(text)
+
+
+def test_fts_queries_find_the_same_on_both_stores(massgen, corpus):
+    assert _found(massgen, "--fts", "(sky AND blue) OR templ*") == sorted([corpus["blue"], corpus["cpp"]])
+    assert _found(massgen, "--fts", "sky NOT grey") == [corpus["blue"]]

@@ -430,9 +430,9 @@ class Api:
             raise
 
     def _stored_history(self, prefix: str) -> tuple[str, list[tuple[str, str]]] | Response:
-        from massgen_core.store import AmbiguousIdError, Store, StoreError, default_path
+        from massgen_core.store import AmbiguousIdError, Store, StoreError, exists
 
-        if not default_path().exists():
+        if not exists():
             return error_response(404, "not_found", f"no conversation with id {prefix!r}: none recorded yet")
         with Store() as store:
             try:
@@ -474,7 +474,7 @@ class Api:
     async def export(self, request: Request) -> Response:
         """A conversation in any installed export format, as a download."""
         from massgen_core.errors import UnknownNameError
-        from massgen_core.store import AmbiguousIdError, Store, StoreError, default_path
+        from massgen_core.store import AmbiguousIdError, Store, StoreError, exists
 
         prefix = request.path_params["conversation_id"]
         name = request.query_params.get("format", "json")
@@ -482,7 +482,7 @@ class Api:
             exporter = self.manager.exporters.get(name)
         except UnknownNameError as exc:
             return error_response(400, "bad_request", str(exc))
-        if not default_path().exists():
+        if not exists():
             return error_response(404, "not_found", f"no conversation with id {prefix!r}: none recorded yet")
         with Store() as store:
             try:
@@ -501,10 +501,10 @@ class Api:
         })
 
     async def conversation(self, request: Request) -> Response:
-        from massgen_core.store import AmbiguousIdError, Store, StoreError, default_path
+        from massgen_core.store import AmbiguousIdError, Store, StoreError, exists
 
         prefix = request.path_params["conversation_id"]
-        if not default_path().exists():
+        if not exists():
             return error_response(404, "not_found", f"no conversation with id {prefix!r}: none recorded yet")
         with Store() as store:
             try:
