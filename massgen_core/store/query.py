@@ -12,6 +12,7 @@ searches here. Nothing here touches a database.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 from massgen_core.store.schema import StoreError
@@ -73,7 +74,9 @@ def fts5_string(term: str) -> str:
 
 def to_fts5(query: PlainQuery) -> str:
     """The FTS5 MATCH expression of a plain query."""
-    return " ".join(fts5_string(t) for t in query.include) + "".join(f" NOT {fts5_string(t)}" for t in query.exclude)
+    return " ".join(fts5_string(t) for t in query.include) + "".join(
+        f" NOT {fts5_string(t)}" for t in query.exclude
+    )
 
 
 # -- the FTS5 query language, for stores that speak another one -----------------------------
@@ -118,7 +121,7 @@ def parse_fts5(text: str) -> Node:
 
     def fail(why: str) -> StoreError:
         return StoreError(
-            f"cannot understand the search {text!r} ({why}); use words, \"exact phrases\", prefix* "
+            f'cannot understand the search {text!r} ({why}); use words, "exact phrases", prefix* '
             "and AND/OR/NOT, and quote text with punctuation"
         )
 
@@ -138,13 +141,16 @@ def parse_fts5(text: str) -> Node:
             return (kind, value)
         raise fail(f"unexpected {value}")
 
-    def negation() -> Node:
+    def chain(keyword: str, kind: str, operand: Callable[[], Node]) -> Node:
         nonlocal pos
-        node = primary()
-        while pos < len(tokens) and tokens[pos][0] == "NOT":
+        node = operand()
+        while pos < len(tokens) and tokens[pos][0] == keyword:
             pos += 1
-            node = ("not", node, primary())
+            node = (kind, node, operand())
         return node
+
+    def negation() -> Node:
+        return chain("NOT", "not", primary)
 
     def both() -> Node:
         nonlocal pos
@@ -156,12 +162,7 @@ def parse_fts5(text: str) -> Node:
         return node
 
     def either() -> Node:
-        nonlocal pos
-        node = both()
-        while pos < len(tokens) and tokens[pos][0] == "OR":
-            pos += 1
-            node = ("or", node, both())
-        return node
+        return chain("OR", "or", both)
 
     node = either()
     if pos != len(tokens):
@@ -185,7 +186,12 @@ def highlight(body: str, terms: list[str], mark: tuple[str, str], width: int = 4
     found = [(folded.find(t.lower()), t) for t in terms if t and folded.find(t.lower()) >= 0]
     start = max(0, min(pos for pos, _ in found) - width // 3) if found else 0
     end = min(len(body), start + width)
-    window, pattern = body[start:end], "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True) if t)
+    window, pattern = (
+        body[start:end],
+        "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True) if t),
+    )
     if pattern:
-        window = re.sub(pattern, lambda m: mark[0] + m.group(0) + mark[1], window, flags=re.I)
+        window = re.sub(
+            pattern, lambda m: mark[0] + m.group(0) + mark[1], window, flags=re.IGNORECASE
+        )
     return ("…" if start else "") + window + ("…" if end < len(body) else "")

@@ -31,7 +31,10 @@ class PostgresUnavailable(RuntimeError):
 def find_bin_dir() -> Path:
     """The folder holding initdb and pg_ctl; PostgresUnavailable (saying what to install) when there is none."""
     candidates = [os.environ["MASSGEN_PG_BIN"]] if os.environ.get("MASSGEN_PG_BIN") else []
-    candidates += sorted(glob.glob(_BIN_GLOB), key=lambda p: int(p.split("/")[-2]) if p.split("/")[-2].isdigit() else 0)[::-1]
+    candidates += sorted(
+        glob.glob(_BIN_GLOB),
+        key=lambda p: int(p.split("/")[-2]) if p.split("/")[-2].isdigit() else 0,
+    )[::-1]
     for candidate in candidates:
         if (Path(candidate) / "initdb").is_file() and (Path(candidate) / "pg_ctl").is_file():
             return Path(candidate)
@@ -63,14 +66,39 @@ class PostgresServer:
         if os.geteuid() == 0:  # initdb and postgres refuse root
             owner = next((name for name in ("postgres", "nobody") if _user_exists(name)), None)
             if owner is None:
-                raise PostgresUnavailable("running as root and there is no postgres or nobody user to run PostgreSQL as")
+                raise PostgresUnavailable(
+                    "running as root and there is no postgres or nobody user to run PostgreSQL as"
+                )
             entry = pwd.getpwnam(owner)
             os.chown(root, entry.pw_uid, entry.pw_gid)
         server = cls(bin_dir, root, _free_port(), owner)
         try:
-            server._run("initdb", "-D", str(server.data), "-U", "massgen", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8")
+            server._run(
+                "initdb",
+                "-D",
+                str(server.data),
+                "-U",
+                "massgen",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            )
             options = f"-p {server.port} -k {root} -h 127.0.0.1 -c fsync=off -c max_connections=200"
-            server._run("pg_ctl", "-D", str(server.data), "-l", str(root / "server.log"), "-o", options, "-w", "-t", "60", "start")
+            server._run(
+                "pg_ctl",
+                "-D",
+                str(server.data),
+                "-l",
+                str(root / "server.log"),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            )
             server.pid = int((server.data / "postmaster.pid").read_text().split()[0])
         except BaseException:
             server.stop()

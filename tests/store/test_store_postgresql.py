@@ -16,7 +16,9 @@ from massgen_core.store import SCHEMA_VERSION, Store, StoreError, default_path
 from massgen_core.store.recorder import Recorder
 
 
-def _cli(*args: str, home: Path, url: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def _cli(
+    *args: str, home: Path, url: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "MASSGEN_DATABASE_URL"}
     env.update(MASSGEN_HOME=str(home), PYTHONIOENCODING="utf-8")
     if url is not None:
@@ -49,14 +51,31 @@ def _record(store: Store, events: list[ev.Event], **kw: object) -> str:
 
 
 def test_migrate_copies_a_sqlite_store_losslessly(pg_url, make_events, _isolated_home):
-    config = {"agents": [{"backend": {"type": "openai", "api_key": "sk-proj-abcdefghijklmnopqrstuv", "base_url": "https://u:pw@h/v1"}}]}
+    config = {
+        "agents": [
+            {
+                "backend": {
+                    "type": "openai",
+                    "api_key": "sk-proj-abcdefghijklmnopqrstuv",
+                    "base_url": "https://u:pw@h/v1",
+                }
+            }
+        ]
+    }
     ids = [
         _record(Store(default_path()), make_events(), config=config),
-        _record(Store(default_path()), make_events("s2", question="C++ or gpt-4o?", answers=(("x", "C++"),), winner=None, final=None)),
+        _record(
+            Store(default_path()),
+            make_events(
+                "s2", question="C++ or gpt-4o?", answers=(("x", "C++"),), winner=None, final=None
+            ),
+        ),
         _record_unfinished(Store(default_path())),
     ]
     out = _cli("conversations", "migrate", "--to", pg_url, home=_isolated_home).stdout
-    assert "Copied 3 conversation(s)" in out and "massgen@" not in out  # the URL's user and password are masked
+    assert (
+        "Copied 3 conversation(s)" in out and "massgen@" not in out
+    )  # the URL's user and password are masked
     for cid in ids:  # export from SQLite == export from PostgreSQL, byte for byte
         old = _cli("export", cid, home=_isolated_home).stdout
         new = _cli("export", cid, home=_isolated_home, url=pg_url).stdout
@@ -68,7 +87,9 @@ def test_migrate_copies_a_sqlite_store_losslessly(pg_url, make_events, _isolated
 
 
 def test_migrate_refuses_what_it_cannot_do(pg_url, tmp_path, _isolated_home):
-    proc = _cli("conversations", "migrate", "--to", "sqlite:///x.db", home=_isolated_home, check=False)
+    proc = _cli(
+        "conversations", "migrate", "--to", "sqlite:///x.db", home=_isolated_home, check=False
+    )
     assert proc.returncode == 2 or proc.returncode == 1
     assert "postgresql:// URL" in proc.stderr
     proc = _cli("conversations", "migrate", "--to", pg_url, home=_isolated_home, check=False)
@@ -101,32 +122,58 @@ def test_workers_starting_at_once_on_an_empty_database_migrate_it_once(pg_server
         assert worker.returncode == 0, err
         assert out.strip() == str(SCHEMA_VERSION)
     with Store(url=url) as store:
-        assert store.conn.execute("SELECT COUNT(*), MIN(version) FROM massgen_schema").fetchone() == (1, SCHEMA_VERSION)
+        assert store.conn.execute(
+            "SELECT COUNT(*), MIN(version) FROM massgen_schema"
+        ).fetchone() == (1, SCHEMA_VERSION)
 
 
 def test_secrets_are_masked_in_the_rows_postgresql_stores(pg_url, make_events):
     key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123"
-    config = {"agents": [{"backend": {"type": "openai", "api_key": key, "base_url": "https://user:hunter2@example.test/v1"}}]}
+    config = {
+        "agents": [
+            {
+                "backend": {
+                    "type": "openai",
+                    "api_key": key,
+                    "base_url": "https://user:hunter2@example.test/v1",
+                }
+            }
+        ]
+    }
     f = ev.EventFactory("s")
     events = [*make_events()[:1], f(ev.BackendRetry, agent_id="alice", backend="openai", model="m", attempt=1, delay_s=0.1,
                                     error=f"401 from https://user:hunter2@example.test/v1 with key {key}")]  # fmt: skip
     _record(Store(url=pg_url), events, config=config)
     with Store(url=pg_url) as store:
         stored = " ".join(
-            str(row) for table in ("conversations", "events") for row in store.conn.execute(f"SELECT * FROM {table}").fetchall()
+            str(row)
+            for table in ("conversations", "events")
+            for row in store.conn.execute(f"SELECT * FROM {table}").fetchall()
         )
     assert key not in stored and "hunter2" not in stored and REDACTED in stored
 
 
-def test_a_url_that_is_not_postgresql_or_a_server_that_is_down_is_a_clear_error(_isolated_home, monkeypatch):
+def test_a_url_that_is_not_postgresql_or_a_server_that_is_down_is_a_clear_error(
+    _isolated_home, monkeypatch
+):
     monkeypatch.setenv("MASSGEN_DATABASE_URL", "mysql://localhost/x")
     with pytest.raises(StoreError, match="must be a postgresql:// URL"):
         Store()
     with pytest.raises(StoreError, match="cannot open the PostgreSQL conversation store") as info:
         Store(url="postgresql://someone:s3cr3t-pw@127.0.0.1:1/nothing")
     assert "s3cr3t-pw" not in str(info.value)
-    proc = _cli("conversations", "list", home=_isolated_home, url="postgresql://someone:s3cr3t-pw@127.0.0.1:1/x", check=False)
-    assert proc.returncode == 1 and "cannot open the PostgreSQL" in proc.stderr and "s3cr3t-pw" not in proc.stderr
+    proc = _cli(
+        "conversations",
+        "list",
+        home=_isolated_home,
+        url="postgresql://someone:s3cr3t-pw@127.0.0.1:1/x",
+        check=False,
+    )
+    assert (
+        proc.returncode == 1
+        and "cannot open the PostgreSQL" in proc.stderr
+        and "s3cr3t-pw" not in proc.stderr
+    )
 
 
 def test_the_url_can_live_in_the_config_dirs_env_file(pg_url, _isolated_home, make_events):
@@ -144,19 +191,47 @@ def _varied(make_events) -> list[list[ev.Event]]:
     midnight = 1_750_032_000.0  # 2025-06-16 00:00 UTC
     return [
         make_events("d1", start=midnight - 3600 * 30, backend="openai", model="gpt-4o", cost=0.01),
-        make_events("d2", start=midnight - 60, backend="claude", model="claude-3-5-haiku", cost=0.02, winner="alice"),
-        make_events("d3", start=midnight + 7200, backend="openai", model="gpt-4o-mini", winner=None, final=None),
-        make_events("d4", start=midnight + 86400 * 3, answers=(("carol", "x"), ("bob", "y"), ("alice", "z")), finish=False),
+        make_events(
+            "d2",
+            start=midnight - 60,
+            backend="claude",
+            model="claude-3-5-haiku",
+            cost=0.02,
+            winner="alice",
+        ),
+        make_events(
+            "d3",
+            start=midnight + 7200,
+            backend="openai",
+            model="gpt-4o-mini",
+            winner=None,
+            final=None,
+        ),
+        make_events(
+            "d4",
+            start=midnight + 86400 * 3,
+            answers=(("carol", "x"), ("bob", "y"), ("alice", "z")),
+            finish=False,
+        ),
     ]
 
 
 @pytest.mark.parametrize("tz", ["UTC", "Asia/Tokyo"])
-def test_usage_stats_and_dashboard_report_the_same_on_both_stores(pg_url, make_events, _isolated_home, tmp_path, tz):
+def test_usage_stats_and_dashboard_report_the_same_on_both_stores(
+    pg_url, make_events, _isolated_home, tmp_path, tz
+):
     for i, events in enumerate(_varied(make_events)):
         _record(Store(default_path()), events, conversation_id=f"c{i}")
         _record(Store(url=pg_url), events, conversation_id=f"c{i}")
-    commands = [["usage", "--by", by, "--json"] for by in ("day", "model", "backend", "agent", "conversation")]
-    commands += [["stats", "--json"], ["usage", "--since", "2025-06-15", "--json"], ["stats", "--until", "2025-06-16", "--json"]]
+    commands = [
+        ["usage", "--by", by, "--json"]
+        for by in ("day", "model", "backend", "agent", "conversation")
+    ]
+    commands += [
+        ["stats", "--json"],
+        ["usage", "--since", "2025-06-15", "--json"],
+        ["stats", "--until", "2025-06-16", "--json"],
+    ]
     os.environ["TZ"] = tz
     try:
         for command in commands:
@@ -164,7 +239,14 @@ def test_usage_stats_and_dashboard_report_the_same_on_both_stores(pg_url, make_e
             assert _cli(*command, home=_isolated_home, url=pg_url).stdout == sqlite_out, command
         out = {}
         for name, url in (("sqlite", None), ("pg", pg_url)):
-            _cli("dashboard", "-o", str(tmp_path / f"{name}.html"), "--json", home=_isolated_home, url=url)
+            _cli(
+                "dashboard",
+                "-o",
+                str(tmp_path / f"{name}.html"),
+                "--json",
+                home=_isolated_home,
+                url=url,
+            )
             out[name] = (tmp_path / f"{name}.html").read_text()
         assert out["pg"] == out["sqlite"]
         by_day = _cli("usage", "--by", "day", "--json", home=_isolated_home, url=pg_url).stdout
@@ -185,9 +267,13 @@ def test_a_lost_connection_stops_recording_with_one_warning(pg_url, make_events,
     for event in events[1:]:
         recorder(event)
     recorder.close()
-    warnings = [line for line in capsys.readouterr().err.splitlines() if "recording stopped" in line]
+    warnings = [
+        line for line in capsys.readouterr().err.splitlines() if "recording stopped" in line
+    ]
     assert len(warnings) == 1 and recorder.error is not None
-    with Store(url=pg_url) as after:  # what was committed before the loss is there; the pool replaced the connection
+    with Store(
+        url=pg_url
+    ) as after:  # what was committed before the loss is there; the pool replaced the connection
         (summary,) = after.list_conversations()
         assert summary.finished_at is None
 

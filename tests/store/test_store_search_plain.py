@@ -26,7 +26,10 @@ TEXTS = {
 
 @pytest.fixture
 def corpus(record_home, make_events):
-    return {name: record_home(make_events(name, question=text, answers=(("a", "ok"),), final=None)) for name, text in TEXTS.items()}
+    return {
+        name: record_home(make_events(name, question=text, answers=(("a", "ok"),), final=None))
+        for name, text in TEXTS.items()
+    }
 
 
 def _found(massgen, *terms: str) -> list[str]:
@@ -81,7 +84,9 @@ def test_plain_text_is_quoted_into_fts5_strings():
 
 
 @pytest.mark.sqlite_only
-def test_a_version_3_store_is_migrated_and_its_cjk_text_found(db_path, record, make_events, backend):
+def test_a_version_3_store_is_migrated_and_its_cjk_text_found(
+    db_path, record, make_events, backend
+):
     cid = record(make_events(question="東京の天気は？"))
     conn = sqlite3.connect(db_path)
     conn.execute("DROP TABLE fts_cjk")
@@ -96,8 +101,16 @@ def test_a_version_3_store_is_migrated_and_its_cjk_text_found(db_path, record, m
 def test_the_fts5_language_is_read_into_a_tree_with_fts5_precedence():
     from massgen_core.store.query import parse_fts5
 
-    assert parse_fts5('a OR b c NOT d') == ("or", ("phrase", "a"), ("and", ("phrase", "b"), ("not", ("phrase", "c"), ("phrase", "d"))))
-    assert parse_fts5('(a OR "b ""c""") AND pre*') == ("and", ("or", ("phrase", "a"), ("phrase", 'b "c"')), ("prefix", "pre"))
+    assert parse_fts5("a OR b c NOT d") == (
+        "or",
+        ("phrase", "a"),
+        ("and", ("phrase", "b"), ("not", ("phrase", "c"), ("phrase", "d"))),
+    )
+    assert parse_fts5('(a OR "b ""c""") AND pre*') == (
+        "and",
+        ("or", ("phrase", "a"), ("phrase", 'b "c"')),
+        ("prefix", "pre"),
+    )
 
 
 @pytest.mark.parametrize(
@@ -114,5 +127,7 @@ def test_a_malformed_fts5_query_says_why(text, why):
 
 
 def test_fts_queries_find_the_same_on_both_stores(massgen, corpus):
-    assert _found(massgen, "--fts", "(sky AND blue) OR templ*") == sorted([corpus["blue"], corpus["cpp"]])
+    assert _found(massgen, "--fts", "(sky AND blue) OR templ*") == sorted(
+        [corpus["blue"], corpus["cpp"]]
+    )
     assert _found(massgen, "--fts", "sky NOT grey") == [corpus["blue"]]
