@@ -218,7 +218,7 @@ def _pool(url: str) -> Any:
                 url, connect_timeout=10
             ).close()  # a refusal now, not after the pool's timeout
             pool = ConnectionPool(
-                url, min_size=1, max_size=8, kwargs={"autocommit": True}, configure=_configure,
+                url, min_size=1, max_size=16, kwargs={"autocommit": True}, configure=_configure,
                 open=False, name="massgen-store",
             )  # fmt: skip
             pool.open(wait=True, timeout=15)
