@@ -22,7 +22,14 @@ from functools import lru_cache
 from typing import Any
 
 from massgen_core.store import query as q
-from massgen_core.store.schema import MIGRATION_SCRIPTS, SCHEMA_VERSION, StoreError, backfill_cjk
+from massgen_core.store.schema import (
+    CJK_VERSION,
+    MIGRATION_SCRIPTS,
+    SCHEMA_VERSION,
+    StoreError,
+    backfill_cjk,
+    run_script,
+)
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 # pg_advisory_xact_lock key: "massgen" in ASCII, so that other applications' locks do not collide.
@@ -149,11 +156,8 @@ def _migrate_locked(conn: Connection, current: int | None) -> None:
             f"understands ({SCHEMA_VERSION}); upgrade massgen-core"
         )
     for number in range(current, SCHEMA_VERSION):
-        for statement in ddl(MIGRATION_SCRIPTS[number]).split(";\n"):
-            lines = [line for line in statement.splitlines() if not line.lstrip().startswith("--")]
-            if "\n".join(lines).strip():
-                conn.execute("\n".join(lines))
-        if number + 1 == 4:
+        run_script(conn, ddl(MIGRATION_SCRIPTS[number]))  # type: ignore[arg-type]
+        if number + 1 == CJK_VERSION:
             backfill_cjk(conn)
     conn.execute("UPDATE massgen_schema SET version = ?", (SCHEMA_VERSION,))
 

@@ -197,20 +197,22 @@ def _rewrite_with_secrets_masked(conn: sqlite3.Connection) -> None:
 
 
 def _v3(conn: sqlite3.Connection) -> None:
-    _run_script(conn, _V3)
+    run_script(conn, _V3)
     _rewrite_with_secrets_masked(conn)
 
 
 def _v4(conn: sqlite3.Connection) -> None:
-    _run_script(conn, _V4)
+    run_script(conn, _V4)
     backfill_cjk(conn)
 
 
+# The version whose migration also copies CJK texts into fts_cjk (backfill_cjk).
+CJK_VERSION = 4
 # The scripts of each version, which the PostgreSQL store (massgen_core.store.pg) applies with its types.
 MIGRATION_SCRIPTS = (_V1, _V2, _V3, _V4)
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    lambda conn: _run_script(conn, _V1),
-    lambda conn: _run_script(conn, _V2),
+    lambda conn: run_script(conn, _V1),
+    lambda conn: run_script(conn, _V2),
     _v3,
     _v4,
 ]
@@ -221,7 +223,7 @@ class StoreError(MassGenError):
     """The conversation database cannot be used as asked."""
 
 
-def _run_script(conn: sqlite3.Connection, script: str) -> None:
+def run_script(conn: sqlite3.Connection, script: str) -> None:
     # executescript() would COMMIT our immediate transaction; run statement by statement instead.
     for statement in script.split(";\n"):
         lines = [line for line in statement.splitlines() if not line.lstrip().startswith("--")]
