@@ -39,7 +39,11 @@ def database_url() -> str | None:
     url = os.environ.get(URL_VARIABLE)
     if url is None:
         env_file = paths.config_dir() / ".env"
-        if env_file.is_file():
+        try:
+            text = env_file.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+        if URL_VARIABLE in text:  # python-dotenv (its quoting rules) only when the file names it: start-up time
             from dotenv import dotenv_values
 
             url = dotenv_values(env_file).get(URL_VARIABLE)
