@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from massgen_core.store.schema import StoreError
 
@@ -82,7 +82,7 @@ def to_fts5(query: PlainQuery) -> str:
 # -- the FTS5 query language, for stores that speak another one -----------------------------
 
 # A node: ("phrase", text) | ("prefix", word) | ("and" | "or", left, right) | ("not", left, right)
-Node = tuple
+Node = tuple[Any, ...]
 
 
 _FTS5_TOKEN = re.compile(r'\s*(?:(")((?:[^"]|"")*)(")?|(\()|(\))|([^\s()"]+))')
