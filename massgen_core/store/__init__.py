@@ -192,6 +192,12 @@ class Store:
         self.path = Path(path) if path is not None else default_path()
         self.conn = open_database(self.path, read_only=read_only)
 
+    @property
+    def files_anchor(self) -> Path:
+        """What attachment files are kept beside (massgen_core.store.attachments): the SQLite file, or for
+        PostgreSQL the one the data dir would hold (each machine's own folder)."""
+        return self.path if self.path is not None else default_path()
+
     def background_connection(self) -> Any:
         """A factory of one more connection to this store, for a writer thread (the final-answer spool); None for SQLite."""
         if self.url is None:
@@ -357,7 +363,7 @@ class Store:
     def document(self, conversation_id: str) -> dict[str, Any]:
         """The conversation's document; with ``attachments`` (sha256 -> base64) when its turns had any."""
         document = _doc.build_document(self.conn, conversation_id)
-        blobs = _attachments.blobs_for(self.path, document)
+        blobs = _attachments.blobs_for(self.files_anchor, document)
         if blobs:
             document["attachments"] = blobs
         return document
@@ -374,7 +380,7 @@ class Store:
 
     def import_document(self, document: Any, *, replace: bool = False) -> str:
         if isinstance(document, Mapping) and "attachments" in document:
-            _attachments.restore(self.path, document["attachments"])
+            _attachments.restore(self.files_anchor, document["attachments"])
         return _doc.import_document(self.conn, document, replace=replace)
 
     def delete(self, conversation_id: str) -> None:
@@ -386,7 +392,7 @@ class Store:
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
-        _attachments.forget_unused(self.conn, self.path, shared)
+        _attachments.forget_unused(self.conn, self.files_anchor, shared)
 
 
 __all__ = [

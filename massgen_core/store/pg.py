@@ -82,6 +82,7 @@ def translate(sql: str) -> tuple[str, bool]:
     text = text.replace("%", "%%").replace("?", "%s")
     if text.startswith("INSERT OR IGNORE INTO "):
         text = "INSERT INTO " + text[len("INSERT OR IGNORE INTO ") :] + " ON CONFLICT DO NOTHING"
+    text = text.replace("instr(", "strpos(")  # same arguments: (text, what to find)
     text = _JSON_EACH.sub(r"json_array_elements_text(\1::json) AS \2(value)", text)
     text = _LOCAL_DAY.sub(r"to_char(to_timestamp(\1), 'YYYY-MM-DD')", text)
     # SQLite reads CROSS JOIN ... ON as a join-order hint; PostgreSQL wants a plain JOIN.

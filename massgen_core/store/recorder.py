@@ -209,7 +209,7 @@ class Recorder:
             if e.attachments:  # references here, the files by hash beside the database
                 from massgen_core.store import attachments
 
-                attachments.record(conn, self.store.path, self._turn_id, e.seq, e.ts, e.attachments)
+                attachments.record(conn, self.store.files_anchor, self._turn_id, e.seq, e.ts, e.attachments)
 
     def _answer(self, e: ev.AnswerSubmitted) -> None:
         with self._tx() as conn:

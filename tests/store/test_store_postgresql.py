@@ -276,3 +276,24 @@ def test_a_store_migrated_by_a_newer_massgen_is_refused(pg_server):
         store.conn.execute("UPDATE massgen_schema SET version = ?", (SCHEMA_VERSION + 1,))
     with pytest.raises(StoreError, match="newer than this MassGen understands"):
         Store(url=url)
+
+
+def test_attachments_of_a_postgresql_store_are_kept_by_hash_in_the_data_dir(pg_url, tmp_path, _isolated_home):
+    from massgen_core.content import load_attachment
+    from massgen_core.testing import media
+
+    image = load_attachment(media.write(tmp_path, "p.png", media.png()))
+    with Store(url=pg_url) as store:
+        recorder = Recorder(store)
+        f = ev.EventFactory("s")
+        recorder(f(ev.SessionStarted, question="What is it?", agent_ids=("a",), attachments=(image.ref(),)))
+        recorder(f(ev.SessionFinished, final_answer="A pixel.", winner="a", ended_by="consensus"))
+        recorder.flush()
+        blob = default_path().parent / "attachments" / image.sha256
+        assert blob.read_bytes() == media.png()
+        document = store.document(recorder.conversation_id)
+        assert set(document["attachments"]) == {image.sha256}
+        store.delete(recorder.conversation_id)
+        assert not blob.exists()  # no other turn refers to it
+        store.import_document(document)  # and an import writes it back
+        assert blob.read_bytes() == media.png()
