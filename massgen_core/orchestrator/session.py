@@ -26,6 +26,7 @@ from massgen_core.metering import current_meter
 from massgen_core.orchestrator import prompts, stragglers, workflow
 from massgen_core.orchestrator.accounting import CallRecord
 from massgen_core.orchestrator.agent import Agent
+from massgen_core.orchestrator.answer_stream import AnswerStream
 from massgen_core.orchestrator.budget import BudgetExceeded, Budgets, Hold, settled_cost
 from massgen_core.orchestrator.stragglers import Retrying
 from massgen_core.orchestrator.context import LaunchContext, current_launch
@@ -657,6 +658,7 @@ class _Session:
         emit = self.emit
         agent_id = agent.id
         delta_cls = ev.FinalAnswerDelta if final else ev.TextDelta
+        answer = AnswerStream(request.workflow) if request.workflow is not None and not final else None
         hold = await self._reserve(agent, request)
         record = CallRecord(agent.backend, request, self.retries.get(agent_id, 0))
         token = current_meter.set(record.meter)
@@ -687,6 +689,8 @@ class _Session:
                         calls.append(chunk.call)
                     elif kind is bk.UsageChunk:
                         record.add_usage(chunk.usage, served=(chunk.backend, chunk.model))
+                    if answer is not None and (piece := answer.feed(chunk)):
+                        emit(ev.AnswerDelta, agent_id=agent_id, text=piece)  # the answer as it is written
             status = "ok"
         except TimeoutError as exc:
             error = exc
