@@ -32,6 +32,7 @@ class RunOptions:
     resume: str | None = None
     verbosity: int = 1  # 0 final answer only, 1 normal, 2 verbose, 3 debug
     debug: bool = False
+    profile: bool = False
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -54,6 +55,7 @@ class RunOptions:
 @click.option("-q", "--quiet", "quiet", count=True, help="Less output (-q: final answer only).")
 @click.option("-v", "--verbose", "verbose", count=True, help="More output (-v: reasoning and tools, -vv: debug).")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.option("--profile", is_flag=True, help="At the end, the time and CPU of each phase (also in --json).")
 @click.pass_context
 def run(ctx: click.Context, quiet: int, verbose: int, debug: bool, **kwargs: object) -> None:
     """Run one question through the agents (no question: interactive mode)."""

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 import attrs
 
+from massgen_core import profiling
 from massgen_core.cli.run import RunOptions
 from massgen_core.display import Display, choose_display
 from massgen_core.errors import MassGenError
@@ -258,14 +259,17 @@ class Runner:
         )
 
     def consumers(self, display: Display) -> list[Consumer]:
-        consumers: list[Consumer] = [display.handle]
+        consumers: list[Consumer] = [profiling.timed("presentation", display.handle)]
         if self.recorder is not None:
-            consumers.append(_Guarded("the conversation store", self.recorder, self.streams))
+            consumers.append(profiling.timed("recording", _Guarded("the conversation store", self.recorder, self.streams)))
         if self.manager.hook.on_event.get_hookimpls():
             self.manager.on_observer_error = lambda name, exc: self.streams.warn(
                 f"on_event plugin {name} failed and was switched off: {type(exc).__name__}: {exc}"
             )
             consumers.append(_Guarded("an on_event plugin", self.manager.emit, self.streams))
+        profile = profiling.current()
+        if profile is not None:
+            consumers.append(profile.observe)
         return consumers
 
     def ask(self, question: str) -> int:
@@ -274,20 +278,22 @@ class Runner:
         session_id = uuid.uuid4().hex
         display.start()
         try:
-            finished, interrupted = self.loop.run(
-                _pump(
-                    self.orchestrator,
-                    question,
-                    history=list(self.history),
-                    session_id=session_id,
-                    consumers=self.consumers(display),
-                    grace_s=self.grace_s,
-                    expose=self._expose,
+            with profiling.phase("session"):
+                finished, interrupted = self.loop.run(
+                    _pump(
+                        self.orchestrator,
+                        question,
+                        history=list(self.history),
+                        session_id=session_id,
+                        consumers=self.consumers(display),
+                        grace_s=self.grace_s,
+                        expose=self._expose,
+                    )
                 )
-            )
         finally:
             display.stop()
-        display.finish(finished)
+        with profiling.phase("presentation"):
+            display.finish(finished)
         self.last = finished
         self.turns += 1
         if interrupted:
@@ -495,6 +501,8 @@ def execute(
     """Run the command; the exit code. MassGenError propagates (the CLI prints it as one line)."""
     if options.json_output and options.json_lines:
         raise MassGenError("give --json (one result object) or --jsonl (every event), not both")
+    if options.profile:
+        profiling.start()
     streams = Streams(stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr)
     reconfigure = getattr(streams.stdin, "reconfigure", None)
     if reconfigure is not None:  # a line that is not UTF-8 is then refused by check_question, not a crash
@@ -503,7 +511,8 @@ def execute(
     question = build_question(options)
     if question is not None:
         check_question(question)
-    config, warnings = resolve_config(options)
+    with profiling.phase("config"):
+        config, warnings = resolve_config(options)
     for warning in warnings:
         streams.info(warning)
 
@@ -511,8 +520,9 @@ def execute(
     from massgen_core.plugins import get_plugin_manager
     from massgen_core.recording import conversation_cost, resolve_history, start_recording
 
-    manager = get_plugin_manager()
-    orchestrator = build_orchestrator(config, manager=manager)
+    with profiling.phase("plugins"):
+        manager = get_plugin_manager()
+        orchestrator = build_orchestrator(config, manager=manager)
     orchestrator.preflight()  # a missing key is one clear line before any request or recording
     conversation_id, history = resolve_history(resume=options.resume, continue_latest=options.continue_latest)
     if conversation_id is not None:  # a conversation budget counts what its earlier turns spent
@@ -537,7 +547,11 @@ def execute(
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
     finally:
-        runner.shutdown()
+        with profiling.phase("shutdown"):
+            runner.shutdown()
+        profile = profiling.stop()
+        if profile is not None:
+            streams.stderr.write(inert(profile.format()) + "\n")
     if code == EXIT_INTERRUPTED:
         streams.info("massgen: interrupted")
     return code
