@@ -111,3 +111,20 @@ async def _close_pool() -> Any:
     from massgen_core.http import aclose_all
 
     await aclose_all()
+
+
+@pytest.fixture
+def cli(_isolated_home: Any) -> Callable[..., Any]:
+    """``massgen ARGS`` run to completion in a subprocess with this test's MASSGEN_HOME."""
+    import subprocess
+    import sys
+
+    from .procs import cli_env
+
+    def run(args: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "massgen_core", *args], input="", capture_output=True, text=True,
+            env=cli_env(_isolated_home, {"COLUMNS": "120"}), cwd=_isolated_home, timeout=WAIT_S,
+        )
+
+    return run
