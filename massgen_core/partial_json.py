@@ -136,7 +136,7 @@ class StringFieldReader:
                     self._state = _KEY_OR_END
                 elif c == "}":
                     self._stop()
-            elif state == _AFTER:
+            else:  # _AFTER a value
                 if c == ",":
                     self._state = _KEY_OR_END
                 elif c not in _WS:

@@ -151,3 +151,25 @@ def test_the_plain_display_separates_turns() -> None:
     lines = err.getvalue().splitlines()
     assert lines[0].startswith("[session]") and lines[1].startswith("──── turn 2 ")
     assert lines[2].endswith("· turn 2")
+
+
+def test_a_routed_handler_keeps_its_filters_and_a_removed_one_is_not_put_back() -> None:
+    from massgen_core.display.live_logging import route_logging
+
+    stream = io.StringIO()
+    console = Console(file=stream, width=100, force_terminal=True, color_system=None)
+    original = logging.StreamHandler(stream)
+    original.addFilter(lambda record: "secret" not in record.getMessage())
+    logger = logging.getLogger("massgen.http")
+    logger.addHandler(original)
+    try:
+        restore = route_logging(console)
+        routed = next(h for h in logger.handlers if isinstance(h, InertRichHandler))
+        logger.warning("a secret line")
+        logger.warning("a public line")
+        logger.removeHandler(routed)  # someone else took it away meanwhile
+        restore()
+        assert original not in logger.handlers
+    finally:
+        logger.removeHandler(original)
+    assert "a public line" in stream.getvalue() and "secret" not in stream.getvalue()

@@ -131,3 +131,18 @@ def test_escapes_in_skipped_strings_split_across_fragments() -> None:
     reader = StringFieldReader()
     assert reader.feed('{"reason": "say \\') == ""
     assert reader.feed('" still reason", "content": "answer"}') == "answer"
+
+
+def test_an_object_without_the_field_ends_where_the_object_ends() -> None:
+    for text in ("{}", '{"n": 1}', '{"a": "b"}', '{"a": [1, {"b": 2}]}', '{"a": "b" x'):
+        reader = StringFieldReader()
+        assert reader.feed(text) == "" and reader.done
+    reader = StringFieldReader()
+    reader.feed('{"a": "b"   ')
+    assert not reader.done  # whitespace: the object may go on
+
+
+def test_a_high_surrogate_followed_by_what_cannot_be_its_partner_is_given_at_once() -> None:
+    for tail, expected in (("\\u0", "x\ud83d"), ("\\uc", "x\ud83d"), ("\\udb", "x\ud83d"), ("\\n", "x\ud83d\n")):
+        assert string_field_prefix('{"content": "x\\ud83d' + tail) == expected
+    assert string_field_prefix('{"content": "x\\ud83d\\udc') == "x"  # still possibly a pair: held
