@@ -2,64 +2,25 @@
 
 Every test gets its own MASSGEN_HOME, no .env from the developer's machine,
 and no provider keys from the environment, so nothing a developer has
-installed or configured leaks into a test.
+installed or configured leaks into a test: the ``massgen_home`` fixture of
+``massgen_core.testing.pytest_plugin`` (the pytest plugin plugin authors use too).
 """
 
 from __future__ import annotations
 
 import pytest
 
-KEY_VARS = (
-    "OPENAI_API_KEY",
-    "ANTHROPIC_API_KEY",
-    "GEMINI_API_KEY",
-    "GOOGLE_API_KEY",
-    "XAI_API_KEY",
-    "AZURE_OPENAI_API_KEY",
-    "AZURE_OPENAI_AD_TOKEN",
-    "AZURE_OPENAI_ENDPOINT",
-    "AZURE_OPENAI_API_VERSION",
-    "OPENAI_API_VERSION",
-    "GROQ_API_KEY",
-    "TOGETHER_API_KEY",
-    "OPENROUTER_API_KEY",
-    "DEEPSEEK_API_KEY",
-    "MISTRAL_API_KEY",
-    "CEREBRAS_API_KEY",
-    "FIREWORKS_API_KEY",
-    # the optional keys of local servers
-    "OLLAMA_API_KEY",
-    "VLLM_API_KEY",
-    "LMSTUDIO_API_KEY",
-    "LLAMACPP_API_KEY",
-    "LLAMA_API_KEY",
-    "SGLANG_API_KEY",
-)
-
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    home = tmp_path_factory.mktemp("massgen_home")
-    monkeypatch.setenv("MASSGEN_HOME", str(home))
-    monkeypatch.delenv("MASSGEN_DEBUG", raising=False)
-    for var in (*KEY_VARS, "MASSGEN_WEBHOOK_URL", "MASSGEN_WEBHOOK_SECRET", "MASSGEN_LOAD_PLUGINS"):
-        monkeypatch.delenv(var, raising=False)
-    from massgen_core import plugins
-
-    plugins.set_plugin_manager(None)
-    yield home
-    plugins.set_plugin_manager(None)
+def _isolated_home(massgen_home):
+    """Every test runs under the ``massgen_home`` fixture of MassGen's own pytest plugin."""
+    return massgen_home
 
 
 @pytest.fixture
-def plugin_manager(monkeypatch: pytest.MonkeyPatch):
+def plugin_manager(massgen_plugin_manager):
     """A fresh plugin manager with no installed plugins; register throwaway plugins on it."""
-    from massgen_core import plugins
-
-    manager = plugins.PluginManager()
-    plugins.set_plugin_manager(manager)
-    yield manager
-    plugins.set_plugin_manager(None)
+    return massgen_plugin_manager
 
 
 @pytest.fixture

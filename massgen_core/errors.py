@@ -1,7 +1,39 @@
 """The root of MassGen's exceptions and the "did you mean" helper.
 
 Every error a user can cause derives from ``MassGenError`` so the CLI can print
-one clear line instead of a traceback. Messages never contain API keys.
+one clear line instead of a traceback (exit 1; exit 2 is kept for bugs).
+Messages never contain API keys. The hierarchy (docs/errors.md has the table)::
+
+    MassGenError
+    ├── UnknownNameError           massgen_core.errors (also a LookupError)
+    ├── ConfigError                massgen_core.config.problems: file:line:col messages
+    │   (DocumentError             massgen_core.config.document: unreadable YAML, located)
+    ├── PresetError                massgen_core.presets
+    ├── PluginConflictError        massgen_core.plugins
+    ├── PluginLoadError            massgen_core.lazy
+    ├── StoreError                 massgen_core.store.schema
+    │   └── AmbiguousIdError       massgen_core.store
+    ├── BatchInputError            massgen_core.batch
+    ├── InvalidVote                massgen_core.voting (also a ValueError)
+    ├── BudgetExceeded             massgen_core.orchestrator.budget
+    ├── BackendError               massgen_core.http.errors: names agent, backend, model, endpoint
+    │   ├── AuthenticationError
+    │   │   └── MissingKeyError
+    │   ├── PermissionDeniedError
+    │   ├── NotFoundError
+    │   ├── RateLimitError
+    │   ├── OverloadedError
+    │   ├── BackendTimeoutError
+    │   ├── BackendConnectionError
+    │   ├── BadRequestError
+    │   │   ├── ContextLengthError
+    │   │   └── ContentFilterError
+    │   ├── OutputTruncatedError
+    │   └── StreamError
+    └── (plugins) GradingError, ScriptError, ScriptedBackendError
+
+``tests/core/test_error_hierarchy.py`` holds every exception class of the core and
+the plugins to this tree and to docs/errors.md.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ Nothing here runs at import time: ``massgen --help`` must not import plugin code
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any, Generic, TypeVar
 
 import pluggy
@@ -238,9 +238,14 @@ class PluginManager:
 
     # -- loading -----------------------------------------------------------
 
-    def load_entrypoints(self, group: str = "massgen") -> None:
-        """Load every installed plugin (as MASSGEN_LOAD_PLUGINS allows), one by one."""
-        wanted = _wanted_plugins()
+    def load_entrypoints(self, group: str = "massgen", *, only: Collection[str] | None = None) -> None:
+        """Load every installed plugin (as MASSGEN_LOAD_PLUGINS allows), one by one.
+
+        ``only`` names the plugins to load (entry point or distribution names) instead of the
+        environment's choice: a test or an embedding application picks its plugins this way
+        without importing them itself.
+        """
+        wanted = set(only) if only is not None else _wanted_plugins()
         for ep in sorted(discovery.entry_points(group), key=lambda e: e.name):
             dist_name = ep.dist_name or ep.name
             if wanted is not None and ep.name not in wanted and dist_name not in wanted:

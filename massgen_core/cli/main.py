@@ -181,10 +181,10 @@ def main(argv: Sequence[str] | None = None) -> Any:
         sys.exit(0)
     except click.UsageError as exc:  # an unknown option, a missing or bad argument: a usage error, exit 1
         where = f" (see: {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
-        click.echo(f"massgen: error: {' '.join(exc.format_message().split())}{where}", err=True)
+        click.echo(inert(f"massgen: error: {' '.join(exc.format_message().split())}{where}"), err=True)
         sys.exit(1)
     except click.ClickException as exc:
-        click.echo(f"massgen: error: {' '.join(exc.format_message().split())}", err=True)
+        click.echo(inert(f"massgen: error: {' '.join(exc.format_message().split())}"), err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("massgen: interrupted", err=True)

@@ -20,6 +20,8 @@ from typing import Any, ClassVar
 
 import attrs
 
+from massgen_core.errors import MassGenError
+
 Path = tuple[str | int, ...]
 Pos = tuple[int, int]  # 1-based line, column
 
@@ -28,7 +30,7 @@ MAX_NODES = 200_000  # aliases can multiply a small file into a huge one ("billi
 MAX_INT_DIGITS = 4300
 
 
-class DocumentError(Exception):
+class DocumentError(MassGenError):
     """The text is not a readable YAML/JSON document; carries a 1-based position."""
 
     def __init__(self, message: str, line: int = 1, col: int = 1) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 
 from massgen_core import backend as bk
+from massgen_core.errors import MassGenError
 from massgen_core.http.pricing import Price, cost_usd
 from massgen_core.orchestrator.accounting import list_price, prompt_chars, tokens_for
 
@@ -29,7 +30,7 @@ WORST_CHARS_PER_TOKEN = 3  # fewer characters per token than usual text: a reser
 DEFAULT_MAX_OUTPUT_TOKENS = 8192  # assumed when a backend sets no max_tokens (Claude's default)
 
 
-class BudgetExceeded(Exception):
+class BudgetExceeded(MassGenError):
     """A call would take a scope past its cap; ``fatal`` (an agent's own cap) drops just that agent."""
 
     def __init__(self, message: str, *, scope: str) -> None:

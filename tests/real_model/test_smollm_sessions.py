@@ -50,7 +50,9 @@ async def test_three_agents_on_auto_reach_a_final_answer_and_every_launch_acts(s
     assert _launch_failures(events) == []  # no launch ended without a valid action
     answers = {e.agent_id for e in events if isinstance(e, ev.AnswerSubmitted)}
     votes = [e for e in events if isinstance(e, ev.VoteCast)]
-    assert answers and votes and all(v.target in answers for v in votes)
+    assert answers and all(v.target in answers for v in votes)
+    if finished.ended_by == "consensus":  # the answer cap ends a round that never needed a vote
+        assert votes
     fallbacks = [e for e in events if isinstance(e, ev.WorkflowFallback)]
     assert [(f.from_transport, f.to_transport) for f in fallbacks][:1] == [("tools", "json")]
 

@@ -147,3 +147,13 @@ def test_backends_check_shows_what_a_server_sent_inert(pty_cli, hostile):
     assert screen.code == 0, screen.text
     assert hostile.bytes_on(screen.text) == []
     assert "[link=https://evil.example/]m2[/link]start" in screen.words
+
+
+def test_usage_errors_spell_out_what_the_user_typed(pty_cli, hostile):
+    """Click's usage errors quote the bad option or value: a pasted payload must not act on the terminal."""
+    for args in ([f"--no-such{hostile.PAYLOAD}", "q"], ["conversations", "list", "--limit", f"x{hostile.PAYLOAD}"],
+                 ["export", "--format", f"nope{hostile.PAYLOAD}", "c1"]):
+        screen = pty_cli(args)
+        assert screen.code == 1, screen.text
+        assert "massgen: error:" in screen.text and hostile.VISIBLE_TITLE in screen.text, args
+        assert hostile.controls_on(screen.text) == [], args

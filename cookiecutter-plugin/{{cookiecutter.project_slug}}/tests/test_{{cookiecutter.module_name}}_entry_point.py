@@ -8,7 +8,8 @@ KIND = {{ (cookiecutter.kind ~ "s" if cookiecutter.kind != "voting_strategy" els
 NAME = {{ cookiecutter.registered_name|tojson }}
 
 
-def test_massgen_loads_the_installed_plugin_through_its_entry_point(monkeypatch):
+def test_massgen_loads_the_installed_plugin_through_its_entry_point(monkeypatch, massgen_home):
+    # massgen_home (MassGen's pytest plugin): no settings or keys from the developer's machine
     monkeypatch.setenv("MASSGEN_LOAD_PLUGINS", NAME)
     pm = PluginManager()
     pm.load_entrypoints()

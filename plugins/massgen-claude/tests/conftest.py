@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from massgen_core.backend import Chunk, Message, Request
-from massgen_core.http import aclose_all
 from massgen_core.testing.anthropic import AnthropicServer
 from massgen_core.testing.collect import backend_maker
 
@@ -16,15 +15,14 @@ TEST_KEY = "sk-ant-test-0123456789abcdef"
 
 
 @pytest.fixture
-def server() -> Iterator[AnthropicServer]:
-    with AnthropicServer() as srv:
-        yield srv
+def server(anthropic_server: AnthropicServer) -> AnthropicServer:
+    """The loopback server of MassGen's pytest plugin (massgen_core.testing.pytest_plugin)."""
+    return anthropic_server
 
 
 @pytest.fixture(autouse=True)
-async def _close_clients() -> AsyncIterator[None]:
-    yield
-    await aclose_all()
+def _close_clients(massgen_http_cleanup: None) -> None:
+    """Every test closes the shared HTTP clients when it ends."""
 
 
 @pytest.fixture

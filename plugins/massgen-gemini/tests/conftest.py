@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from massgen_core.backend import Chunk, Message, Request
-from massgen_core.http import aclose_all
 from massgen_core.testing.collect import backend_maker
 from massgen_core.testing.gemini import GeminiServer
 
@@ -17,15 +16,14 @@ MODEL = "gemini-2.5-flash"
 
 
 @pytest.fixture
-def server() -> Iterator[GeminiServer]:
-    with GeminiServer() as srv:
-        yield srv
+def server(gemini_server: GeminiServer) -> GeminiServer:
+    """The loopback server of MassGen's pytest plugin (massgen_core.testing.pytest_plugin)."""
+    return gemini_server
 
 
 @pytest.fixture(autouse=True)
-async def _close_clients() -> AsyncIterator[None]:
-    yield
-    await aclose_all()
+def _close_clients(massgen_http_cleanup: None) -> None:
+    """Every test closes the shared HTTP clients when it ends."""
 
 
 @pytest.fixture

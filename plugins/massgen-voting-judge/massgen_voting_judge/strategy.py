@@ -15,10 +15,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import attrs
-from massgen_voting_majority import plurality
 
 from massgen_core.errors import MassGenError
-from massgen_core.voting import AgentInfo, Decision, Vote, VotingStrategy
+from massgen_core.voting import AgentInfo, Decision, Vote, VotingStrategy, plurality
 
 
 @attrs.frozen(kw_only=True)

@@ -13,10 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import attrs
-from massgen_voting_majority import MajorityStrategy
 
 from massgen_core.converters import as_float
-from massgen_core.voting import Decision, Vote
+from massgen_core.voting import CountingStrategy, Decision, Vote
 
 
 def _fraction(instance: Any, attribute: Any, value: float) -> None:
@@ -29,7 +28,7 @@ class QuorumOptions:
     fraction: float = attrs.field(default=2 / 3, converter=as_float, validator=_fraction)
 
 
-class QuorumStrategy(MajorityStrategy):
+class QuorumStrategy(CountingStrategy):
     name: ClassVar[str] = "quorum"
     description: ClassVar[str] = (
         "Ends as soon as a fraction (default 2/3) of agents agree; else majority"

@@ -12,10 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from massgen_voting_majority import describe, plurality
-
 from massgen_core.hookspecs import hookimpl
-from massgen_core.voting import Decision, InvalidVote, Vote, VotingStrategy
+from massgen_core.voting import Decision, InvalidVote, Vote, VotingStrategy, describe, plurality
 
 
 class RankedStrategy(VotingStrategy):

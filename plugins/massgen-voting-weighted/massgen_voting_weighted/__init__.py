@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from massgen_voting_majority import MajorityStrategy
-
 from massgen_core.hookspecs import hookimpl
+from massgen_core.voting import CountingStrategy
 
 
-class WeightedStrategy(MajorityStrategy):
+class WeightedStrategy(CountingStrategy):
     name: ClassVar[str] = "weighted"
     description: ClassVar[str] = "Votes weighted by each agent's configured weight"
     unit: ClassVar[str] = "weighted vote"
