@@ -42,12 +42,14 @@ class Watched:
         self._lock = threading.Lock()
         command = [sys.executable, "-m", "massgen_core", *args]
         self.readers: list[threading.Thread] = []
+        self.master: int | None = None
         if terminal:
             master, slave = pty.openpty()
             fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
             self.proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=cli_env(home, env),
                                          cwd=home, close_fds=True)
             os.close(slave)
+            self.master = master
             self._start(lambda: _read_fd(master), self._out)
         else:
             self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -79,6 +81,11 @@ class Watched:
     def words(self) -> str:
         """``out`` without rich's own colour and cursor sequences."""
         return CSI.sub("", self.out)
+
+    def type(self, text: str) -> None:
+        """What the user types on the terminal."""
+        assert self.master is not None, "only a terminal can be typed into"
+        os.write(self.master, text.encode())
 
     def wait_until(self, condition: Callable[[], bool], what: str) -> None:
         deadline = time.monotonic() + WAIT_S

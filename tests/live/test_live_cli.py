@@ -80,3 +80,54 @@ def test_verbose_plain_output_prints_each_answer_line_as_it_is_written(server, _
     assert run.finish() == 0
     assert "answered" not in during and LAST_LINE not in during
     assert f"[solo] writing: {LAST_LINE}" in run.err  # the last line, flushed when the call ended
+
+
+def _scripted(home: Path) -> Path:
+    config = {
+        "agents": [
+            {"id": "alice", "backend": {"type": "scripted", "per_turn": True, "script": [
+                {"answer": "Paris."}, {"vote": {"for": "self", "reason": "mine"}}], "final": "Paris is the capital."}},
+            {"id": "bob", "backend": {"type": "scripted", "per_turn": True, "script": [
+                {"delay": 0.05, "vote": {"for": "first", "reason": "ok"}}]}},
+        ],
+    }
+    path = home / "two.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    return path
+
+
+def test_interactive_turns_are_numbered_and_separated_in_the_live_view(_isolated_home):
+    run = Watched(["--config", str(_scripted(_isolated_home)), "--no-logs"], _isolated_home, terminal=True)
+    try:
+        run.wait_until(lambda: "interactive mode" in run.words, "the banner")
+        run.type("First question?\n")
+        run.wait_until(lambda: run.words.count("Paris is the capital.") >= 1 and run.words.rstrip().endswith(">"), "the first answer")
+        assert "turn 2" not in run.words
+        run.type("Second question?\n")
+        run.wait_until(lambda: "turn 2" in run.words and run.words.rstrip().endswith(">")
+                       and run.words.split("turn 2", 1)[1].count("Paris is the capital.") >= 1, "the second answer")
+        run.type("/quit\n")
+    finally:
+        if run.proc.poll() is None and run.master is not None:
+            run.type("/quit\n")
+    assert run.finish() == 0
+    second = run.words.split("turn 2", 1)
+    assert second[1].splitlines()[0].startswith(" ───")  # a rule, on the line that names the turn
+    assert "╭─ alice" in second[1]  # the second turn's panels come after it
+
+
+def test_debug_log_lines_during_the_live_view_stay_whole(server, _isolated_home):
+    from massgen_core.testing.openai import coordination_handler
+
+    from .test_live_view_motion import screen_of
+
+    server.add("POST", "/v1/chat/completions", coordination_handler(answer="Paris.", chunk_delay=0.02))
+    run = Watched(["--config", str(_config(_isolated_home, server)), "--no-logs", "--debug", "Capital?"],
+                  _isolated_home, terminal=True)
+    assert run.finish() == 0
+    screen = screen_of(run.out.replace("\r\n", "\n"))
+    logged = [line for line in screen if "/v1/chat/completions" in line]
+    assert len(logged) >= 3  # answer, vote, presentation: each exchange logged
+    assert all("╭" not in line and "│" not in line for line in logged)  # no log text inside the view's lines
+    assert sum(line.startswith("╭─ solo") for line in screen) == 1  # the view drawn once, below the log lines
+    assert max(screen.index(line) for line in logged) < next(i for i, line in enumerate(screen) if line.startswith("╭─ solo"))
