@@ -25,12 +25,10 @@ WAIT_S = 60  # a deadline for what must happen, not a timing assertion
 
 
 def cli_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k not in ("NO_COLOR", "MASSGEN_DEBUG")}
-    env.update({"MASSGEN_HOME": str(home), "PYTHONIOENCODING": "utf-8", "TERM": "xterm-256color"})
-    env.pop("COLUMNS", None)
-    env.pop("LINES", None)
-    env.update(extra or {})
-    return env
+    """The terminal tests' environment for the CLI: no keys, an isolated home, a real TERM."""
+    from ..terminal.conftest import _env
+
+    return _env(home, extra)
 
 
 class Watched:

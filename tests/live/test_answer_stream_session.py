@@ -71,19 +71,14 @@ async def test_the_new_answer_argument_streams_before_the_tool_call_completes(se
     _check(during, seen)
 
 
-async def test_the_content_field_of_a_json_reply_streams(server, installed_plugins):
+@pytest.mark.parametrize("transport", ["json", "text"])
+async def test_the_answer_inside_a_json_or_plain_text_reply_streams(server, installed_plugins, transport):
+    """json: the reply's ``content`` field, read out of the JSON text; text: the reply itself."""
     gate = Gate(at=0)
-    server.add("POST", "/v1/chat/completions", held_json_handler(gate))
+    handler = held_json_handler if transport == "json" else held_text_handler
+    server.add("POST", "/v1/chat/completions", handler(gate))
     backend = f"{{type: chatcompletion, model: m, base_url: '{server.url}/v1'}}"
-    during, seen = await _run_held(_orchestrator(installed_plugins, backend, "json"), gate)
+    during, seen = await _run_held(_orchestrator(installed_plugins, backend, transport), gate)
     _check(during, seen)
     text = "".join(e.text for e in seen if type(e) is ev.TextDelta)
-    assert '"action"' in text  # the raw JSON is still there as text; the answer deltas carry only the content
-
-
-async def test_a_plain_text_reply_streams_as_the_answer(server, installed_plugins):
-    gate = Gate(at=0)
-    server.add("POST", "/v1/chat/completions", held_text_handler(gate))
-    backend = f"{{type: chatcompletion, model: m, base_url: '{server.url}/v1'}}"
-    during, seen = await _run_held(_orchestrator(installed_plugins, backend, "text"), gate)
-    _check(during, seen)
+    assert ('"action"' in text) is (transport == "json")  # the raw JSON stays text; the answer deltas carry the content

@@ -26,16 +26,11 @@ async def test_tool_input_fragments_come_as_deltas_before_the_call(server, make_
 
 
 async def test_a_server_tool_input_is_not_a_tool_call_delta(server, make_backend, collect):
-    start, *rest = message_events(text="", stop=False)
-    blocks = [
-        ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {
-            "type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}}}),
-        ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {
-            "type": "input_json_delta", "partial_json": '{"query": "pelicans"}'}}),
-        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-    ]
-    server.messages(stream_response([start, *blocks, *rest, ("message_stop", {"type": "message_stop"})]))
+    from .test_claude_stream import _server_tool_events
+
+    server.messages(stream_response(_server_tool_events()))
     chunks = await collect(make_backend())
+    assert any(isinstance(c, bk.BuiltinToolChunk) for c in chunks)  # the server tool's input did arrive
     assert not any(isinstance(c, bk.ToolCallDelta) for c in chunks)
 
 
