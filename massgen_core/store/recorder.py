@@ -225,7 +225,8 @@ class Recorder:
         """Queue the answers still being written as ``answer_delta`` rows (each the whole draft so far)."""
         drafts, self._drafts = self._drafts, {}
         for last, pieces in drafts.values():
-            self._pending.append(self._event_row(attrs.evolve(last, text="".join(pieces))))
+            changes: dict[str, Any] = {"text": "".join(pieces)}  # mypy does not see the decorator-made fields
+            self._pending.append(self._event_row(attrs.evolve(last, **changes)))
 
     def _answer(self, e: ev.AnswerSubmitted) -> None:
         self._drafts.pop(e.agent_id, None)  # stored whole, just below
