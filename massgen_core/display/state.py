@@ -264,6 +264,10 @@ class SessionView:
     def _backend_retry(self, e: ev.BackendRetry) -> None:
         view = self._touch(e.agent_id, e.ts)
         view.retries += 1
+        if e.restart:  # the request starts over: what it streamed is discarded
+            view.tail.clear()
+            view.reasoning.clear()
+            view.draft.clear()
         view.note = f"retry {e.attempt} in {e.delay_s:.1f}s: {e.error}"
 
     def _backend_fallback(self, e: ev.BackendFallback) -> None:

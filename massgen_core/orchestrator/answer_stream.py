@@ -42,6 +42,9 @@ class AnswerStream:
             return ""
         if kind is bk.ToolCallChunk:
             return self._complete(chunk.call)  # type: ignore[union-attr]
+        if kind.__name__ == "StreamRestart":  # massgen_core.http.retry: the request starts over
+            self._readers.clear()
+            self._via_tool = False
         return ""
 
     def _reader(self, key: str) -> StringFieldReader:

@@ -324,6 +324,8 @@ class Recorder:
         return (self._turn_id, e.seq, e.ts, e.type, dump_json(redact(data)))
 
     def _other(self, e: Any) -> None:
+        if type(e) is ev.BackendRetry and e.restart:
+            self._drafts.pop(e.agent_id, None)  # the request starts over, and so does its answer
         with self._tx() as conn:
             conn.execute("INSERT INTO events (turn_id, seq, ts, type, data) VALUES (?, ?, ?, ?, ?)", self._event_row(e))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from massgen_core import backend as bk
+from massgen_core import events as ev
 from massgen_core.orchestrator import workflow
 from massgen_core.orchestrator.answer_stream import AnswerStream
 
@@ -65,3 +66,32 @@ def test_text_is_the_answer_only_when_the_launch_may_answer() -> None:
     assert AnswerStream(_offer(workflow.TEXT)).feed(bk.TextDelta("Paris")) == "Paris"
     assert AnswerStream(_offer(workflow.TEXT, may_answer=False)).feed(bk.TextDelta("VOTE: agent1")) == ""
     assert AnswerStream(_offer(may_answer=False)).feed(bk.ToolCallDelta("c", "new_answer", '{"content": "x"}')) == ""
+
+
+def test_a_restarted_request_reads_its_answer_from_the_start_again() -> None:
+    from massgen_core.http.retry import StreamRestart
+
+    stream = AnswerStream(_offer())
+    assert stream.feed(bk.ToolCallDelta("call_0", "new_answer", '{"content": "first try, cut')) == "first try, cut"
+    assert stream.feed(StreamRestart(attempt=1, reason="connection reset")) == ""
+    assert stream.feed(bk.ToolCallDelta("call_0", "new_answer", '{"content": "second')) == "second"
+    done = bk.ToolCallChunk(bk.ToolCall(id="call_0", name="new_answer", arguments={"content": "second try"}))
+    assert stream.feed(done) == " try"
+
+
+def test_the_panel_forgets_what_a_restarted_request_had_streamed() -> None:
+    from massgen_core.display.state import SessionView
+
+    f = ev.EventFactory("s")
+    view = SessionView()
+    for event in (
+        f(ev.AgentStarted, agent_id="a"),
+        f(ev.AnswerDelta, agent_id="a", text="first try"),
+        f(ev.BackendRetry, agent_id="a", backend="openai", model="m", attempt=1, delay_s=0.5, error="reset", restart=False),
+    ):
+        view.apply(event)
+    assert view.agents["a"].text_tail(100) == "first try"  # a retry before output changes nothing
+    view.apply(f(ev.BackendRetry, agent_id="a", backend="openai", model="m", attempt=2, delay_s=0.5, error="reset", restart=True))
+    assert view.agents["a"].text_tail(100) == ""
+    view.apply(f(ev.AnswerDelta, agent_id="a", text="second"))
+    assert view.agents["a"].text_tail(100) == "second"

@@ -55,3 +55,16 @@ def test_a_flush_mid_turn_writes_the_draft_so_far(tmp_path):
     recorder.flush()  # what /save and Ctrl-C do
     assert _rows(db) == [("answer_delta", {"agent_id": "a", "text": "half an ans"})]
     recorder.close()
+
+
+def test_a_draft_cut_by_a_restarted_request_is_not_kept(tmp_path):
+    db = tmp_path / "c.db"
+    f = _factory()
+    recorder = Recorder(Store(db))
+    recorder(f(ev.SessionStarted, question="q", agent_ids=("a",)))
+    recorder(f(ev.AnswerDelta, agent_id="a", text="first try"))
+    recorder(f(ev.BackendRetry, agent_id="a", backend="openai", model="m", attempt=1, delay_s=0.1, error="reset", restart=True))
+    recorder(f(ev.AnswerDelta, agent_id="a", text="second"))
+    recorder(f(ev.SessionFinished, final_answer=None, winner=None, ended_by="cancelled"))
+    recorder.close()
+    assert _rows(db) == [("answer_delta", {"agent_id": "a", "text": "second"})]
