@@ -68,3 +68,20 @@ def test_a_draft_cut_by_a_restarted_request_is_not_kept(tmp_path):
     recorder(f(ev.SessionFinished, final_answer=None, winner=None, ended_by="cancelled"))
     recorder.close()
     assert _rows(db) == [("answer_delta", {"agent_id": "a", "text": "second"})]
+
+
+def test_a_kept_draft_survives_export_and_import(tmp_path):
+    db = tmp_path / "c.db"
+    f = _factory()
+    store = Store(db)
+    recorder = Recorder(store)
+    recorder(f(ev.SessionStarted, question="q", agent_ids=("a",)))
+    recorder(f(ev.AnswerDelta, agent_id="a", text="half"))
+    recorder(f(ev.SessionFinished, final_answer=None, winner=None, ended_by="timeout"))
+    recorder.close()
+    document = Store(db).document(recorder.conversation_id)
+    kept = [e for e in document["turns"][0]["events"] if e["type"] == "answer_delta"]
+    assert [e["data"] for e in kept] == [{"agent_id": "a", "text": "half"}]
+    other = Store(tmp_path / "other.db")
+    cid = other.import_document(json.loads(json.dumps(document)))
+    assert other.document(cid)["turns"][0]["events"] == document["turns"][0]["events"]
