@@ -147,7 +147,7 @@ class FallbackBackend(Backend):
                   to_backend=_label(candidates[0]), error=why)
         return candidates
 
-    async def stream(self, request: Request) -> AsyncIterator[Chunk]:  # type: ignore[override]
+    async def stream(self, request: Request) -> AsyncIterator[Chunk]:
         from massgen_core.http.errors import BackendError
 
         candidates = self._candidates()

@@ -53,7 +53,7 @@ def parse_item(text: str, *, path: str, line: int) -> Item:
     where = f"{path}:{line}"
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise BatchInputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(data, dict):
         raise BatchInputError(f"{where}: each line must be a JSON object with an id and a question")

@@ -58,10 +58,10 @@ def nice_max(value: float) -> float:
         return 1.0
     exponent = math.floor(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
-        top = step * 10**exponent
+        top: float = step * 10**exponent
         if top >= value:
             return top
-    return 10 ** (exponent + 1)  # pragma: no cover - the loop always returns
+    return 10.0 ** (exponent + 1)  # pragma: no cover - the loop always returns
 
 
 def page(title: str, body: Sequence[str]) -> str:

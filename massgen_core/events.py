@@ -266,7 +266,7 @@ def _converter() -> cattrs.Converter:
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
-    data = _converter().unstructure(event)
+    data: dict[str, Any] = _converter().unstructure(event)
     data["type"] = event.type
     return data
 

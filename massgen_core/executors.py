@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from massgen_core.errors import MassGenError
 
@@ -92,7 +92,7 @@ class RayExecutor:
             raise
         if isinstance(result, dict):
             raise MassGenError(result["error"])
-        return result
+        return cast("TeamResult", result)
 
     async def aclose(self) -> None:
         await self.team.aclose()

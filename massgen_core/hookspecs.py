@@ -8,7 +8,7 @@ built, ``on_event`` for every coordination event of a session.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
@@ -21,31 +21,37 @@ hookspec = pluggy.HookspecMarker("massgen")
 hookimpl = pluggy.HookimplMarker("massgen")
 
 
+class Register(Protocol):
+    """The callable a ``register_*`` hook receives: files ``item`` under ``item.name``, or under ``name``."""
+
+    def __call__(self, item: Any, name: str | None = None) -> None: ...
+
+
 # -- registration: fired once, when the plugin manager loads plugins ---------
 
 
 @hookspec
-def register_backends(register: Callable[..., None]) -> None:
+def register_backends(register: Register) -> None:
     """Fires at load: call ``register(BackendClass)`` for each backend type (see massgen_core.backend.Backend)."""
 
 
 @hookspec
-def register_voting_strategies(register: Callable[..., None]) -> None:
+def register_voting_strategies(register: Register) -> None:
     """Fires at load: call ``register(StrategyClass)`` for each voting strategy (see massgen_core.voting)."""
 
 
 @hookspec
-def register_exporters(register: Callable[..., None]) -> None:
+def register_exporters(register: Register) -> None:
     """Fires at load: call ``register(ExporterClass)`` for each export format (see massgen_core.exporting)."""
 
 
 @hookspec
-def register_tools(register: Callable[..., None]) -> None:
+def register_tools(register: Register) -> None:
     """Fires at load: call ``register(tool)`` for each function tool (see massgen_core.tools.Tool)."""
 
 
 @hookspec
-def register_graders(register: Callable[..., None]) -> None:
+def register_graders(register: Register) -> None:
     """Fires at load: call ``register(grader)`` for each answer grader ``massgen eval`` may use (see massgen_core.grading)."""
 
 

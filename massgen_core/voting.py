@@ -75,7 +75,7 @@ class VotingStrategy:
         label = arguments.get("agent_id")
         if label not in labels:
             raise InvalidVote(f"Invalid agent_id {label!r}. Valid agents: {', '.join(labels) or 'none'}")
-        return Vote(voter=voter, target=labels[label], reason=str(arguments.get("reason", "")))
+        return Vote(voter=voter, target=labels[str(label)], reason=str(arguments.get("reason", "")))
 
     def voters(self) -> list[str]:
         """Ids of the agents whose votes are needed."""

@@ -32,7 +32,7 @@ def list_cmd(as_json: bool) -> None:
     from massgen_core.plugins import get_plugin_manager
 
     manager = get_plugin_manager()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, cls in manager.backends.items():
         rows.append(
             {

@@ -147,9 +147,9 @@ def _set_in(data: Any, parts: list[str | int], value: Any, new_map: Any) -> None
         else:
             raise MassGenError(f"{shown}: cannot set inside a {type(current).__name__}")
         if last:
-            current[part] = value  # type: ignore[index]
+            current[part] = value
         else:
-            current = current[part]  # type: ignore[index]
+            current = current[part]
 
 
 @config.command(name="set")

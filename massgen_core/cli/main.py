@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 import click
 
-from massgen_core import __version__
+from massgen_core import __version__, startup
 from massgen_core.errors import MassGenError
 from massgen_core.terminal import inert
 
@@ -93,7 +93,7 @@ class MassGenGroup(click.Group):
             return self.commands[name]
         if name in LAZY_COMMANDS and _available(name):
             module_name, attr = LAZY_COMMANDS[name]
-            command = getattr(importlib.import_module(module_name), attr)
+            command: click.Command = getattr(importlib.import_module(module_name), attr)
             self.add_command(command, name)
             return command
         if not self._plugin_commands_loaded:
@@ -169,6 +169,7 @@ def main(argv: Sequence[str] | None = None) -> Any:
     """Run the CLI; errors become one line on stderr and a non-zero exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("MASSGEN_DEBUG") == "1"
+    startup.pause()  # until the first request or the end of the command (massgen_core.startup)
     try:
         return cli.main(args=args, prog_name="massgen", standalone_mode=False, obj={"debug": debug})
     except click.exceptions.Exit as exc:
@@ -209,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> Any:
         sys.exit(1)
     except Exception as exc:
         _internal_error(exc, debug)
+    finally:
+        startup.resume()
 
 
 def _internal_error(exc: BaseException, debug: bool) -> NoReturn:

@@ -7,6 +7,7 @@ does the work (config resolution, the session, displays, recording).
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import attrs
 import click
@@ -57,11 +58,11 @@ class RunOptions:
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.option("--profile", is_flag=True, help="At the end, the time and CPU of each phase (also in --json).")
 @click.pass_context
-def run(ctx: click.Context, quiet: int, verbose: int, debug: bool, **kwargs: object) -> None:
+def run(ctx: click.Context, /, quiet: int, verbose: int, debug: bool, **kwargs: Any) -> None:
     """Run one question through the agents (no question: interactive mode)."""
     from massgen_core.cli.run_impl import execute
 
     debug = debug or bool((ctx.obj or {}).get("debug"))
     verbosity = max(0, min(3, 1 + verbose - quiet + (2 if debug else 0)))
-    options = RunOptions(verbosity=verbosity, debug=debug, **kwargs)  # type: ignore[arg-type]
+    options = RunOptions(verbosity=verbosity, debug=debug, **kwargs)
     sys.exit(execute(options))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -38,7 +39,7 @@ def default_output() -> Path:
     return config_dir() / "config.yaml"
 
 
-def _backend_types(manager) -> list[str]:
+def _backend_types(manager: Any) -> list[str]:
     names = manager.backends.names()
     return [n for n in PREFERRED_ORDER if n in names] + [n for n in names if n not in PREFERRED_ORDER]
 

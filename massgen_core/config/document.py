@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 
@@ -139,20 +139,21 @@ def _loader() -> Any:
         from yaml.resolver import BaseResolver
 
         class Resolver12(BaseResolver):
-            yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
+            yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012  (PyYAML's class-level table)
 
             def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
                 if kind is ScalarNode:
                     return _PLAIN if implicit[0] else _STR
                 return _SEQ if kind is SequenceNode else _MAP
 
+        parser: Any
         try:
-            from yaml.cyaml import CParser as parser
+            from yaml.cyaml import CParser as parser  # type: ignore[attr-defined]
         except ImportError:  # pragma: no cover - PyYAML built without libyaml
             parser = None
         if parser is not None:
 
-            class Loader(parser, yaml.constructor.BaseConstructor, Resolver12):  # type: ignore[misc,valid-type]
+            class Loader(parser, yaml.constructor.BaseConstructor, Resolver12):  # type: ignore[misc]
                 def __init__(self, stream: str) -> None:
                     parser.__init__(self, stream)
                     yaml.constructor.BaseConstructor.__init__(self)

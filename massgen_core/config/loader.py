@@ -174,7 +174,7 @@ def _process(
                 suggestion=did_you_mean(env, known),
             )
             return None, sort_problems(checker.problems)
-        overlay = checker.mapping(environments[env], ("environments", env), "an environment") or {}
+        overlay = checker.mapping((environments or {})[env], ("environments", env), "an environment") or {}
         data = _deep_merge(
             doc,
             data,
@@ -395,7 +395,7 @@ def _override_agent(
             _override_agent(a, model, base_url, system_message) for a in agent.agents
         )
     if agent.backend is not None:
-        backend_changes = {
+        backend_changes: dict[str, Any] = {
             k: v for k, v in (("model", model), ("base_url", base_url)) if v is not None
         }
         if backend_changes:
@@ -441,7 +441,8 @@ def config_to_dict(config: Config, *, redact_secrets: bool = True) -> dict[str, 
         if isinstance(backend, dict):
             _flatten_options(backend)
     data = clean(data)
-    return redact(data) if redact_secrets else data
+    shown: dict[str, Any] = redact(data) if redact_secrets else data
+    return shown
 
 
 def _walk_agents(agents: list[dict[str, Any]]) -> Iterable[dict[str, Any]]:

@@ -220,7 +220,7 @@ class HttpBackend(Backend):
             restart=restart,
         )
 
-    async def stream(self, request: Request) -> AsyncIterator[Chunk]:  # type: ignore[override]
+    async def stream(self, request: Request) -> AsyncIterator[Chunk]:
         key = self.api_key()  # before anything is sent
         call = self.build_http_request(request)
         tools = bool(request.tools)
@@ -367,14 +367,14 @@ class HttpBackend(Backend):
         if not done:
             probe.cancel()
             await asyncio.gather(probe, return_exceptions=True)
-        exc = probe.exception() if done else None
-        if not done or isinstance(exc, httpx.TimeoutException):
+        failure = probe.exception() if done else None
+        if not done or isinstance(failure, httpx.TimeoutException):
             return HealthResult(
                 ok=False, status="timeout", latency_s=time.monotonic() - t0,
                 error=f"no answer within {self.health_timeout:g} s",
             )
-        if exc is not None:
-            err = BackendConnectionError(_debug.redact_text(str(exc)) or "connection failed", context=self.error_context)
+        if failure is not None:
+            err = BackendConnectionError(_debug.redact_text(str(failure)) or "connection failed", context=self.error_context)
             return HealthResult(ok=False, status="down", latency_s=time.monotonic() - t0, error=str(err))
         response = probe.result()
         latency = response.elapsed.total_seconds()  # the server's answer, not building the client

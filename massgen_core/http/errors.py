@@ -194,8 +194,8 @@ class ContextLengthError(BadRequestError):
 class ContentFilterError(BadRequestError):
     summary = "blocked by the provider's content filter"
 
-    @property  # type: ignore[override]
-    def fatal(self) -> bool:
+    @property
+    def fatal(self) -> bool:  # type: ignore[override]
         """A refused request (an HTTP answer) is final; a blocked answer (mid-stream) may differ next time."""
         return self.status is not None
 

@@ -17,6 +17,7 @@ import asyncio
 import ssl
 import weakref
 
+from massgen_core import startup
 from massgen_core.http._httpx import httpx
 
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
@@ -59,6 +60,7 @@ def get_client(base_url: str, limits: httpx.Limits | None = None) -> httpx.Async
     key = _key(base_url)
     client = table.get(key)
     if client is None or client.is_closed:
+        startup.resume()  # the first request: the CLI's start-up is over (massgen_core.startup)
         # trust_env=False: a proxy from the environment must never swallow loopback or key traffic
         client = httpx.AsyncClient(
             limits=limits or DEFAULT_LIMITS, trust_env=False, timeout=None,

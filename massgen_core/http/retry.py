@@ -17,7 +17,7 @@ module performs no HTTP itself.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import attrs
@@ -75,14 +75,21 @@ class RetryPolicy:
         return attempt > self.max_retries
 
     def waits(self) -> Callable[[float | None], float]:
-        """A function giving the next wait, taking the server's Retry-After (or None)."""
-        import backoff  # lazily: see massgen_core/http/__init__.py
+        """A function giving the next wait, taking the server's Retry-After (or None).
 
-        gen = backoff.expo(base=2, factor=self.initial_delay, max_value=self.max_delay)
-        gen.send(None)
+        backoff is imported at the first wait, not here: most requests never wait,
+        and every request is on the way to its first byte when this is called.
+        """
+        gens: list[Iterator[float]] = []
 
         def next_wait(retry_after: float | None) -> float:
-            wait = backoff.full_jitter(next(gen)) if self.initial_delay > 0 else 0.0
+            import backoff
+
+            if not gens:
+                gen = backoff.expo(base=2, factor=self.initial_delay, max_value=self.max_delay)
+                gen.send(None)
+                gens.append(gen)
+            wait = backoff.full_jitter(next(gens[0])) if self.initial_delay > 0 else 0.0
             return max(wait, retry_after or 0.0)
 
         return next_wait

@@ -171,7 +171,8 @@ def settled_cost(hold: Hold, fields: dict[str, Any] | None) -> float:
     """
     if fields is None:
         return 0.0  # never sent
-    return max(hold.reserved, fields["cost_usd"]) if fields["estimated"] else fields["cost_usd"]
+    spent = float(fields["cost_usd"])
+    return max(hold.reserved, spent) if fields["estimated"] else spent
 
 
 def _name(scope: str, agent_id: str) -> str:

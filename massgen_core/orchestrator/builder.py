@@ -76,7 +76,8 @@ def build_strategy(
         raise MassGenError(
             f"voting strategy {voting.strategy!r} takes no options (got {', '.join(options)})"
         )
-    return cls(agents, options)
+    strategy: VotingStrategy = cls(agents, options)
+    return strategy
 
 
 def _leaf_errors(exc: BaseException) -> list[str]:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -169,7 +170,7 @@ class Orchestrator:
         *,
         history: Sequence[tuple[str, str]] = (),
         session_id: str | None = None,
-    ) -> AsyncIterator[ev.Event]:
+    ) -> AsyncGenerator[ev.Event, None]:
         """Yield every event of one turn, in order, ending with exactly one SessionFinished."""
         session = _Session(self, question, tuple(history), session_id or uuid.uuid4().hex)
         self._session = session
@@ -252,7 +253,7 @@ class _Session:
 
     # -- the driver ------------------------------------------------------------
 
-    async def events(self) -> AsyncIterator[ev.Event]:
+    async def events(self) -> AsyncGenerator[ev.Event, None]:
         try:
             async with contextlib.aclosing(self._drive()) as drive:
                 async for event in drive:
@@ -261,7 +262,7 @@ class _Session:
             self.closed = True
             await self._cancel_all()
 
-    async def _drive(self) -> AsyncIterator[ev.Event]:
+    async def _drive(self) -> AsyncGenerator[ev.Event, None]:
         orch = self.orch
         limits = orch.limits
         self.emit(
@@ -360,7 +361,7 @@ class _Session:
         self._retry_due = stragglers.next_deadline(self._retrying(), bound)
 
     def _drain(self) -> list[ev.Event]:
-        items = []
+        items: list[ev.Event] = []
         while True:
             try:
                 item = self.queue.get_nowait()
@@ -421,7 +422,7 @@ class _Session:
             state.launches += 1
             task = self._spawn(self._launch_task(state), f"massgen-launch-{agent_id}")
             state.task = task
-            task.add_done_callback(lambda t, state=state: self._launch_finished(state, t))
+            task.add_done_callback(functools.partial(self._launch_finished, state))
 
     def _needed_voters(self) -> list[str]:
         return [
@@ -662,7 +663,8 @@ class _Session:
         hold = await self._reserve(agent, request)
         record = CallRecord(agent.backend, request, self.retries.get(agent_id, 0))
         token = current_meter.set(record.meter)
-        status, error, streamed = "failed", None, 0
+        status, streamed = "failed", 0
+        error: Exception | None = None
         stream: Any = None
         try:
             stream = agent.backend.stream(request)
@@ -1024,7 +1026,7 @@ class _Session:
         if ended_by == "budget":
             report = f"stopped at the cost budget ({self.budget.summary()})"
             error = f"{error}; {report}" if error else report
-        return self.factory(
+        return self.factory(  # type: ignore[no-any-return]  # the factory builds the class it is given
             ev.SessionFinished,
             final_answer=final,
             winner=winner,

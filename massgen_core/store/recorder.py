@@ -100,7 +100,7 @@ class Recorder:
         }
         for cls in _KEPT_EVENTS:
             self._handlers[cls] = self._other
-        for cls in _DEFERRED_EVENTS:
+        for cls in _DEFERRED_EVENTS:  # type: ignore[assignment]  # one loop variable, two tuples of classes
             self._handlers[cls] = self._deferred
 
     # -- the consumer ------------------------------------------------------

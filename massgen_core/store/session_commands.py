@@ -35,7 +35,7 @@ def _history_document(conversation_id: str, history: list[tuple[str, str]]) -> d
     from massgen_core.store.document import FORMAT, VERSION
 
     now = time.time()
-    turns = [
+    turns: list[dict[str, Any]] = [
         {
             "turn": number, "session_id": f"{conversation_id}-{number}", "question": question, "agent_ids": [],
             "strategy": None, "started_at": now, "finished_at": now, "ended_by": "saved", "error": None,
@@ -86,7 +86,7 @@ def _export(session: Any, arg: str) -> bool:
         return True
     fmt, target = parts[0], (parts[1].strip() if len(parts) > 1 else None)
     force = target is not None and (target == "--force" or target.endswith(" --force"))
-    if force:
+    if force and target is not None:
         target = target.removesuffix("--force").strip() or None
     from massgen_core.plugins import get_plugin_manager
     from massgen_core.store import Store

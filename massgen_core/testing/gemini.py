@@ -116,7 +116,7 @@ def response_chunks(
     for call in function_calls:
         function_call: dict[str, Any] = {"name": call[0], "args": dict(call[1])}
         if len(call) > 2:
-            function_call["id"] = call[2]  # type: ignore[misc]
+            function_call["id"] = call[2]
         parts_list.append([{"functionCall": function_call, "thoughtSignature": "c2lnX2Zha2U="}])
     if not parts_list:
         parts_list.append([{"text": ""}])

@@ -27,7 +27,7 @@ import pytest
 try:  # pytest-asyncio's own decorator works in its strict mode as well as in auto mode
     from pytest_asyncio import fixture as _async_fixture
 except ImportError:  # pragma: no cover - without pytest-asyncio an async fixture is plain
-    _async_fixture = pytest.fixture
+    _async_fixture = pytest.fixture  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from massgen_core.plugins import PluginManager

@@ -43,7 +43,7 @@ import json as _json
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
@@ -245,7 +245,7 @@ class FakeServer:
 
     # -- lifecycle -----------------------------------------------------------
 
-    def start(self) -> FakeServer:
+    def start(self) -> Self:
         self._thread = threading.Thread(target=self._run, name="FakeServer", daemon=True)
         self._thread.start()
         if not self._ready.wait(10):  # pragma: no cover - the loop failed to start
@@ -263,7 +263,7 @@ class FakeServer:
             self._thread.join(10)
         self._loop = None
 
-    def __enter__(self) -> FakeServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

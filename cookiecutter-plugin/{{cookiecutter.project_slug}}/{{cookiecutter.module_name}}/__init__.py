@@ -7,9 +7,7 @@ must stay cheap to import: MassGen imports it whenever it lists or loads plugins
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from massgen_core.hookspecs import hookimpl
+from massgen_core.hookspecs import Register, hookimpl
 {%- if cookiecutter.kind == "backend" %}
 from massgen_core.lazy import Lazy, forward_to
 
@@ -26,7 +24,7 @@ __all__ = ["BACKEND", "register_backends"]
 
 
 @hookimpl
-def register_backends(register: Callable[..., None]) -> None:
+def register_backends(register: Register) -> None:
     register(BACKEND)
 
 
@@ -39,7 +37,7 @@ __all__ = ["UnanimousOrFirst", "register_voting_strategies"]
 
 
 @hookimpl
-def register_voting_strategies(register: Callable[..., None]) -> None:
+def register_voting_strategies(register: Register) -> None:
     register(UnanimousOrFirst)
 {%- elif cookiecutter.kind == "exporter" %}
 
@@ -49,7 +47,7 @@ __all__ = ["VotesCsvExporter", "register_exporters"]
 
 
 @hookimpl
-def register_exporters(register: Callable[..., None]) -> None:
+def register_exporters(register: Register) -> None:
     register(VotesCsvExporter)
 {%- elif cookiecutter.kind == "tool" %}
 
@@ -59,7 +57,7 @@ __all__ = ["WORD_COUNT", "register_tools"]
 
 
 @hookimpl
-def register_tools(register: Callable[..., None]) -> None:
+def register_tools(register: Register) -> None:
     register(WORD_COUNT)
 {%- elif cookiecutter.kind == "grader" %}
 
@@ -69,6 +67,6 @@ __all__ = ["KEYWORDS", "register_graders"]
 
 
 @hookimpl
-def register_graders(register: Callable[..., None]) -> None:
+def register_graders(register: Register) -> None:
     register(KEYWORDS)
 {%- endif %}

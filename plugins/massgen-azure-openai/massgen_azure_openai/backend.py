@@ -74,7 +74,7 @@ _FILTERED = re.compile(r'"filtered"\s*:\s*true')
 def split_endpoint(url: str) -> tuple[str, str | None, str | None]:
     """(endpoint, deployment, api-version) from a resource endpoint or a whole deployment URL."""
     parts = urlsplit(url.strip())
-    version = (parse_qs(parts.query).get("api-version") or [None])[0]
+    version: str | None = (parse_qs(parts.query).get("api-version") or [None])[0]  # type: ignore[list-item]
     path = parts.path.rstrip("/")
     deployment = None
     match = _DEPLOYMENT_URL.match(path)
@@ -128,11 +128,12 @@ class AzureOpenAIBackend(ChatCompletionsBackend):
             or next((os.environ[v] for v in VERSION_ENV if os.environ.get(v)), None)
             or DEFAULT_API_VERSION
         )
-        self.chat_path = f"/openai/deployments/{quote(self.deployment, safe='')}/chat/completions"
-        self.health_path = f"/openai/models?api-version={quote(self.api_version, safe='')}"
+        # per deployment: the class defaults overridden for this instance
+        self.chat_path = f"/openai/deployments/{quote(self.deployment, safe='')}/chat/completions"  # type: ignore[misc]
+        self.health_path = f"/openai/models?api-version={quote(self.api_version, safe='')}"  # type: ignore[misc]
         self.bearer = False  # True when the credential is an Entra ID token
         reasoning = is_reasoning_model(self.model) or is_reasoning_model(self.deployment)
-        self.token_limit_field = "max_completion_tokens" if reasoning else "max_tokens"
+        self.token_limit_field = "max_completion_tokens" if reasoning else "max_tokens"  # type: ignore[misc]
         self._reasoning = reasoning
 
     # -- credentials -----------------------------------------------------------

@@ -67,7 +67,7 @@ class ClaudeBackend(HttpBackend):
     def map_error(self, status: int | None, body: Any, headers: Mapping[str, str]) -> BackendError:
         return errors.classify(status, body, headers, context=self.error_context)
 
-    async def parse_events(self, events: AsyncIterator[ServerSentEvent]) -> AsyncIterator[Chunk]:  # type: ignore[override]
+    async def parse_events(self, events: AsyncIterator[ServerSentEvent]) -> AsyncIterator[Chunk]:
         parser = ClaudeStreamParser(
             on_error=lambda payload: self.map_error(None, payload, {}),
             return_citations=self.options.return_citations,

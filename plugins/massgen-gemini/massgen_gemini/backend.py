@@ -89,7 +89,7 @@ class GeminiBackend(HttpBackend):
             call_id_prefix=f"{wire.CALL_ID_PREFIX}_{next(self._requests)}",
         )
 
-    async def parse_events(self, events: AsyncIterator[ServerSentEvent]) -> AsyncIterator[Chunk]:  # type: ignore[override]
+    async def parse_events(self, events: AsyncIterator[ServerSentEvent]) -> AsyncIterator[Chunk]:
         parser = self._parser()
         try:
             async for event in events:

@@ -34,9 +34,10 @@ class ChatCompletionBackend(ChatCompletionsBackend):
         super().__init__(config, context)
         hosted = preset_for_url(self.base_url)
         if hosted is not None:  # a known host: its key variable, required, and its prices
-            self.key_env = hosted.key_env
-            self.key_required = True
-            self.price_table = hosted.prices
+            # a known host overrides the class defaults for this instance only
+            self.key_env = hosted.key_env  # type: ignore[misc]
+            self.key_required = True  # type: ignore[misc]
+            self.price_table = hosted.prices  # type: ignore[misc]
         elif not self.base_url:
             from massgen_core.errors import MassGenError
 
@@ -55,7 +56,7 @@ class ChatCompletionBackend(ChatCompletionsBackend):
     def response_format(self, schema: ResponseSchema, json_format: str | None = None) -> dict[str, Any]:
         return super().response_format(schema, self.options.json_format)
 
-    async def stream(self, request: Request) -> AsyncIterator[Chunk]:  # type: ignore[override]
+    async def stream(self, request: Request) -> AsyncIterator[Chunk]:
         """Send ``request``; at most ``max_concurrency`` requests at a time go to one base URL."""
         limit = self.options.max_concurrency if self.options.max_concurrency is not None else self.concurrency
         if not limit:

@@ -87,7 +87,7 @@ def _collect(chunks: AsyncIterator[Chunk]) -> list[Chunk]:
     iterator = chunks.__aiter__()
     while True:
         try:
-            iterator.__anext__().send(None)
+            iterator.__anext__().send(None)  # type: ignore[attr-defined]  # an async generator's step is a coroutine
         except StopIteration as stop:
             out.append(stop.value)
         except StopAsyncIteration:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -182,7 +182,7 @@ async def run_snippet(code: str, limits: Limits | None = None) -> RunResult:
         )
 
 
-async def _finish_reading(drains: list[asyncio.Future[None]], proc: asyncio.subprocess.Process) -> None:
+async def _finish_reading(drains: Sequence[asyncio.Future[None]], proc: asyncio.subprocess.Process) -> None:
     """Let the output arrive; a pipe that a leftover process still holds open is closed, not waited on."""
     import asyncio
 
@@ -212,7 +212,7 @@ async def _exit_status(proc: asyncio.subprocess.Process) -> int:
         fd = None
     if fd is not None:
         gone = loop.create_future()
-        loop.add_reader(fd, lambda: gone.done() or gone.set_result(None))
+        loop.add_reader(fd, lambda: None if gone.done() else gone.set_result(None))
         try:
             await gone
         finally:

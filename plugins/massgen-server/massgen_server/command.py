@@ -18,7 +18,7 @@ from massgen_core.errors import MassGenError
 
 
 # On Ctrl-C, how long running sessions may go on before they are cancelled.
-SHUTDOWN_GRACE_S = 10.0
+SHUTDOWN_GRACE_S = 10
 
 
 def is_loopback(host: str) -> bool:
@@ -119,6 +119,7 @@ def serve(
 
     import uvicorn
 
+    from massgen_core import startup
     from massgen_server.app import Settings, create_app
     from massgen_server.serving import uvicorn_options
 
@@ -154,6 +155,7 @@ def serve(
 
     server = Server(uvicorn.Config(app, **uvicorn_options(settings.header_timeout_s),
                                    timeout_graceful_shutdown=SHUTDOWN_GRACE_S))
+    startup.resume()  # a long-running server: the CLI's start-up ends here, not at a first request
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:

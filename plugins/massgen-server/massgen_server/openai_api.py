@@ -157,7 +157,7 @@ def parse_chat_request(data: Any) -> ChatRequest:
                        include_usage=bool(options.get("include_usage", False)))
 
 
-def usage_of(finished: SessionFinished | None) -> dict[str, int]:
+def usage_of(finished: SessionFinished | None) -> dict[str, Any]:
     usage = dict(finished.usage) if finished is not None else {}
     prompt, completion = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
     return {

@@ -35,7 +35,6 @@ def get_dispatcher() -> Dispatcher | None:
     with _lock:
         if not _loaded:
             from massgen_webhooks import config
-            from massgen_webhooks.delivery import Dispatcher
 
             loaded = config.load()
             if loaded.problems:  # logging loads here: every massgen command loads this plugin
@@ -44,7 +43,9 @@ def get_dispatcher() -> Dispatcher | None:
                 log = logging.getLogger("massgen_webhooks")
                 for problem in loaded.problems:
                     log.warning("massgen-webhooks: %s", problem)
-            if loaded.settings.hooks:
+            if loaded.settings.hooks:  # the delivery code (threads, hmac, uuid) only for a configured hook
+                from massgen_webhooks.delivery import Dispatcher
+
                 _dispatcher = Dispatcher(loaded.settings)
                 if not _atexit_registered:
                     atexit.register(_close_at_exit)
