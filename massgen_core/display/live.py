@@ -7,8 +7,7 @@ final answer is printed to stdout as Markdown after the view stops. It must
 not block the event loop or print while the view is live; log records are
 printed through its console while it runs (``live_logging``). Each agent's
 spinner and the progress line's are made once and kept, so they turn between
-frames. From the second turn of a conversation on, the view opens with a
-rule naming the turn, which separates it from the turn before. Every string from
+frames. From the second turn of a conversation on, the footer names the turn. Every string from
 the session (text, answers, reasons, notes, ids) is made inert before rich
 sees it (``massgen_core.terminal``), and the answer's Markdown links are shown
 with their address rather than as terminal hyperlinks.
@@ -26,7 +25,6 @@ from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.markdown import Markdown
 from rich.panel import Panel
-from rich.rule import Rule
 from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
@@ -145,8 +143,6 @@ class LiveDisplay(Display):
             row = panels[i : i + columns]
             grid.add_row(*row, *([""] * (columns - len(row))))
         parts: list[RenderableType] = []
-        if view.turn > 1:
-            parts.append(Rule(Text(f"turn {view.turn}", style="bold"), align="left"))
         if view.question and self.verbosity >= 2:
             parts.append(Text(f"Question: {inert(view.question)}", style="bold"))
         parts.extend([grid, self._footer(now), self._progress()])
@@ -193,6 +189,9 @@ class LiveDisplay(Display):
         view = self.view
         tally = view.tally if view.tally else view.live_tally()
         footer = Text()
+        if view.turn > 1:  # interactive mode: which question of the conversation this is
+            footer.append(f"turn {view.turn}", style="bold")
+            footer.append("  |  ")
         footer.append("votes: ", style="bold")
         footer.append(inert(format_tally(tally)))
         running = view.finished is None

@@ -7,8 +7,7 @@ answer only; 1 the coordination (started, answered, voted, restarted, failed,
 winner); 2 adds reasoning, tool calls, rejections, retries and workflow fallbacks,
 and each agent's answer as it is written, line by line (``[a] writing: ...``,
 so concurrent agents never interleave mid-line); 3 adds every
-non-delta event as a JSON debug line. From a conversation's second turn on, a
-separator line names the turn. It never colours or redraws. Every
+non-delta event as a JSON debug line. It never colours or redraws. Every
 progress line is made inert (``massgen_core.terminal``); the final answer is
 too when stdout is a terminal, and is written exactly as given to a pipe.
 """
@@ -119,8 +118,6 @@ class PlainDisplay(Display):
     # -- verbosity 1 ----------------------------------------------------------
 
     def _session_started(self, e: ev.SessionStarted) -> None:
-        if e.turn > 1:
-            self._line(f"──── turn {e.turn} " + "─" * 40)
         turn = f" · turn {e.turn}" if e.turn > 1 else ""
         self._line(f"[session] {len(e.agent_ids)} agent(s): {', '.join(e.agent_ids)} · strategy {e.strategy}{turn}")
 

@@ -12,7 +12,6 @@ from rich.console import Console
 from massgen_core import events as ev
 from massgen_core.display.live import LiveDisplay
 from massgen_core.display.live_logging import InertRichHandler
-from massgen_core.display.plain import PlainDisplay
 
 _TOKEN = re.compile(r"\x1b\[([0-9;?]*)([A-Za-z])|\r|\n|[^\x1b\r\n]+")
 
@@ -132,25 +131,15 @@ def test_handlers_that_do_not_write_to_the_terminal_are_left_alone(tmp_path) -> 
         to_file.close()
 
 
-def test_a_later_turn_opens_with_a_rule_naming_it() -> None:
+def test_a_later_turn_is_named_in_the_footer() -> None:
     first, later = _display(Console(file=io.StringIO(), width=100)), _display(Console(file=io.StringIO(), width=100))
     for event in _events(turn=1):
         first.handle(event)
     for event in _events(turn=3):
         later.handle(event)
-    assert "turn" not in _plain_render(first).splitlines()[0]
-    head = _plain_render(later).splitlines()[0]
-    assert "turn 3" in head and "───" in head
-
-
-def test_the_plain_display_separates_turns() -> None:
-    err = io.StringIO()
-    display = PlainDisplay(stdout=io.StringIO(), stderr=err)
-    display.handle(_events(turn=1)[0])
-    display.handle(_events(turn=2)[0])
-    lines = err.getvalue().splitlines()
-    assert lines[0].startswith("[session]") and lines[1].startswith("──── turn 2 ")
-    assert lines[2].endswith("· turn 2")
+    assert "turn" not in _plain_render(first)
+    footer = next(line for line in _plain_render(later).splitlines() if "votes:" in line)
+    assert footer.startswith("turn 3  |  votes:")
 
 
 def test_a_routed_handler_keeps_its_filters_and_a_removed_one_is_not_put_back() -> None:
