@@ -98,7 +98,8 @@ class LiveDisplay(Display):
                 redirect_stderr=False,
             )
             self._live.start()
-            self._restore_logging = route_logging(self.console)
+            # rich draws each frame under Live._lock; records printed under it never cut into a frame.
+            self._restore_logging = route_logging(self.console, lock=getattr(self._live, "_lock", None))
 
     def handle(self, event: ev.Event) -> None:
         with self._lock:

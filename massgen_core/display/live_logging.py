@@ -12,6 +12,7 @@ logging itself.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from collections.abc import Callable
@@ -28,7 +29,21 @@ LOGGERS = ("", "massgen.http")
 
 
 class InertRichHandler(RichHandler):
-    """A RichHandler that shows the formatted record as plain, inert text."""
+    """A RichHandler that shows the formatted record as plain, inert text, printed under the view's lock.
+
+    rich's ``Live`` places printed output above the view from where its last
+    frame ended; its refresh thread draws under the Live's lock, so a record
+    printed under the same lock cannot interleave with a frame (which would
+    leave the view drawn twice, or the record overwritten).
+    """
+
+    def __init__(self, *args: Any, lock: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.print_lock = lock if lock is not None else contextlib.nullcontext()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self.print_lock:
+            super().emit(record)
 
     def render_message(self, record: logging.LogRecord, message: str) -> Text:
         return Text(inert(message))
@@ -41,8 +56,11 @@ def _to_terminal(handler: logging.Handler, streams: tuple[Any, ...]) -> bool:
     )
 
 
-def route_logging(console: Console, streams: tuple[Any, ...] = ()) -> Callable[[], None]:
-    """Send terminal log handlers through ``console`` until the returned function is called."""
+def route_logging(console: Console, streams: tuple[Any, ...] = (), *, lock: Any = None) -> Callable[[], None]:
+    """Send terminal log handlers through ``console`` until the returned function is called.
+
+    ``lock`` is what the live view draws under (a rich ``Live``'s own lock).
+    """
     targets = (*streams, console.file, sys.stderr, sys.__stderr__)
     swapped: list[tuple[logging.Logger, logging.Handler, logging.Handler]] = []
     for name in LOGGERS:
@@ -51,7 +69,8 @@ def route_logging(console: Console, streams: tuple[Any, ...] = ()) -> Callable[[
             if not _to_terminal(handler, targets):
                 continue
             rich_handler = InertRichHandler(
-                console=console, show_time=False, show_level=False, show_path=False, markup=False, rich_tracebacks=False
+                console=console, show_time=False, show_level=False, show_path=False, markup=False,
+                rich_tracebacks=False, lock=lock,
             )
             rich_handler.setLevel(handler.level)
             rich_handler.setFormatter(handler.formatter or logging.Formatter("%(levelname)s %(name)s: %(message)s"))
