@@ -165,6 +165,7 @@ class Runner:
     team: Team
     conversation: Conversation
     streams: Streams
+    attachments: list[Any] = attrs.Factory(list)  # sent with every question until /detach or /clear
     turns: int = 0
     loop: asyncio.Runner = attrs.Factory(asyncio.Runner)
     _shut: bool = attrs.field(default=False, init=False)
@@ -208,7 +209,7 @@ class Runner:
         profile = profiling.current()
         observers = [profile.observe] if profile is not None else []
         try:
-            async for event in self.conversation.stream(question, observers=observers):
+            async for event in self.conversation.stream(question, attachments=tuple(self.attachments), observers=observers):
                 handle(event)
         finally:
             if installed:
@@ -259,6 +260,7 @@ class Runner:
     def new_conversation(self) -> None:
         """Forget the history; later turns are recorded as a new conversation."""
         self.conversation.new()
+        self.attachments.clear()
 
 
 # -- interactive mode ----------------------------------------------------------
@@ -336,8 +338,10 @@ def _status(session: Interactive, arg: str) -> bool:
 
 # /save, /export FORMAT [PATH], /history: the conversation store's commands.
 from massgen_core.store.session_commands import install as _install_store_commands  # noqa: E402
+from massgen_core.cli.attach_commands import install as _install_attach_commands  # noqa: E402
 
 _install_store_commands(command)
+_install_attach_commands(command)
 
 
 # v0.0.3's interactive words, typed without a slash: the whole line, in any case, is the command.
@@ -430,6 +434,9 @@ def execute(
     question = build_question(options)
     if question is not None:
         check_question(question)
+    from massgen_core.cli.attach_commands import load_cli_attachments
+
+    attachments = load_cli_attachments(options)  # read and checked before any config, request or recording
     with profiling.phase("config"):
         config, warnings = resolve_config(options)
     for warning in warnings:
@@ -449,7 +456,9 @@ def execute(
         conversation.preflight()  # a missing key is one clear line before any request or recording
         conversation.conversation_id, history = resolve_history(resume=options.resume, continue_latest=options.continue_latest)
         conversation.history = list(history)
-        runner = Runner(options=options, team=team, conversation=conversation.open(), streams=streams)
+        runner = Runner(
+            options=options, team=team, conversation=conversation.open(), streams=streams, attachments=attachments
+        )
     try:
         if question is None:
             return Interactive(runner=runner, streams=streams).loop()

@@ -86,7 +86,9 @@ class Recorder:
         self._seen_models: set[str | None] = set()
         self._final: list[str] = []  # the running turn's final answer as streamed so far
         self._drafts: dict[str, tuple[ev.AnswerDelta, list[str]]] = {}  # agent -> (last delta, pieces)
-        self._spool = FinalSpool(store.path, interval_s=flush_interval_s, flush_chars=flush_chars)
+        self._spool = FinalSpool(
+            store.path, interval_s=flush_interval_s, flush_chars=flush_chars, connect=store.background_connection()
+        )
         self._handlers: dict[type, Callable[[Any], None]] = {
             ev.SessionStarted: self._session_started,
             ev.AnswerSubmitted: self._answer,
@@ -212,6 +214,10 @@ class Recorder:
             index_text(conn, fts_rowid(self._turn_id, FTS_QUESTION), e.question)
             for agent in e.agent_ids:
                 add_facet(conn, cid, "agent", agent)
+            if e.attachments:  # references here, the files by hash beside the database
+                from massgen_core.store import attachments
+
+                attachments.record(conn, self.store.files_anchor, self._turn_id, e.seq, e.ts, e.attachments)
 
     def _answer_delta(self, e: ev.AnswerDelta) -> None:
         draft = self._drafts.get(e.agent_id)
