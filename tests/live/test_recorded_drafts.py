@@ -46,12 +46,18 @@ def test_an_unfinished_answer_is_kept_whole_and_submitted_or_abandoned_ones_are_
     assert _rows(db) == [("answer_delta", {"agent_id": "a", "text": "Paris is the capital"})]
 
 
-def test_a_flush_mid_turn_writes_the_draft_so_far(tmp_path):
-    db = tmp_path / "c.db"
+def _writing(db, text: str) -> tuple[Recorder, ev.EventFactory]:
+    """A recorder whose one agent, a, has started writing ``text``."""
     f = _factory()
     recorder = Recorder(Store(db))
     recorder(f(ev.SessionStarted, question="q", agent_ids=("a",)))
-    recorder(f(ev.AnswerDelta, agent_id="a", text="half an ans"))
+    recorder(f(ev.AnswerDelta, agent_id="a", text=text))
+    return recorder, f
+
+
+def test_a_flush_mid_turn_writes_the_draft_so_far(tmp_path):
+    db = tmp_path / "c.db"
+    recorder, _ = _writing(db, "half an ans")
     recorder.flush()  # what /save and Ctrl-C do
     assert _rows(db) == [("answer_delta", {"agent_id": "a", "text": "half an ans"})]
     recorder.close()
@@ -59,10 +65,7 @@ def test_a_flush_mid_turn_writes_the_draft_so_far(tmp_path):
 
 def test_a_draft_cut_by_a_restarted_request_is_not_kept(tmp_path):
     db = tmp_path / "c.db"
-    f = _factory()
-    recorder = Recorder(Store(db))
-    recorder(f(ev.SessionStarted, question="q", agent_ids=("a",)))
-    recorder(f(ev.AnswerDelta, agent_id="a", text="first try"))
+    recorder, f = _writing(db, "first try")
     recorder(f(ev.BackendRetry, agent_id="a", backend="openai", model="m", attempt=1, delay_s=0.1, error="reset", restart=True))
     recorder(f(ev.AnswerDelta, agent_id="a", text="second"))
     recorder(f(ev.SessionFinished, final_answer=None, winner=None, ended_by="cancelled"))
@@ -72,11 +75,7 @@ def test_a_draft_cut_by_a_restarted_request_is_not_kept(tmp_path):
 
 def test_a_kept_draft_survives_export_and_import(tmp_path):
     db = tmp_path / "c.db"
-    f = _factory()
-    store = Store(db)
-    recorder = Recorder(store)
-    recorder(f(ev.SessionStarted, question="q", agent_ids=("a",)))
-    recorder(f(ev.AnswerDelta, agent_id="a", text="half"))
+    recorder, f = _writing(db, "half")
     recorder(f(ev.SessionFinished, final_answer=None, winner=None, ended_by="timeout"))
     recorder.close()
     document = Store(db).document(recorder.conversation_id)
