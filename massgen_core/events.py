@@ -64,6 +64,19 @@ class TextDelta(Event):
 
 
 @_event
+class AnswerDelta(Event):
+    """More of the answer an agent is writing (a ``new_answer`` call's ``content`` as it streams).
+
+    A draft: the concatenated texts of one launch are a prefix of the answer it
+    submits, but only ``AnswerSubmitted`` says that an answer was accepted.
+    """
+
+    type: ClassVar[str] = "answer_delta"
+    agent_id: str
+    text: str
+
+
+@_event
 class ReasoningDelta(Event):
     type: ClassVar[str] = "reasoning_delta"
     agent_id: str
@@ -252,6 +265,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SessionStarted,
         AgentStarted,
         TextDelta,
+        AnswerDelta,
         ReasoningDelta,
         ToolCalled,
         ToolResult,

@@ -26,6 +26,7 @@ from massgen_core.metering import current_meter
 from massgen_core.orchestrator import prompts, workflow
 from massgen_core.orchestrator.accounting import CallRecord
 from massgen_core.orchestrator.agent import Agent
+from massgen_core.orchestrator.answer_stream import AnswerStream
 from massgen_core.orchestrator.budget import BudgetExceeded, Budgets, Hold, settled_cost
 from massgen_core.orchestrator.context import LaunchContext, current_launch
 from massgen_core.orchestrator.coordination import AnswerProblem, Coordination, EndedBy, Outcome
@@ -291,6 +292,7 @@ async def stream_call(
     emit = host.emit
     agent_id = agent.id
     delta_cls = ev.FinalAnswerDelta if final else ev.TextDelta
+    answer = AnswerStream(request.workflow) if request.workflow is not None and not final else None
     hold = await _reserve(host, agent, request)
     record = CallRecord(agent.backend, request, host.retries.get(agent_id, 0))
     token = current_meter.set(record.meter)
@@ -326,6 +328,8 @@ async def stream_call(
                     emit(ev.BuiltinToolUsed, agent_id=agent_id, tool=chunk.tool, status=chunk.status, data=dict(chunk.data))
                 elif kind is bk.Done and chunk.citations:
                     emit(ev.CitationsReported, agent_id=agent_id, citations=tuple(dict(c) for c in chunk.citations))
+                if answer is not None and (piece := answer.feed(chunk)):
+                    emit(ev.AnswerDelta, agent_id=agent_id, text=piece)  # the answer as it is written
         status = "ok"
     except TimeoutError as exc:
         error = exc

@@ -31,7 +31,7 @@ def test_events_are_immutable():
 
 def test_every_event_type_has_a_unique_tag():
     tags = [cls.type for cls in ev.EVENT_TYPES.values()]
-    assert len(tags) == len(set(tags)) == 22
+    assert len(tags) == len(set(tags)) == 23
 
 
 texts = st.text(max_size=40)
