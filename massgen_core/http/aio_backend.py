@@ -19,8 +19,7 @@ cannot give is a cancellation shield; httpcore shields only the closing of
 connections, and on this backend closing never waits (``aclose`` aborts or
 closes the transport without an await), so there is no point at which a
 cancellation could land: the shield is an empty context manager. httpcore
-still runs ``import anyio`` (the package's lazy top level, none of its
-submodules) when it is imported itself.
+itself is imported without anyio (massgen_core.http._httpcore).
 
 The contract is httpcore's: timeouts raise ``ConnectTimeout`` / ``ReadTimeout``
 / ``WriteTimeout`` (httpx maps them to its own), socket and TLS failures
@@ -38,8 +37,7 @@ import ssl
 import typing
 from collections.abc import Iterable
 
-import httpcore
-
+from massgen_core.http._httpcore import httpcore
 from massgen_core.http._httpx import httpx
 
 SocketOption = tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
@@ -190,8 +188,7 @@ class _FailAfter:
     def __enter__(self) -> _FailAfter:
         if self._delay is not None:
             task = asyncio.current_task()
-            if task is None:
-                raise RuntimeError("fail_after needs a running task")
+            assert task is not None, "fail_after runs inside a task"
             self._task, self._cancelling = task, task.cancelling()
             self._handle = asyncio.get_running_loop().call_later(self._delay, self._fire)
         return self
