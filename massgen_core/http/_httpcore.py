@@ -22,8 +22,7 @@ if "httpcore" not in sys.modules and "anyio" not in sys.modules:
     try:
         import httpcore
     finally:
-        if sys.modules.get("anyio", "") is None:
-            del sys.modules["anyio"]
+        sys.modules.pop("anyio", None)  # the mark (nothing can have replaced it: the import failed)
 
     class AnyIOBackend:
         """httpcore's ``AnyIOBackend``, imported (with anyio) when one is made."""

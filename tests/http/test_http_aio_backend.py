@@ -316,7 +316,9 @@ def test_a_request_through_the_shared_pool_loads_no_anyio(tmp_path: Path):
         "    s.add('GET', '/x', Response.json({'a': 1}))\n"
         "    text = asyncio.run(main(s.url))\n"
         "print(text, sorted(m for m in sys.modules if m.split('.')[0] in ('anyio', 'trio')))\n"
+        "import anyio, httpcore\n"  # afterwards anyio imports as usual, and httpcore's anyio backend is real
+        "print(anyio.__name__, type(httpcore.AnyIOBackend()).__module__)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ['{"a":', "1}", "[]"]
+    assert done.stdout.split() == ['{"a":', "1}", "[]", "anyio", "httpcore._backends.anyio"]
