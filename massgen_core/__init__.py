@@ -6,7 +6,7 @@ as plugins through the ``massgen`` entry-point group.
 
 __version__ = "0.0.4"
 
-__all__ = ["Team", "TeamResult", "__version__"]
+__all__ = ["Conversation", "Team", "TeamResult", "__version__"]
 
 
 def __getattr__(name: str) -> object:
@@ -15,4 +15,8 @@ def __getattr__(name: str) -> object:
         from massgen_core import team
 
         return getattr(team, name)
+    if name == "Conversation":
+        from massgen_core.conversation import Conversation
+
+        return Conversation
     raise AttributeError(f"module 'massgen_core' has no attribute {name!r}")

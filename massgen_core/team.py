@@ -7,18 +7,19 @@ turn's events as they happen. The team owns what a session needs around the
 engine: the orchestrator (one per turn, so turns may run concurrently), the
 preflight, the recorder (a turn is saved as it runs unless ``record=False``),
 the guarded fan-out to observers and ``on_event`` plugins, and closing the
-backends. ``await team.aclose()`` (or ``async with``) releases pooled
-connections. Nothing here prints.
+backends. ``team.conversation()`` keeps one orchestrator, recorder and history
+across turns asked one after the other (the CLI's interactive mode,
+``massgen serve``'s sessions; see massgen_core.conversation), with
+``interrupt()`` for a Ctrl-C or a client that went away. ``await team.aclose()``
+(or ``async with``) releases pooled connections. Nothing here prints.
 """
 
 from __future__ import annotations
 
-import contextlib
-import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import attrs
 
@@ -26,6 +27,7 @@ from massgen_core import events as ev
 
 if TYPE_CHECKING:
     from massgen_core.config.schema import Config
+    from massgen_core.conversation import Conversation
     from massgen_core.plugins import PluginManager
 
 Observer = Callable[[ev.Event], None]
@@ -112,8 +114,37 @@ class _Collector:
         )
 
 
+def switched_off_message(name: str, exc: BaseException) -> str:
+    """The one line that reports an observer switched off (for an ``on_observer_error`` that prints)."""
+    return f"{name} failed and was switched off: {type(exc).__name__}: {exc}"
+
+
 def _name(observer: Observer) -> str:
     return "observer " + getattr(observer, "__qualname__", type(observer).__name__)
+
+
+class OrchestratorFactory(Protocol):
+    """Builds the engine for a config (``massgen_core.orchestrator.build_orchestrator``)."""
+
+    def __call__(self, config: Config, *, manager: PluginManager) -> Any: ...
+
+
+class RecorderFactory(Protocol):
+    """Starts recording a conversation (``massgen_core.recording.start_recording``); None when off."""
+
+    def __call__(self, config: Config, *, enabled: bool, conversation_id: str | None) -> Any: ...
+
+
+def _build_orchestrator(config: Config, *, manager: PluginManager) -> Any:
+    from massgen_core.orchestrator import build_orchestrator
+
+    return build_orchestrator(config, manager=manager)
+
+
+def _start_recording(config: Config, *, enabled: bool, conversation_id: str | None) -> Any:
+    from massgen_core.recording import start_recording
+
+    return start_recording(config, enabled=enabled, conversation_id=conversation_id)
 
 
 class Team:
@@ -127,6 +158,8 @@ class Team:
         record: bool | None = None,
         observers: Sequence[Observer] = (),
         on_observer_error: Callable[[str, BaseException], None] | None = None,
+        orchestrator_factory: OrchestratorFactory = _build_orchestrator,
+        recorder_factory: RecorderFactory = _start_recording,
     ) -> None:
         if manager is None:
             from massgen_core.plugins import get_plugin_manager
@@ -137,6 +170,8 @@ class Team:
         self.record = config.ui.logging_enabled if record is None else record
         self.observers = list(observers)
         self.on_observer_error = on_observer_error
+        self.orchestrator_factory = orchestrator_factory
+        self.recorder_factory = recorder_factory
         self.switched_off: dict[str, str] = {}  # observer name -> why it was switched off
 
     @classmethod
@@ -165,9 +200,19 @@ class Team:
 
     def preflight(self) -> None:
         """Raise one ``MassGenError`` naming every agent that cannot run, before any request."""
-        from massgen_core.orchestrator import build_orchestrator
+        self.orchestrator_factory(self.config, manager=self.manager).preflight()
 
-        build_orchestrator(self.config, manager=self.manager).preflight()
+    def conversation(
+        self, *, history: Sequence[tuple[str, str]] = (), conversation_id: str | None = None
+    ) -> Conversation:
+        """An opened conversation: turns asked one after the other, each with the history so far.
+
+        Raises ``MassGenError`` when the config cannot build or an agent cannot
+        run (a missing key), before any request or recording.
+        """
+        from massgen_core.conversation import Conversation
+
+        return Conversation(self, history=history, conversation_id=conversation_id).open()
 
     def _guard(self, name: str, consume: Observer) -> Observer:
         def guarded(event: ev.Event) -> None:
@@ -181,6 +226,19 @@ class Team:
                     self.on_observer_error(name, exc)
 
         return guarded
+
+    def consumers(self, recorder: Observer | None, observers: Sequence[Observer] = ()) -> list[Observer]:
+        """What sees each event of a turn, in order, each guarded: the store, the observers, ``on_event`` plugins."""
+        consumers: list[Observer] = []
+        if recorder is not None:
+            consumers.append(self._guard("the conversation store", recorder))
+        consumers += [self._guard(_name(o), o) for o in [*self.observers, *observers]]
+        if self.manager.hook.on_event.get_hookimpls():
+            report = self.on_observer_error
+            if report is not None and self.manager.on_observer_error is None:  # one plugin failing, by its name
+                self.manager.on_observer_error = lambda name, exc: report(f"on_event plugin {name}", exc)
+            consumers.append(self._guard("on_event plugins", self.manager.emit))
+        return consumers
 
     async def stream(
         self,
@@ -209,36 +267,17 @@ class Team:
         observers: Sequence[Observer],
         facts: dict[str, Any],
     ) -> AsyncIterator[ev.Event]:
-        """``stream``'s body; ``facts`` receives the conversation id the turn was recorded under."""
-        from massgen_core.orchestrator import build_orchestrator
-        from massgen_core.recording import conversation_cost, start_recording
+        """``stream``'s body: a one-turn conversation; ``facts`` receives the conversation id it was recorded under."""
+        from massgen_core.conversation import Conversation
 
-        orchestrator = build_orchestrator(self.config, manager=self.manager)
+        conversation = Conversation(self, history=history, conversation_id=conversation_id)
         try:
-            orchestrator.preflight()
-            if conversation_id is not None and self.record:  # a conversation budget counts its earlier turns
-                orchestrator.conversation_cost_usd = conversation_cost(conversation_id)
-            recorder = start_recording(self.config, enabled=self.record, conversation_id=conversation_id)
-            facts["conversation_id"] = getattr(recorder, "conversation_id", conversation_id)
-            consumers: list[Observer] = []
-            if recorder is not None:
-                consumers.append(self._guard("the conversation store", recorder))
-            consumers += [self._guard(_name(o), o) for o in [*self.observers, *observers]]
-            if self.manager.hook.on_event.get_hookimpls():
-                consumers.append(self._guard("on_event plugins", self.manager.emit))
-            try:
-                run = orchestrator.run(question, history=list(history), session_id=session_id or uuid.uuid4().hex)
-                async with contextlib.aclosing(run) as events:
-                    async for event in events:
-                        for consume in consumers:
-                            consume(event)
-                        yield event
-            finally:
-                close = getattr(recorder, "close", None)
-                if close is not None:
-                    close()
+            conversation.open()
+            facts["conversation_id"] = conversation.conversation_id
+            async for event in conversation.stream(question, session_id=session_id, observers=observers):
+                yield event
         finally:
-            await orchestrator.aclose()
+            await conversation.aclose()
 
     async def ask(
         self,
@@ -270,4 +309,4 @@ class Team:
         await self.aclose()
 
 
-__all__ = ["Team", "TeamResult"]
+__all__ = ["OrchestratorFactory", "RecorderFactory", "Team", "TeamResult"]

@@ -48,7 +48,7 @@ def executor_options(func: Any) -> Any:
 def load_team_config(config: str | None, backend: str | None, model: str | None, base_url: str | None,
                      env: str | None, preset: str | None) -> Any:
     """The Config a batch or evaluation runs, resolved the way ``massgen`` resolves it; warnings to stderr."""
-    from massgen_core.cli.run import RunOptions
+    from massgen_core.cli.options import RunOptions
     from massgen_core.cli.run_impl import resolve_config
 
     options = RunOptions(config=config, backend=backend, model=model, base_url=base_url, env=env, preset=preset)

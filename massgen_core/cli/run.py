@@ -1,7 +1,9 @@
 """``massgen [OPTIONS] ["question"]``: the v0.0.3 command line, plus our additions.
 
 This module only declares the options; ``massgen_core.cli.run_impl.execute``
-does the work (config resolution, the session, displays, recording).
+does the work (config resolution, the session, displays, recording). The
+parsed options are a ``RunOptions`` (massgen_core.cli.options, re-exported
+here), so run_impl never imports this module and the two form no cycle.
 """
 
 from __future__ import annotations
@@ -9,30 +11,18 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import attrs
 import click
 
+from massgen_core.cli.options import RunOptions
 
-@attrs.frozen(kw_only=True)
-class RunOptions:
-    question: str | None = None
-    config: str | None = None
-    backend: str | None = None
-    model: str | None = None
-    base_url: str | None = None
-    system_message: str | None = None
-    no_display: bool = False
-    no_logs: bool = False
-    json_output: bool = False
-    json_lines: bool = False
-    env: str | None = None
-    preset: str | None = None
-    template: str | None = None
-    params: tuple[tuple[str, str], ...] = ()
-    continue_latest: bool = False
-    resume: str | None = None
-    verbosity: int = 1  # 0 final answer only, 1 normal, 2 verbose, 3 debug
-    debug: bool = False
+__all__ = ["RunOptions", "run"]
+
+
+def _samples(ctx: click.Context) -> None:
+    from massgen_core.cli.samples import samples_text
+
+    click.echo(samples_text())
+    ctx.exit(0)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,6 +45,14 @@ class RunOptions:
 @click.option("-q", "--quiet", "quiet", count=True, help="Less output (-q: final answer only).")
 @click.option("-v", "--verbose", "verbose", count=True, help="More output (-v: reasoning and tools, -vv: debug).")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.option(
+    "--create-samples",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=lambda ctx, param, value: _samples(ctx) if value else None,
+    help="Show where the sample configs are and how to run or copy one (v0.0.3 habit).",
+)
 @click.pass_context
 def run(ctx: click.Context, /, quiet: int, verbose: int, debug: bool, **kwargs: Any) -> None:
     """Run one question through the agents (no question: interactive mode)."""

@@ -1,9 +1,10 @@
 """What ``massgen [OPTIONS] ["question"]`` does, once click has parsed it.
 
 Resolves the configuration (preset, file, bundled name or ``--backend/--model``),
-builds the orchestrator, runs one question (or an interactive multi-turn
-conversation) and pipes every event to the display, the conversation store
-and the ``on_event`` hook. The final answer goes to stdout, progress to stderr
+opens a conversation of a ``massgen_core.Team`` (which owns the orchestrator,
+the recording, the guarded fan-out to ``on_event`` plugins, interrupting and
+closing), runs one question (or an interactive multi-turn conversation) and
+shows every event. The final answer goes to stdout, progress to stderr
 or the live view. Exit codes: 0 an answer, 1 no answer or a user error,
 130 interrupted. It never writes files of its own and never blocks on input
 after a one-shot answer.
@@ -12,37 +13,37 @@ after a one-shot answer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import os
 import signal
 import sys
-import uuid
 from collections.abc import Callable
 from typing import Any, TextIO
 
 import attrs
 
-from massgen_core.cli.run import RunOptions
+from massgen_core.cli.options import RunOptions
+from massgen_core.conversation import Conversation
 from massgen_core.display import Display, choose_display
 from massgen_core.errors import MassGenError
-from massgen_core.events import Event, SessionFinished
+from massgen_core.events import SessionFinished
 from massgen_core.questions import check_question
+from massgen_core.team import Team, switched_off_message
 from massgen_core.terminal import inert
 
 EXIT_OK = 0
 EXIT_NO_ANSWER = 1
 EXIT_INTERRUPTED = 130
-# After the first Ctrl-C, how long the orchestrator gets to stop by itself.
-GRACE_S = 3.0
 
+# With no config, no --backend and no --model, v0.0.3 ran one OpenAI agent; so do we when its key is set.
+DEFAULT_BACKEND, DEFAULT_BACKEND_KEY = "openai", "OPENAI_API_KEY"
+# Backend types that call no model, so `--backend TYPE` alone needs no default model.
+MODEL_OPTIONAL = frozenset({"scripted"})
 NO_CONFIG_MESSAGE = (
     "no agents configured: run `massgen setup`, or pass --config FILE (try the offline demo, no keys needed: "
     'massgen --config offline-demo.yaml "your question"), or --backend TYPE / --model NAME '
     "with the provider's key in its environment variable (e.g. OPENAI_API_KEY)"
 )
-
-Consumer = Callable[[Event], None]
-
 
 @attrs.define
 class Streams:
@@ -89,22 +90,40 @@ def resolve_config(options: RunOptions) -> tuple[Any, list[str]]:
         return config, [f"massgen: {p.format()}" for p in problems]
     if options.env:
         raise MassGenError("--env selects an environment of a config file: pass --config FILE too")
-    if not (options.backend or options.model):
-        from massgen_core.cli.setup_cmd import default_output
+    from massgen_core.cli.setup_cmd import DEFAULT_MODELS, default_output
 
+    if not (options.backend or options.model):
         if default_output().is_file():  # written by `massgen setup`
             config, problems = loader.load_config_with_warnings(default_output())
             config = loader.apply_cli_overrides(config, system_message=options.system_message, base_url=options.base_url)
             return config, [f"massgen: {p.format()}" for p in problems]
-    if options.backend or options.model:
+    backend, model, note = options.backend, options.model, None
+    if backend and not model and backend not in MODEL_OPTIONAL:
+        model = DEFAULT_MODELS.get(backend)  # the documented default rather than a request with no model
+        if model is not None:
+            note = f"massgen: --backend {backend} without --model: using its default model {model}"
+    elif not (backend or model) and _has_key(DEFAULT_BACKEND_KEY):  # v0.0.3: a bare `massgen "q"` ran OpenAI
+        backend, model = DEFAULT_BACKEND, DEFAULT_MODELS[DEFAULT_BACKEND]
+        note = (
+            f"massgen: no config given and {DEFAULT_BACKEND_KEY} is set: one {backend} agent with {model} "
+            "(choose with --config FILE or --model NAME)"
+        )
+    if backend or model:
         config, problems = loader.config_from_cli_with_warnings(
-            backend=options.backend,
-            model=options.model,
+            backend=backend,
+            model=model,
             base_url=options.base_url,
             system_message=options.system_message,
         )
-        return config, [f"massgen: {p.format()}" for p in problems]
+        return config, [f"massgen: {p.format()}" for p in problems] + ([note] if note else [])
     raise MassGenError(NO_CONFIG_MESSAGE)
+
+
+def _has_key(variable: str) -> bool:
+    from massgen_core.config.loader import load_dotenv_files
+
+    load_dotenv_files()  # a key in .env counts, as it does for the run
+    return bool(os.environ.get(variable, "").strip())
 
 
 def build_question(options: RunOptions) -> str | None:
@@ -120,28 +139,7 @@ def build_question(options: RunOptions) -> str | None:
     return render_template(options.template, dict(options.params))
 
 
-# -- event plumbing ------------------------------------------------------------
-
-
-class _Guarded:
-    """An event consumer whose failure is reported once and then switched off.
-
-    A broken store or ``on_event`` plugin must not end a session the user is
-    watching; the display is not guarded because its failure is our bug.
-    """
-
-    def __init__(self, name: str, consume: Consumer, streams: Streams) -> None:
-        self.name, self.consume, self.streams = name, consume, streams
-        self.failed = False
-
-    def __call__(self, event: Event) -> None:
-        if self.failed:
-            return
-        try:
-            self.consume(event)
-        except Exception as exc:
-            self.failed = True
-            self.streams.warn(f"{self.name} failed and was switched off for this session: {type(exc).__name__}: {exc}")
+# -- the session --------------------------------------------------------------
 
 
 def _install_sigint(loop: asyncio.AbstractEventLoop, handler: Callable[[], None]) -> bool:
@@ -152,98 +150,43 @@ def _install_sigint(loop: asyncio.AbstractEventLoop, handler: Callable[[], None]
     return True
 
 
-async def _pump(
-    orchestrator: Any,
-    question: str,
-    *,
-    history: list[tuple[str, str]],
-    session_id: str,
-    consumers: list[Consumer],
-    grace_s: float = GRACE_S,
-    expose: Callable[[Callable[[], None] | None], None] | None = None,
-) -> tuple[SessionFinished | None, bool]:
-    """Feed one session's events to every consumer: (its SessionFinished, whether Ctrl-C stopped it).
-
-    The first Ctrl-C asks the orchestrator to stop (it still ends with a
-    SessionFinished, so the store keeps a complete turn); a second one, or the
-    grace period running out, cancels outright. ``expose`` receives the
-    interrupt function while the session runs (None after), for callers that
-    interrupt without a signal.
-    """
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    assert task is not None
-    interrupted = False
-    deadline: asyncio.TimerHandle | None = None
-
-    def on_sigint() -> None:
-        nonlocal interrupted, deadline
-        cancel = getattr(orchestrator, "cancel", None)
-        if interrupted or cancel is None:
-            interrupted = True
-            task.cancel()
-            return
-        interrupted = True
-        cancel()
-        deadline = loop.call_later(grace_s, task.cancel)
-
-    installed = _install_sigint(loop, on_sigint)
-    if expose is not None:
-        expose(on_sigint)
-    finished: SessionFinished | None = None
-    try:
-        stream = orchestrator.run(question, history=history, session_id=session_id)
-        closing = contextlib.aclosing(stream) if hasattr(stream, "aclose") else contextlib.nullcontext(stream)
-        async with closing:
-            async for event in stream:
-                for consume in consumers:
-                    consume(event)
-                if isinstance(event, SessionFinished):
-                    finished = event
-    except asyncio.CancelledError:
-        if not interrupted:
-            raise
-        task.uncancel()
-    finally:
-        if deadline is not None:
-            deadline.cancel()
-        if installed:
-            loop.remove_signal_handler(signal.SIGINT)
-        if expose is not None:
-            expose(None)
-    return finished, interrupted
-
-
 @attrs.define
 class Runner:
-    """Runs questions against one orchestrator on one event loop, feeding every consumer.
+    """Runs questions of one conversation (massgen_core.Conversation) on one event loop, showing each.
 
-    One loop serves every turn of an interactive session, because pooled
-    HTTP connections belong to the loop that opened them.
+    The team and its conversation own the orchestrator, the recorder, the
+    guarded fan-out and interrupting; the runner adds the display, Ctrl-C and
+    exit codes. One loop serves every turn of an interactive session, because
+    pooled HTTP connections belong to the loop that opened them.
     """
 
     options: RunOptions
-    config: Any
-    orchestrator: Any
+    team: Team
+    conversation: Conversation
     streams: Streams
-    manager: Any
-    recorder: Any = None
-    history: list[tuple[str, str]] = attrs.Factory(list)
-    conversation_id: str | None = None
-    last: SessionFinished | None = None
     turns: int = 0
     loop: asyncio.Runner = attrs.Factory(asyncio.Runner)
-    grace_s: float = GRACE_S
-    _interrupt: Callable[[], None] | None = attrs.field(default=None, init=False)
     _shut: bool = attrs.field(default=False, init=False)
 
-    def _expose(self, interrupt: Callable[[], None] | None) -> None:
-        self._interrupt = interrupt
+    @property
+    def config(self) -> Any:
+        return self.team.config
+
+    @property
+    def history(self) -> list[tuple[str, str]]:
+        return self.conversation.history
+
+    @property
+    def recorder(self) -> Any:
+        return self.conversation.recorder
+
+    @property
+    def last(self) -> SessionFinished | None:
+        return self.conversation.last
 
     def interrupt(self) -> None:
         """What Ctrl-C does to the running question (nothing when none runs); call it on the loop's thread."""
-        if self._interrupt is not None:
-            self._interrupt()
+        self.conversation.interrupt()
 
     def make_display(self) -> Display:
         return choose_display(
@@ -257,40 +200,28 @@ class Runner:
             json_lines=self.options.json_lines,
         )
 
-    def consumers(self, display: Display) -> list[Consumer]:
-        consumers: list[Consumer] = [display.handle]
-        if self.recorder is not None:
-            consumers.append(_Guarded("the conversation store", self.recorder, self.streams))
-        if self.manager.hook.on_event.get_hookimpls():
-            self.manager.on_observer_error = lambda name, exc: self.streams.warn(
-                f"on_event plugin {name} failed and was switched off: {type(exc).__name__}: {exc}"
-            )
-            consumers.append(_Guarded("an on_event plugin", self.manager.emit, self.streams))
-        return consumers
+    async def _turn(self, question: str, display: Display) -> None:
+        loop = asyncio.get_running_loop()
+        installed = _install_sigint(loop, self.interrupt)
+        try:
+            async for event in self.conversation.stream(question):
+                display.handle(event)
+        finally:
+            if installed:
+                loop.remove_signal_handler(signal.SIGINT)
 
     def ask(self, question: str) -> int:
         """Run one question; the exit code it deserves (0 answer, 1 none, 130 interrupted)."""
         display = self.make_display()
-        session_id = uuid.uuid4().hex
         display.start()
         try:
-            finished, interrupted = self.loop.run(
-                _pump(
-                    self.orchestrator,
-                    question,
-                    history=list(self.history),
-                    session_id=session_id,
-                    consumers=self.consumers(display),
-                    grace_s=self.grace_s,
-                    expose=self._expose,
-                )
-            )
+            self.loop.run(self._turn(question, display))
         finally:
             display.stop()
+        finished = self.conversation.last
         display.finish(finished)
-        self.last = finished
         self.turns += 1
-        if interrupted:
+        if self.conversation.interrupted:
             return EXIT_INTERRUPTED
         if finished is None:
             self.streams.error("the session ended without a result")
@@ -298,7 +229,6 @@ class Runner:
         if finished.final_answer is None:
             self.streams.error(f"no answer could be produced ({finished.ended_by}): {finished.error or 'no agent answered'}")
             return EXIT_NO_ANSWER
-        self.history.append((question, finished.final_answer))
         return EXIT_OK
 
     def shutdown(self) -> None:
@@ -307,41 +237,22 @@ class Runner:
             return
         self._shut = True
         try:
-            self.close()
+            self.loop.run(self._aclose())
         finally:
-            try:
-                self.loop.run(self._aclose())
-            finally:
-                self.loop.close()
+            self.loop.close()
 
     async def _aclose(self) -> None:
-        aclose = getattr(self.orchestrator, "aclose", None)
-        if aclose is not None:
-            await aclose()
-        from massgen_core.http.pool import aclose_all
-
-        await aclose_all()
+        try:
+            await self.conversation.aclose()
+        finally:
+            await self.team.aclose()
 
     def close(self) -> None:
-        close = getattr(self.recorder, "close", None)
-        self.recorder = None
-        if close is not None:
-            close()
+        self.conversation.close_recorder()
 
     def new_conversation(self) -> None:
         """Forget the history; later turns are recorded as a new conversation."""
-        from massgen_core.recording import start_recording
-
-        self.history.clear()
-        self.conversation_id = None
-        if hasattr(self.orchestrator, "conversation_cost_usd"):
-            self.orchestrator.conversation_cost_usd = 0.0  # a new conversation has its own budget
-        renew = getattr(self.recorder, "new_conversation", None)
-        if renew is not None:
-            renew()
-        elif self.recorder is not None:
-            self.close()
-            self.recorder = start_recording(self.config, enabled=True)
+        self.conversation.new()
 
 
 # -- interactive mode ----------------------------------------------------------
@@ -382,7 +293,7 @@ def _clear(session: Interactive, arg: str) -> bool:
     return True
 
 
-@command("/help", help="list the commands")
+@command("/help", "/h", help="list the commands")
 def _help(session: Interactive, arg: str) -> bool:
     seen: list[Command] = []
     for entry in COMMANDS.values():
@@ -390,6 +301,7 @@ def _help(session: Interactive, arg: str) -> bool:
             seen.append(entry)
     lines = ["Type a question to ask the agents; earlier questions and answers are carried along.", "Commands:"]
     lines += [f"  {' '.join(entry.names):<22} {entry.help}" for entry in seen]
+    lines.append(f"  ({', '.join(BARE_COMMANDS)} also work without the slash, typed alone on a line)")
     session.streams.info("\n".join(lines))
     return True
 
@@ -422,6 +334,10 @@ from massgen_core.store.session_commands import install as _install_store_comman
 _install_store_commands(command)
 
 
+# v0.0.3's interactive words, typed without a slash: the whole line, in any case, is the command.
+BARE_COMMANDS = {"quit": "/quit", "exit": "/exit", "reset": "/reset", "clear": "/clear", "help": "/help"}
+
+
 @attrs.define
 class Interactive:
     """The multi-turn loop: reads lines from stdin (a terminal or a pipe) until /quit or EOF."""
@@ -440,7 +356,7 @@ class Interactive:
     def banner(self) -> None:
         config = self.runner.config
         agents = ", ".join(a.id for a in config.agents)
-        self.streams.info(f"MassGen interactive mode · agents: {agents} · type a question, /help for commands, /quit to leave")
+        self.streams.info(f"MassGen interactive mode · agents: {agents} · type a question, /help for commands, /quit (or quit) to leave")
 
     def loop(self) -> int:
         if self.runner.options.verbosity >= 1:
@@ -451,6 +367,7 @@ class Interactive:
                 return EXIT_OK
             if not line:
                 continue
+            line = BARE_COMMANDS.get(line.lower(), line)
             if line.startswith("/"):
                 name, _, arg = line.partition(" ")
                 entry = COMMANDS.get(name.lower())
@@ -463,6 +380,8 @@ class Interactive:
                 except MassGenError as exc:  # /save on a store that cannot be written, say
                     self.streams.error(str(exc))
                 continue
+            if self.runner.turns and self.runner.options.verbosity >= 1:  # where one turn ends and the next begins
+                self.streams.info(f"--- turn {self.runner.turns + 1} " + "-" * 40)
             try:
                 code = self.runner.ask(check_question(line))
             except MassGenError as exc:
@@ -507,29 +426,20 @@ def execute(
     for warning in warnings:
         streams.info(warning)
 
-    from massgen_core.orchestrator import build_orchestrator
     from massgen_core.plugins import get_plugin_manager
-    from massgen_core.recording import conversation_cost, resolve_history, start_recording
+    from massgen_core.recording import resolve_history
 
-    manager = get_plugin_manager()
-    orchestrator = build_orchestrator(config, manager=manager)
-    orchestrator.preflight()  # a missing key is one clear line before any request or recording
-    conversation_id, history = resolve_history(resume=options.resume, continue_latest=options.continue_latest)
-    if conversation_id is not None:  # a conversation budget counts what its earlier turns spent
-        orchestrator.conversation_cost_usd = conversation_cost(conversation_id)
-    recorder = start_recording(
-        config, enabled=not options.no_logs and config.ui.logging_enabled, conversation_id=conversation_id
+    team = Team(
+        config,
+        manager=get_plugin_manager(),
+        record=not options.no_logs and config.ui.logging_enabled,
+        on_observer_error=lambda name, exc: streams.warn(switched_off_message(name, exc)),
     )
-    runner = Runner(
-        options=options,
-        config=config,
-        orchestrator=orchestrator,
-        streams=streams,
-        manager=manager,
-        recorder=recorder,
-        history=list(history),
-        conversation_id=conversation_id,
-    )
+    conversation = Conversation(team)
+    conversation.preflight()  # a missing key is one clear line before any request or recording
+    conversation.conversation_id, history = resolve_history(resume=options.resume, continue_latest=options.continue_latest)
+    conversation.history = list(history)
+    runner = Runner(options=options, team=team, conversation=conversation.open(), streams=streams)
     try:
         if question is None:
             return Interactive(runner=runner, streams=streams).loop()

@@ -8,8 +8,10 @@ import pytest
 
 from massgen_core.cli import run_impl
 from massgen_core.cli.run import RunOptions
+from massgen_core.conversation import Conversation
 from massgen_core.errors import MassGenError
 from massgen_core.hookspecs import hookimpl
+from massgen_core.team import Team, switched_off_message
 
 
 _RUNNERS: list[run_impl.Runner] = []
@@ -23,16 +25,27 @@ def _shutdown_runners():
 
 
 def make_runner(replay, make_config, manager, *, answers=("Paris.",), recorder=None, **options):
+    """A Runner on a Team whose engine is ``replay(answers)`` and whose first recorder is ``recorder``."""
+    from massgen_core.recording import start_recording
+
     out, err = io.StringIO(), io.StringIO()
     streams = run_impl.Streams(io.StringIO(), out, err)
-    runner = run_impl.Runner(
-        options=RunOptions(no_display=True, **options),
-        config=make_config(),
-        orchestrator=replay(answers),
-        streams=streams,
+    orchestrator = replay(answers)
+    recorders = [recorder]
+
+    def record(config, *, enabled, conversation_id):
+        return recorders.pop() if recorders else start_recording(config, enabled=enabled, conversation_id=conversation_id)
+
+    team = Team(
+        make_config(),
         manager=manager,
-        recorder=recorder,
+        record=recorder is not None,
+        on_observer_error=lambda name, exc: streams.warn(switched_off_message(name, exc)),
+        orchestrator_factory=lambda config, *, manager: orchestrator,
+        recorder_factory=record,
     )
+    runner = run_impl.Runner(options=RunOptions(no_display=True, **options), team=team,
+                             conversation=Conversation(team).open(), streams=streams)
     _RUNNERS.append(runner)
     return runner, out, err
 
@@ -66,7 +79,7 @@ def test_answers_accumulate_as_history_for_the_next_question(replay, make_config
     runner, _, _ = make_runner(replay, make_config, plugin_manager, answers=("one", "two"))
     runner.ask("first?")
     runner.ask("second?")
-    assert runner.orchestrator.calls[1][1] == [("first?", "one")]
+    assert runner.conversation.orchestrator.calls[1][1] == [("first?", "one")]
     assert runner.history == [("first?", "one"), ("second?", "two")]
 
 
@@ -74,7 +87,7 @@ def test_each_question_gets_a_new_session_id(replay, make_config, plugin_manager
     runner, _, _ = make_runner(replay, make_config, plugin_manager)
     runner.ask("a")
     runner.ask("b")
-    ids = [call[2] for call in runner.orchestrator.calls]
+    ids = [call[2] for call in runner.conversation.orchestrator.calls]
     assert len(set(ids)) == 2
 
 
@@ -153,7 +166,7 @@ def test_interactive_eof_ends_with_exit_zero(replay, make_config, plugin_manager
 
 def test_interactive_carries_history_and_clear_forgets_it(replay, make_config, plugin_manager):
     code, runner, out, err = interactive(replay, make_config, plugin_manager, "first?\nsecond?\n/clear\nthird?\n")
-    histories = [call[1] for call in runner.orchestrator.calls]
+    histories = [call[1] for call in runner.conversation.orchestrator.calls]
     assert histories == [[], [("first?", "one")], []]
     assert "history cleared" in err
 
@@ -162,7 +175,7 @@ def test_interactive_carries_history_and_clear_forgets_it(replay, make_config, p
 def test_interactive_quit_commands_stop_reading(replay, make_config, plugin_manager, quit_command):
     code, runner, out, _ = interactive(replay, make_config, plugin_manager, f"first?\n{quit_command}\nnever asked\n")
     assert code == 0
-    assert [c[0] for c in runner.orchestrator.calls] == ["first?"]
+    assert [c[0] for c in runner.conversation.orchestrator.calls] == ["first?"]
 
 
 def test_interactive_status_reports_agents_history_and_last_session(replay, make_config, plugin_manager):
@@ -170,7 +183,7 @@ def test_interactive_status_reports_agents_history_and_last_session(replay, make
     assert "agents: a, b" in err
     assert "turns in history: 0" in err
     assert "turns in history: 1" in err
-    assert f"last session: {runner.orchestrator.calls[0][2]} · winner a · ended by consensus" in err
+    assert f"last session: {runner.conversation.orchestrator.calls[0][2]} · winner a · ended by consensus" in err
 
 
 def test_interactive_help_lists_every_command(replay, make_config, plugin_manager):
@@ -182,13 +195,13 @@ def test_interactive_help_lists_every_command(replay, make_config, plugin_manage
 def test_interactive_unknown_command_is_explained(replay, make_config, plugin_manager):
     _, runner, _, err = interactive(replay, make_config, plugin_manager, "/frobnicate\n\n")
     assert "unknown command /frobnicate; /help lists the commands" in err
-    assert runner.orchestrator.calls == []
+    assert runner.conversation.orchestrator.calls == []
 
 
 def test_interactive_failed_turn_is_not_added_to_history(replay, make_config, plugin_manager):
     code, runner, _, err = interactive(replay, make_config, plugin_manager, "a?\nb?\n", answers=(None, "ok"))
     assert code == 0
-    assert runner.orchestrator.calls[1][1] == []
+    assert runner.conversation.orchestrator.calls[1][1] == []
     assert "no answer could be produced" in err
 
 
@@ -288,7 +301,7 @@ class Stubborn:
 def test_ctrl_c_cancels_an_orchestrator_that_does_not_stop_after_the_grace_period(make_config, plugin_manager, monkeypatch):
     stubborn = Stubborn()
     runner, out, err = make_runner(lambda _: stubborn, make_config, plugin_manager)
-    stubborn.runner, runner.grace_s = runner, 0.05
+    stubborn.runner, runner.conversation.grace_s = runner, 0.05
     try:
         assert runner.ask("q") == run_impl.EXIT_INTERRUPTED
     finally:
@@ -301,7 +314,7 @@ def test_ctrl_c_cancels_an_orchestrator_that_does_not_stop_after_the_grace_perio
 def test_interactive_ctrl_c_cancels_the_turn_and_keeps_reading(make_config, plugin_manager, monkeypatch):
     stubborn = Stubborn()
     runner, out, err = make_runner(lambda _: stubborn, make_config, plugin_manager)
-    stubborn.runner, runner.grace_s = runner, 0.05
+    stubborn.runner, runner.conversation.grace_s = runner, 0.05
     runner.streams.stdin = io.StringIO("slow question\n/status\n")
     try:
         assert run_impl.Interactive(runner=runner, streams=runner.streams).loop() == 0
@@ -317,7 +330,7 @@ def test_ctrl_c_cancels_at_once_an_orchestrator_that_cannot_be_asked_to_stop(mak
 
     stubborn = NoCancel()
     runner, out, _ = make_runner(lambda _: stubborn, make_config, plugin_manager)
-    stubborn.runner, runner.grace_s = runner, 30  # never reached: there is nothing to ask
+    stubborn.runner, runner.conversation.grace_s = runner, 30  # never reached: there is nothing to ask
     try:
         assert runner.ask("q") == run_impl.EXIT_INTERRUPTED
     finally:

@@ -4,8 +4,9 @@
 (errors are ``{"error": {"type", "message"}}``) except a session streamed as
 Server-Sent Events. Every request first passes the Guard (Host, Origin,
 Content-Type, body deadline: see ``guard``), and bodies are read by ``body``.
-Each session gets its own orchestrator built from the
-server's config, so concurrent sessions share no state; a client that goes
+Each session is a one-turn conversation of a ``massgen_core.Team`` built
+from the server's config (its own orchestrator, recorder and guarded fan-out),
+so concurrent sessions share no state; a client that goes
 away cancels its session. This module never reads config files, never binds a
 socket (the command does) and never puts API keys in a response.
 """
@@ -21,7 +22,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from starlette.applications import Starlette
@@ -39,6 +40,9 @@ from massgen_server import openai_api
 from massgen_server.body import BadRequest, loads_strict, read_capped
 from massgen_server.guard import Guard, Policy
 from massgen_server.web import FILES, no_icon, serve_file
+
+if TYPE_CHECKING:
+    from massgen_core.conversation import Conversation
 
 # How long a cancelled session gets to end by itself (with a recorded
 # SessionFinished) before its task is cancelled outright.
@@ -120,69 +124,41 @@ def describe_agents(agents: Any) -> list[dict[str, Any]]:
     return described
 
 
-class _Warner:
-    """Stands in for run_impl's Streams: the server reports consumer failures on stderr."""
-
-    def warn(self, message: str) -> None:
-        print(f"massgen: warning: {message}", file=sys.stderr, flush=True)
+def warn(message: str) -> None:
+    """The server reports an observer switched off on stderr (the session goes on)."""
+    print(f"massgen: warning: {message}", file=sys.stderr, flush=True)
 
 
 class SessionRun(Response):
     """One running session as an ASGI response: JSON at the end, or every event as SSE.
 
-    It owns the session slot, the orchestrator and the recorder, and releases
-    all three however the response ends (finished, client gone, server stop).
+    It owns the session slot and a one-turn ``massgen_core.Conversation``
+    (orchestrator, recorder, guarded fan-out), and releases both however the
+    response ends (finished, client gone, server stop).
     """
 
     def __init__(
         self,
         *,
-        orchestrator: Any,
+        conversation: Conversation,
         request: SessionRequest,
-        history: list[tuple[str, str]],
-        recorder: Any,
-        manager: Any,
         stream: bool,
         release: Callable[[], None],
-        observers: tuple[Callable[[Event], None], ...] = (),
         heartbeat_s: float = 15.0,
     ) -> None:
         super().__init__()
-        self.observers = observers
         self.heartbeat_s = heartbeat_s
-        self.orchestrator = orchestrator
+        self.conversation = conversation
         self.request = request
-        self.history = history
-        self.recorder = recorder
-        self.manager = manager
         self.stream = stream
         self.release = release
-        self.consumers = self._consumers()
-
-    def _consumers(self) -> list[Callable[[Event], None]]:
-        from massgen_core.cli.run_impl import _Guarded
-
-        warner: Any = _Warner()
-        consumers: list[Callable[[Event], None]] = list(self.observers)
-        if self.recorder is not None:
-            consumers.append(_Guarded("the conversation store", self.recorder, warner))
-        if self.manager.hook.on_event.get_hookimpls():
-            if self.manager.on_observer_error is None:
-                self.manager.on_observer_error = lambda name, exc: warner.warn(
-                    f"on_event plugin {name} failed and was switched off: {type(exc).__name__}: {exc}"
-                )
-            consumers.append(_Guarded("an on_event plugin", self.manager.emit, warner))
-        return consumers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await self._serve(receive, send)
         finally:
             try:
-                close = getattr(self.recorder, "close", None)
-                if close is not None:
-                    close()
-                await self.orchestrator.aclose()
+                await self.conversation.aclose()
             finally:
                 self.release()
 
@@ -209,8 +185,6 @@ class SessionRun(Response):
 
         async def deliver(event: Event) -> None:
             view.apply(event)
-            for consume in self.consumers:
-                consume(event)
             if self.stream:
                 async with sending:
                     await send({"type": "http.response.body", "body": sse(event.type, event_to_dict(event)),
@@ -237,7 +211,7 @@ class SessionRun(Response):
         if not completed:
             return  # the client is gone: nobody to answer
         result = session_result(view)
-        result["conversation_id"] = getattr(self.recorder, "conversation_id", None)  # None: not recorded
+        result["conversation_id"] = getattr(self.conversation.recorder, "conversation_id", None)  # None: not recorded
         if self.stream:
             await send({"type": "http.response.body", "body": sse("result", result), "more_body": False})
             return
@@ -255,8 +229,7 @@ class SessionRun(Response):
         """Run the session while watching for the client leaving; True when it ran to its end."""
 
         async def pump() -> None:
-            stream = self.orchestrator.run(self.request.question, history=self.history)
-            async with contextlib.aclosing(stream):
+            async with contextlib.aclosing(self.conversation.stream(self.request.question)) as stream:
                 async for event in stream:
                     await deliver(event)
 
@@ -272,7 +245,7 @@ class SessionRun(Response):
                 session.result()  # a bug in the session surfaces as a 500, not a hang
                 return True
             # Gone: ask the session to stop (it records a cancelled turn), then cut it off.
-            self.orchestrator.cancel()
+            self.conversation.interrupt()
             await asyncio.wait({session}, timeout=CANCEL_GRACE_S)
             return False
         finally:
@@ -348,10 +321,10 @@ class Api:
             return JSONResponse({"ready": False, "reason": "shutting down"}, status_code=503)
         if self.active >= self.settings.max_sessions:
             return JSONResponse({"ready": False, "reason": "every session slot is busy"}, status_code=503)
-        from massgen_core.orchestrator import build_orchestrator
+        from massgen_core.team import Team
 
         try:
-            build_orchestrator(self.settings.config, manager=self.manager).preflight()
+            Team(self.settings.config, manager=self.manager).preflight()
         except MassGenError:
             return JSONResponse({"ready": False, "reason": "sessions cannot start (see /v1/status)"}, status_code=503)
         return JSONResponse({"ready": True})
@@ -397,36 +370,37 @@ class Api:
                 f"{self.active} sessions are running, the most this server runs at once (--max-sessions); retry later",
                 headers={"Retry-After": str(self.settings.retry_after_s)},
             )
-        from massgen_core.orchestrator import build_orchestrator
-        from massgen_core.recording import start_recording
+        from massgen_core.conversation import Conversation
+        from massgen_core.team import Team, switched_off_message
 
-        manager = self.manager
+        team = Team(
+            self.settings.config,
+            manager=self.manager,
+            record=self.settings.record,
+            observers=[self.metrics.observe],
+            on_observer_error=lambda name, exc: warn(switched_off_message(name, exc)),
+        )
         try:
-            orchestrator = build_orchestrator(self.settings.config, manager=manager)
+            conversation = Conversation(team, history=history, conversation_id=conversation_id, grace_s=CANCEL_GRACE_S)
         except MassGenError as exc:
             return error_response(422, "config_error", str(exc))
         try:
-            orchestrator.preflight()
+            conversation.preflight()
         except MassGenError as exc:
-            await orchestrator.aclose()
+            await conversation.aclose()
             return error_response(503, "backend_unavailable", str(exc))
         self.active += 1
         try:
-            recorder = start_recording(self.settings.config, enabled=self.settings.record, conversation_id=conversation_id)
             return SessionRun(
-                orchestrator=orchestrator,
+                conversation=conversation.open(),
                 request=attrs.evolve(body, conversation_id=conversation_id),
-                history=history,
-                recorder=recorder,
-                manager=manager,
                 stream="text/event-stream" in request.headers.get("accept", ""),
                 release=self.release,
-                observers=(self.metrics.observe,),
                 heartbeat_s=self.settings.heartbeat_s,
             )
         except BaseException:  # pragma: no cover - the slot must come back even if setting up fails
             self.active -= 1
-            await orchestrator.aclose()
+            await conversation.aclose()
             raise
 
     def _stored_history(self, prefix: str) -> tuple[str, list[tuple[str, str]]] | Response:

@@ -104,7 +104,7 @@ def serve(
     allow_origins: tuple[str, ...],
 ) -> None:
     """Serve an HTTP API that runs MassGen sessions and reads recorded conversations (see docs/api.md)."""
-    from massgen_core.cli.run import RunOptions
+    from massgen_core.cli.options import RunOptions
     from massgen_core.cli.run_impl import resolve_config
     from massgen_core.plugins import get_plugin_manager
 

@@ -220,3 +220,25 @@ def test_events_still_queued_at_exit_are_sent_before_the_process_ends(receiver, 
     )
     assert proc.returncode == 0, proc.stderr
     assert [r.json()["event"]["seq"] for r in receiver.requests_to(PATH)] == [1, 2, 3]
+
+
+async def test_a_library_team_attaches_webhooks_as_an_observer(receiver, monkeypatch):
+    # Only the scripted backend and majority voting load as plugins: webhooks come in as an observer alone.
+    from massgen_core import Team, plugins
+
+    monkeypatch.setenv("MASSGEN_LOAD_PLUGINS", "massgen-scripted,massgen-voting-majority")
+    monkeypatch.setenv("MASSGEN_WEBHOOK_URL", receiver.url + PATH)
+    plugins.set_plugin_manager(None)
+    config = {"agents": [{"id": "a", "backend": {"type": "scripted", "script": [{"answer": "A."}, {"vote": "self"}]}}]}
+    try:
+        async with Team.from_config(config, record=False) as team:
+            assert not team.manager.hook.on_event.get_hookimpls()
+            await team.ask("q")
+            assert types_received(receiver) == []  # not loaded, so not called
+            result = await team.ask("q", observers=[massgen_webhooks.on_event])
+    finally:
+        plugins.set_plugin_manager(None)
+    assert result.final_answer == "A."
+    received = types_received(receiver)  # session_finished waited for the deliveries
+    assert received[0] == "session_started" and received[-1] == "session_finished"
+    assert {"answer_submitted", "vote_cast", "winner_selected"} <= set(received)
