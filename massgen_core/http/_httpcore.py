@@ -32,7 +32,7 @@ if "httpcore" not in sys.modules and "anyio" not in sys.modules:
 
             return real(*args, **kwargs)
 
-    httpcore.AnyIOBackend = AnyIOBackend  # type: ignore[misc,assignment]
+    httpcore.AnyIOBackend = AnyIOBackend  # type: ignore[misc]
 
 import httpcore  # noqa: E402  (already loaded: the module object)
 

@@ -235,7 +235,7 @@ def use_asyncio_primitives() -> None:
     """Point httpcore's asyncio locks, events and shields at :class:`PRIMITIVES` (process-wide)."""
     from httpcore import _synchronization
 
-    _synchronization.anyio = PRIMITIVES  # type: ignore[assignment]
+    _synchronization.anyio = PRIMITIVES  # type: ignore[attr-defined,assignment]
 
 
 def transport(ssl_context: ssl.SSLContext, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
