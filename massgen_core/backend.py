@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import attrs
 
+from massgen_core.content import Content
+
 if TYPE_CHECKING:
     from massgen_core.config.schema import BackendConfig
     from massgen_core.events import Event
@@ -34,8 +36,10 @@ class ToolCall:
 
 @attrs.frozen(kw_only=True)
 class Message:
+    """One message; ``content`` is a string, or a tuple of parts (text, images, documents) on a user message."""
+
     role: Role
-    content: str = ""
+    content: Content = ""
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None  # for role == "tool"
     name: str | None = None  # tool name, for role == "tool"
@@ -186,10 +190,20 @@ class Backend:
     key_env: ClassVar[tuple[str, ...]] = ()
     default_base_url: ClassVar[str | None] = None
     description: ClassVar[str] = ""
+    # Config keys a run cannot do without (``massgen_core.config.backend_rules``): ``config
+    # validate`` reports them missing, and ``create_backend`` refuses the same entries.
+    required_keys: ClassVar[tuple[str, ...]] = ()
+    # Other names users write for this type (``anthropic`` for ``claude``): "did you mean" hints only.
+    also_known_as: ClassVar[tuple[str, ...]] = ()
     # The workflow transports the backend's wire format carries natively: "tools" (function
     # calls) and/or "json" (it honours ``Request.response_schema``). The plain-text transport
     # needs nothing from a backend and is always possible.
     workflow_transports: ClassVar[tuple[str, ...]] = ("tools",)
+    # The attachment kinds ("image", "pdf", "text") the wire format carries, whether it takes an image
+    # by URL, and the models (fnmatch patterns) known to take no image or document at all.
+    accepts_parts: ClassVar[frozenset[str]] = frozenset()
+    accepts_urls: ClassVar[bool] = False
+    text_only_models: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: BackendConfig, context: BackendContext | None = None) -> None:
         self.config = config

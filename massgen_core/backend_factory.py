@@ -259,6 +259,15 @@ def resolve_type(config: BackendConfig, manager: PluginManager, agent_id: str) -
     raise MassGenError(f"agent {agent_id}: backend has no type")
 
 
+def _refuse_unrunnable(cls: Any, type_name: str, config: BackendConfig, agent_id: str) -> None:
+    """The rules ``config validate`` reports (``config.backend_rules``), applied where a run starts."""
+    from massgen_core.config.backend_rules import requirement_problems
+
+    problems = requirement_problems(cls, type_name, attrs.asdict(config, recurse=False))
+    if problems:
+        raise MassGenError(f"agent {agent_id}: " + "; ".join(message for _, message in problems))
+
+
 def create_backend(
     config: BackendConfig, context: BackendContext | None = None, manager: PluginManager | None = None
 ) -> Backend:
@@ -271,7 +280,9 @@ def create_backend(
             return pool
         primary: Backend = pool
     else:
-        cls = manager.backends.get(resolve_type(config, manager, context.agent_id))
+        type_name = resolve_type(config, manager, context.agent_id)
+        cls = manager.backends.get(type_name)
+        _refuse_unrunnable(cls, type_name, config, context.agent_id)
         primary = cls(attrs.evolve(config, fallback=(), type=resolve_type(config, manager, context.agent_id)), context)
         if not config.fallback:
             return primary

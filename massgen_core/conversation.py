@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Self
 from massgen_core import events as ev
 
 if TYPE_CHECKING:
+    from massgen_core.content import Attachment
     from massgen_core.team import Observer, Team
 
 # After the first interrupt, how long the running turn gets to stop by itself
@@ -98,7 +99,12 @@ class Conversation:
         self._deadline = asyncio.get_running_loop().call_later(self.grace_s, task.cancel)
 
     async def stream(
-        self, question: str, *, session_id: str | None = None, observers: Sequence[Observer] = ()
+        self,
+        question: str,
+        *,
+        session_id: str | None = None,
+        observers: Sequence[Observer] = (),
+        attachments: tuple[Attachment, ...] = (),
     ) -> AsyncGenerator[ev.Event, None]:
         """Run one turn with the history so far, yielding its events in order.
 
@@ -115,7 +121,10 @@ class Conversation:
         self.last = None
         self._task = asyncio.current_task()
         try:
-            run = self.orchestrator.run(question, history=list(self.history), session_id=session_id or uuid.uuid4().hex)
+            extra: dict[str, Any] = {"attachments": attachments} if attachments else {}
+            run = self.orchestrator.run(
+                question, history=list(self.history), session_id=session_id or uuid.uuid4().hex, **extra
+            )
             closing = contextlib.aclosing(run) if hasattr(run, "aclose") else contextlib.nullcontext(run)
             async with closing as events:
                 async for event in events:

@@ -16,6 +16,7 @@ Messages never contain API keys. The hierarchy (docs/errors.md has the table)::
     ├── BatchInputError            massgen_core.batch
     ├── InvalidVote                massgen_core.voting (also a ValueError)
     ├── BudgetExceeded             massgen_core.orchestrator.budget
+    ├── AttachmentError            massgen_core.content: a file that cannot be attached
     ├── BackendError               massgen_core.http.errors: names agent, backend, model, endpoint
     │   ├── AuthenticationError
     │   │   └── MissingKeyError
@@ -27,7 +28,8 @@ Messages never contain API keys. The hierarchy (docs/errors.md has the table)::
     │   ├── BackendConnectionError
     │   ├── BadRequestError
     │   │   ├── ContextLengthError
-    │   │   └── ContentFilterError
+    │   │   ├── ContentFilterError
+    │   │   └── UnsupportedContentError
     │   ├── OutputTruncatedError
     │   └── StreamError
     └── (plugins) GradingError, ScriptError, ScriptedBackendError

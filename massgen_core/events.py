@@ -42,6 +42,8 @@ class SessionStarted(Event):
     agent_ids: tuple[str, ...]
     strategy: str = "majority"
     turn: int = 1
+    # References to the question's attachments (name, kind, media_type, size, sha256 or url): never the bytes.
+    attachments: tuple[Mapping[str, Any], ...] = ()
 
 
 @_event

@@ -43,6 +43,52 @@ def vote_rows(turn: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], bool]]:
     ]
 
 
+ATTACHMENTS_EVENT = "attachments"  # the event row a turn's attachment references are stored in
+THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024  # bigger images are named, not inlined
+
+
+def attachment_refs(turn: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The attachment references (name, kind, media_type, size, sha256 or url) of one document turn."""
+    out: list[dict[str, Any]] = []
+    for event in turn.get("events") or ():
+        data = event.get("data")
+        if event.get("type") == ATTACHMENTS_EVENT and isinstance(data, Mapping):
+            out += [dict(ref) for ref in data.get("attachments") or () if isinstance(ref, Mapping)]
+    return out
+
+
+def attachment_label(ref: Mapping[str, Any]) -> str:
+    """``cat.png (image/png, 69 bytes)``, or the URL of a URL attachment; plain text, to be escaped by the caller."""
+    if ref.get("url"):
+        return str(ref["url"])
+    kind = ref.get("media_type") or ref.get("kind") or "file"
+    return f"{ref.get('name') or '?'} ({kind}, {ref.get('size') or 0} bytes)"
+
+
+def thumbnail_data_url(document: Mapping[str, Any], ref: Mapping[str, Any]) -> str | None:
+    """A ``data:`` URL of an attached image the document carries, typed from its decoded bytes; else None.
+
+    The bytes are decoded and sniffed again, so a document cannot smuggle
+    anything but a PNG, JPEG, GIF or WebP image (in canonical base64) into a page.
+    """
+    import base64
+    import binascii
+
+    from massgen_core.content import IMAGE_TYPES, sniff
+
+    blob = (document.get("attachments") or {}).get(ref.get("sha256") or "")
+    if not isinstance(blob, str) or len(blob) > THUMBNAIL_MAX_BYTES * 4 // 3 + 4:
+        return None
+    try:
+        data = base64.b64decode(blob, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    media_type = sniff(data[:16])
+    if media_type not in IMAGE_TYPES:
+        return None
+    return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
+
+
 def write_export(text: str, path: Path, conversation_id: str, extension: str, *, force: bool = False) -> Path:
     """Write an export to ``path`` (a folder gets ``massgen-<id8>.<ext>`` inside it); the path written.
 

@@ -55,6 +55,11 @@ def register_graders(register: Register) -> None:
     """Fires at load: call ``register(grader)`` for each answer grader ``massgen eval`` may use (see massgen_core.grading)."""
 
 
+@hookspec
+def register_config_sections(register: Register) -> None:
+    """Fires at load: call ``register(section)`` for each config section the plugin reads (see massgen_core.config.sections.ConfigSection)."""
+
+
 # -- CLI: fired when the ``massgen`` command group is assembled -------------
 
 

@@ -23,13 +23,14 @@ from massgen_core.errors import MassGenError, UnknownNameError, did_you_mean
 
 T = TypeVar("T")
 
-KINDS = ("backends", "voting_strategies", "exporters", "tools", "graders")
+KINDS = ("backends", "voting_strategies", "exporters", "tools", "graders", "config_sections")
 _KIND_SINGULAR = {
     "backends": "backend",
     "voting_strategies": "voting strategy",
     "exporters": "exporter",
     "tools": "tool",
     "graders": "grader",
+    "config_sections": "config section",
 }
 
 
@@ -75,6 +76,7 @@ class PluginInfo:
         self.exporters: list[str] = []
         self.tools: list[str] = []
         self.graders: list[str] = []
+        self.config_sections: list[str] = []
         self.error = error
 
     def to_dict(self) -> dict[str, Any]:
@@ -228,6 +230,7 @@ class PluginManager:
         self.exporters: Registry[Any] = Registry("exporters")
         self.tools: Registry[Any] = Registry("tools")
         self.graders: Registry[Any] = Registry("graders")
+        self.config_sections: Registry[Any] = Registry("config_sections")
         self.debug_tracebacks: dict[str, str] = {}
         self.failed_observers: dict[str, str] = {}
         self.on_observer_error: Callable[[str, BaseException], None] | None = None

@@ -146,6 +146,16 @@ def save_preset(name: str, config_file: Path, *, overwrite: bool = False) -> Pat
         raise PresetError(f"{config_file} is not valid YAML or JSON: {exc}") from None
     if not isinstance(data, dict) or not ("agents" in data or "agent" in data):
         raise PresetError(f"{config_file} is not a MassGen config: it needs an 'agent' or 'agents' section")
+    from massgen_core.config.interpolation import is_unset
+    from massgen_core.config.loader import load_dotenv_files, parse_document, validate_document
+
+    load_dotenv_files()
+    # a variable unset in this shell may be set where the preset runs: only the file is judged
+    problems = validate_document(parse_document(text, str(config_file)))
+    errors = [p for p in problems if p.is_error and not is_unset(p.message)]
+    if errors:  # a preset is run by name later, far from the file: refuse what a run would refuse
+        lines = "\n".join(p.format() for p in errors)
+        raise PresetError(f"not saved: {config_file} is not a config a run accepts:\n{lines}")
     return _write("preset", name, text, overwrite)
 
 

@@ -16,6 +16,7 @@ across turns asked one after the other (the CLI's interactive mode,
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 import attrs
 
 from massgen_core import events as ev
+from massgen_core.content import Attachment, as_attachments
 
 if TYPE_CHECKING:
     from massgen_core.config.schema import Config
@@ -248,14 +250,20 @@ class Team:
         session_id: str | None = None,
         conversation_id: str | None = None,
         observers: Sequence[Observer] = (),
+        attachments: Sequence[Attachment | str | os.PathLike[str]] = (),
     ) -> AsyncIterator[ev.Event]:
         """Run one turn, yielding its events in order (the last is ``SessionFinished``).
+
+        ``attachments`` are images and documents (``Attachment`` values, file paths or
+        http(s) image URLs) sent with the question to every agent; paths are read and
+        checked before anything runs.
 
         The turn is recorded (when recording is on) and every observer sees
         each event before it is yielded; an observer that raises is switched
         off for the rest of the team's life and reported once.
         """
-        async for event in self._run(question, history, session_id, conversation_id, observers, {}):
+        parts = as_attachments(attachments)
+        async for event in self._run(question, history, session_id, conversation_id, observers, {}, parts):
             yield event
 
     async def _run(
@@ -266,6 +274,7 @@ class Team:
         conversation_id: str | None,
         observers: Sequence[Observer],
         facts: dict[str, Any],
+        attachments: tuple[Attachment, ...] = (),
     ) -> AsyncIterator[ev.Event]:
         """``stream``'s body: a one-turn conversation; ``facts`` receives the conversation id it was recorded under."""
         from massgen_core.conversation import Conversation
@@ -274,7 +283,9 @@ class Team:
         try:
             conversation.open()
             facts["conversation_id"] = conversation.conversation_id
-            async for event in conversation.stream(question, session_id=session_id, observers=observers):
+            async for event in conversation.stream(
+                question, session_id=session_id, observers=observers, attachments=attachments
+            ):
                 yield event
         finally:
             await conversation.aclose()
@@ -286,11 +297,13 @@ class Team:
         history: Sequence[tuple[str, str]] = (),
         conversation_id: str | None = None,
         observers: Sequence[Observer] = (),
+        attachments: Sequence[Attachment | str | os.PathLike[str]] = (),
     ) -> TeamResult:
-        """Run one turn to its end; its ``TeamResult``."""
+        """Run one turn to its end; its ``TeamResult`` (``attachments`` as for ``stream``)."""
+        parts = as_attachments(attachments)
         collect = _Collector(question)
         facts: dict[str, Any] = {}
-        async for _event in self._run(question, history, None, conversation_id, [collect, *observers], facts):
+        async for _event in self._run(question, history, None, conversation_id, [collect, *observers], facts, parts):
             pass
         return collect.result(facts.get("conversation_id"))
 

@@ -91,7 +91,8 @@ def _load(config_path: str | None, backend: str | None, model: str | None, base_
     raise MassGenError("give --config FILE, or --backend/--model for one backend")
 
 
-async def _check(config: Any) -> list[Any]:
+async def check_backends(config: Any) -> list[Any]:
+    """Health rows of every backend (fallbacks too) of a loaded config, probed concurrently."""
     from massgen_core.backend import BackendContext
     from massgen_core.backend_factory import FallbackBackend, create_backend
     from massgen_core.http.health import check_all
@@ -127,7 +128,7 @@ def check_cmd(config_path: str | None, backend: str | None, model: str | None, b
     import asyncio  # here, not at the top: ``massgen --help`` imports this module for its help line
 
     config = _load(config_path, backend, model, base_url)
-    rows = asyncio.run(_check(config))
+    rows = asyncio.run(check_backends(config))
     down = [r for r in rows if not r.ok]
     if as_json:
         click.echo(json.dumps({"ok": not down, "backends": [r.to_dict() for r in rows]}, indent=2))

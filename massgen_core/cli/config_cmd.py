@@ -156,7 +156,12 @@ def _set_in(data: Any, parts: list[str | int], value: Any, new_map: Any) -> None
 @click.argument("file")
 @click.argument("key_path", metavar="KEY.PATH")
 @click.argument("value")
-def set_value(file: str, key_path: str, value: str) -> None:
+@click.option(
+    "--break-alias",
+    is_flag=True,
+    help="When KEY.PATH goes through a YAML alias (*name), change only this place: copy the shared value here.",
+)
+def set_value(file: str, key_path: str, value: str, break_alias: bool) -> None:
     """Set one value (e.g. agents[0].backend.model gpt-4o), keeping comments; refuse if invalid."""
     from massgen_core.config.loader import load_text_with_warnings
     from massgen_core.config.problems import ConfigError
@@ -181,7 +186,7 @@ def set_value(file: str, key_path: str, value: str) -> None:
         _set_in(data, parts, new_value, dict)
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     else:
-        text = _set_yaml(file, original, parts, new_value)
+        text = _set_yaml(file, original, parts, new_value, break_alias=break_alias)
     try:
         _, warnings = load_text_with_warnings(text, file)
     except ConfigError as exc:
@@ -194,7 +199,9 @@ def set_value(file: str, key_path: str, value: str) -> None:
     click.echo(inert(f"{file}: set {key_path}"))
 
 
-def _set_yaml(file: str, original: str, parts: list[str | int], value: Any) -> str:
+def _set_yaml(
+    file: str, original: str, parts: list[str | int], value: Any, *, break_alias: bool = False
+) -> str:
     import io
 
     from ruamel.yaml import YAML
@@ -221,6 +228,20 @@ def _set_yaml(file: str, original: str, parts: list[str | int], value: Any) -> s
     )
     if data is None:
         data = CommentedMap()
+    from massgen_core.cli.yaml_aliases import shared_prefix, unshare
+
+    shared = shared_prefix(data, parts)
+    if shared is not None and not break_alias:
+        from massgen_core.config.checker import format_key_path
+
+        alias, anchor = (format_key_path(p) for p in shared)
+        raise MassGenError(
+            f"not written: {alias} in {file} is a YAML alias of {anchor}, which other places share, "
+            f"so setting it here would change all of them; set {anchor} to change them all, or "
+            "pass --break-alias to give this place its own copy"
+        )
+    if shared is not None:
+        unshare(data, shared[0])
     _set_in(data, parts, value, CommentedMap)
     out = io.StringIO()
     yaml.dump(data, out)
@@ -243,3 +264,194 @@ def _write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# -- get -----------------------------------------------------------------------
+
+
+def _lookup(data: Any, parts: list[str | int]) -> Any:
+    """The value at ``parts`` in plain data; MassGenError naming the first step that is not there."""
+    from massgen_core.config.checker import format_key_path
+    from massgen_core.errors import MassGenError, did_you_mean
+
+    current = data
+    for depth, part in enumerate(parts):
+        shown = format_key_path(parts[: depth + 1])
+        if isinstance(current, list) and isinstance(part, int):
+            if not -len(current) <= part < len(current):
+                raise MassGenError(f"{shown}: no such list item (the list has {len(current)})")
+            current = current[part]
+        elif isinstance(current, dict) and str(part) in current:
+            current = current[str(part)]
+        elif isinstance(current, dict):
+            hint = did_you_mean(str(part), [str(k) for k in current])
+            known = ", ".join(str(k) for k in current) or "nothing"
+            raise MassGenError(
+                f"{shown}: not set" + (f" (did you mean {hint!r}?)" if hint else f"; here: {known}")
+            )
+        else:
+            raise MassGenError(f"{shown}: {format_key_path(parts[:depth]) or 'the config'} has no keys")
+    return current
+
+
+@config.command(name="get")
+@click.argument("args", nargs=-1, required=True, metavar="[FILE] KEY.PATH")
+@click.option("--env", metavar="NAME", help="Apply the named environment overlay first.")
+def get_value(args: tuple[str, ...], env: str | None) -> None:
+    """Print one value of the effective config (API keys redacted), e.g. agents[0].backend.model."""
+    from massgen_core.config.loader import config_to_dict, load_config_with_warnings
+    from massgen_core.errors import MassGenError
+
+    if len(args) > 2:
+        raise MassGenError("give KEY.PATH, or FILE KEY.PATH")
+    if len(args) == 1:
+        path = default_config_path()
+        if not path.is_file():
+            raise MassGenError(f"no FILE given and no default config at {path}")
+        file, key_path = str(path), args[0]
+    else:
+        file, key_path = args
+    parts = parse_key_path(key_path)
+    config_obj, warnings = load_config_with_warnings(file, env=env)
+    _warn(warnings)
+    data = config_to_dict(config_obj)
+    if parts[0] == "agent" and len(config_obj.agents) == 1:  # the one-agent shape, as written
+        parts = ["agents", 0, *parts[1:]]
+    value = _lookup(data, parts)
+    if isinstance(value, dict | list):
+        click.echo(inert(dump_yaml(value)), nl=False)
+    elif isinstance(value, bool):
+        click.echo("true" if value else "false")
+    else:
+        click.echo(inert(str(value)))
+
+
+# -- list ----------------------------------------------------------------------
+
+
+def _summary(path: Path) -> str:
+    """A bundled config's first comment line: what it is for."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                text = line.strip()
+                if text.startswith("#") and text.strip("# "):
+                    return text.lstrip("# ").strip()
+                if text and not text.startswith("#"):
+                    break
+    except (OSError, UnicodeDecodeError):  # pragma: no cover - the package's own files
+        pass
+    return ""
+
+
+def _list_bundled(as_json: bool) -> None:
+    from massgen_core import configs
+
+    found = configs.bundled_configs()
+    if as_json:
+        import json
+
+        rows = [{"name": n, "path": str(p), "summary": _summary(p)} for n, p in found.items()]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max((len(n) for n in found), default=0)
+    for name, path in found.items():
+        click.echo(f"{name:<{width}}  {_summary(path)}".rstrip())
+    click.echo(
+        f"\n{len(found)} bundled configs (files in {configs.bundled_dir()}): run one with "
+        'massgen --config NAME "question", or copy its file and edit the copy'
+    )
+
+
+@config.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {name, path, summary}.")
+def list_configs(as_json: bool) -> None:
+    """Show the bundled example configs (usable by name with --config)."""
+    _list_bundled(as_json)
+
+
+@click.command(name="configs")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {name, path, summary}.")
+def configs_cmd(as_json: bool) -> None:
+    """Show the bundled example configs (usable by name with --config)."""
+    _list_bundled(as_json)
+
+
+# -- edit ----------------------------------------------------------------------
+
+
+def _text_problems(text: str, file: str) -> list[Any]:
+    """Every problem ``config validate`` would report for ``text`` as the file ``file``."""
+    from massgen_core.config.loader import load_dotenv_files, parse_document, validate_document
+    from massgen_core.config.problems import ConfigError
+
+    try:
+        doc = parse_document(text, file)
+    except ConfigError as exc:
+        return exc.problems
+    load_dotenv_files()
+    return validate_document(doc)
+
+
+@config.command()
+@click.argument("file", required=False)
+def edit(file: str | None) -> None:
+    """Open a config in $EDITOR; it is saved only when it validates (an invalid edit is never lost)."""
+    import shlex
+    import subprocess
+    import tempfile
+
+    from massgen_core.errors import MassGenError
+
+    path = Path(file) if file is not None else default_config_path()
+    if not path.is_file():
+        raise MassGenError(
+            f"no config at {path}" + ("; write one with massgen setup" if file is None else "")
+        )
+    original = path.read_text(encoding="utf-8")
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    fd, draft_name = tempfile.mkstemp(prefix=f"{path.stem}.", suffix=path.suffix or ".yaml")
+    os.close(fd)
+    draft = Path(draft_name)
+    draft.write_text(original, encoding="utf-8")
+    try:
+        while True:
+            try:
+                status = subprocess.call([*shlex.split(editor), str(draft)])
+            except OSError as exc:
+                raise MassGenError(f"cannot run the editor {editor!r} ($VISUAL/$EDITOR): {exc.strerror or exc}") from None
+            text = draft.read_text(encoding="utf-8", errors="replace")
+            if status != 0:
+                kept = _keep(path, draft, text, original)
+                raise MassGenError(f"the editor exited with status {status}; {path} left as it was{kept}")
+            if text == original:
+                click.echo(inert(f"{path}: unchanged"))
+                return
+            problems = _text_problems(text, str(path))
+            errors = [p for p in problems if p.is_error]
+            for problem in problems:
+                click.echo(inert(problem.format()), err=True)
+            if not errors:
+                _write_atomically(path, text)
+                click.echo(inert(f"{path}: saved"))
+                return
+            if sys.stdin.isatty() and click.confirm("The file is invalid. Edit it again?", default=True, err=True):
+                continue
+            kept = _keep(path, draft, text, original)
+            raise MassGenError(f"not saved: {path} would be invalid; left as it was{kept}")
+    finally:
+        draft.unlink(missing_ok=True)
+
+
+def _keep(path: Path, draft: Path, text: str, original: str) -> str:
+    """Save the user's edit next to the file (never lose it); the message tail saying where."""
+    if text == original:
+        return ""
+    import datetime as _dt
+
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    backup = path.with_name(f"{path.name}.rejected-{stamp}")
+    fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it may hold a key
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return f"; your edit is in {backup}"

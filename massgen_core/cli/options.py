@@ -28,5 +28,7 @@ class RunOptions:
     params: tuple[tuple[str, str], ...] = ()
     continue_latest: bool = False
     resume: str | None = None
+    images: tuple[str, ...] = ()  # --image PATH_OR_URL
+    files: tuple[str, ...] = ()  # --file PATH
     verbosity: int = 1  # 0 final answer only, 1 normal, 2 verbose, 3 debug
     debug: bool = False

@@ -40,6 +40,8 @@ def _samples(ctx: click.Context) -> None:
 @click.option("--preset", metavar="NAME", help="Run with a saved preset configuration.")
 @click.option("--template", metavar="NAME", help="Build the question from a saved template.")
 @click.option("-p", "--param", "params", type=(str, str), multiple=True, metavar="KEY VALUE", help="Template variable (repeatable).")
+@click.option("--image", "images", multiple=True, metavar="PATH_OR_URL", help="Attach an image (PNG, JPEG, GIF, WebP file or http(s) URL; repeatable).")
+@click.option("--file", "files", multiple=True, metavar="PATH", help="Attach a file: PDF or UTF-8 text, or an image (repeatable).")
 @click.option("--continue", "continue_latest", is_flag=True, help="Continue the latest conversation.")
 @click.option("--resume", metavar="ID", help="Continue the conversation with this id (or unambiguous prefix).")
 @click.option("-q", "--quiet", "quiet", count=True, help="Less output (-q: final answer only).")

@@ -164,6 +164,7 @@ class Runner:
     team: Team
     conversation: Conversation
     streams: Streams
+    attachments: list[Any] = attrs.Factory(list)  # sent with every question until /detach or /clear
     turns: int = 0
     loop: asyncio.Runner = attrs.Factory(asyncio.Runner)
     _shut: bool = attrs.field(default=False, init=False)
@@ -204,7 +205,7 @@ class Runner:
         loop = asyncio.get_running_loop()
         installed = _install_sigint(loop, self.interrupt)
         try:
-            async for event in self.conversation.stream(question):
+            async for event in self.conversation.stream(question, attachments=tuple(self.attachments)):
                 display.handle(event)
         finally:
             if installed:
@@ -253,6 +254,7 @@ class Runner:
     def new_conversation(self) -> None:
         """Forget the history; later turns are recorded as a new conversation."""
         self.conversation.new()
+        self.attachments.clear()
 
 
 # -- interactive mode ----------------------------------------------------------
@@ -330,8 +332,10 @@ def _status(session: Interactive, arg: str) -> bool:
 
 # /save, /export FORMAT [PATH], /history: the conversation store's commands.
 from massgen_core.store.session_commands import install as _install_store_commands  # noqa: E402
+from massgen_core.cli.attach_commands import install as _install_attach_commands  # noqa: E402
 
 _install_store_commands(command)
+_install_attach_commands(command)
 
 
 # v0.0.3's interactive words, typed without a slash: the whole line, in any case, is the command.
@@ -422,6 +426,9 @@ def execute(
     question = build_question(options)
     if question is not None:
         check_question(question)
+    from massgen_core.cli.attach_commands import load_cli_attachments
+
+    attachments = load_cli_attachments(options)  # read and checked before any config, request or recording
     config, warnings = resolve_config(options)
     for warning in warnings:
         streams.info(warning)
@@ -439,7 +446,9 @@ def execute(
     conversation.preflight()  # a missing key is one clear line before any request or recording
     conversation.conversation_id, history = resolve_history(resume=options.resume, continue_latest=options.continue_latest)
     conversation.history = list(history)
-    runner = Runner(options=options, team=team, conversation=conversation.open(), streams=streams)
+    runner = Runner(
+        options=options, team=team, conversation=conversation.open(), streams=streams, attachments=attachments
+    )
     try:
         if question is None:
             return Interactive(runner=runner, streams=streams).loop()

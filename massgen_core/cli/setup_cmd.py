@@ -1,11 +1,14 @@
 """``massgen setup``: an interactive wizard that writes a working config.
 
-It asks how many agents, which backend and model each uses, which voting
-strategy decides, and (only for keys not already in the environment or a
-``.env`` file) the provider keys, which go to ``config_dir()/.env`` readable
-by the owner only — never into the config file. The config it writes is
-validated before the wizard says it is done. Every question has a flag, so
-scripts can run it without a terminal.
+It asks how many agents, which backend and model each uses (and the server's
+``base_url`` for ``chatcompletion`` and the local-server presets), which
+voting strategy decides, and (only for keys not already in the environment or
+a ``.env`` file) the provider keys, which go to ``config_dir()/.env`` readable
+by the owner only — never into the config file. Before anything is written
+the config is validated as a run would load it and every backend is probed
+(``massgen backends check``); a backend that does not answer is reported, and
+the config is written only if the user says so (``--no-probe`` skips the
+probe). Every question has a flag, so scripts can run it without a terminal.
 """
 
 from __future__ import annotations
@@ -65,13 +68,33 @@ def store_key(variable: str, value: str) -> Path:
     return path
 
 
-def render_config(agents: list[tuple[str, str]], strategy: str) -> str:
+def _local(url: str | None) -> bool:
+    from urllib.parse import urlsplit
+
+    return bool(url) and urlsplit(url).hostname in ("localhost", "127.0.0.1", "::1")
+
+
+def base_url_question(cls: object) -> tuple[bool, str | None]:
+    """Whether to ask for a base URL for this backend type, and the default to offer."""
+    if "base_url" in (getattr(cls, "required_keys", ()) or ()):
+        return True, None
+    default = getattr(cls, "default_base_url", None)
+    return _local(default), default  # a local server (Ollama, vLLM...) may listen elsewhere
+
+
+def render_config(agents: list[tuple[str, str, str | None]], strategy: str) -> str:
     import yaml
+
+    def backend(kind: str, model: str, base_url: str | None) -> dict[str, str]:
+        entry = {"type": kind, "model": model}
+        if base_url:
+            entry["base_url"] = base_url
+        return entry
 
     document = {
         "agents": [
-            {"id": f"agent{i}", "backend": {"type": backend, "model": model}}
-            for i, (backend, model) in enumerate(agents, start=1)
+            {"id": f"agent{i}", "backend": backend(*agent)}
+            for i, agent in enumerate(agents, start=1)
         ],
         "voting": {"strategy": strategy},
         "ui": {"display_type": "rich_terminal", "logging_enabled": True},
@@ -88,8 +111,11 @@ def render_config(agents: list[tuple[str, str]], strategy: str) -> str:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the config (default: the user config dir's config.yaml, used when no --config is given).")
 @click.option("--agent", "agent_specs", multiple=True, metavar="TYPE:MODEL", help="An agent, e.g. openai:gpt-4o-mini (repeatable; skips those questions).")
 @click.option("--strategy", help="Voting strategy (default majority).")
+@click.option("--base-url", "base_url", metavar="URL", help="Server URL for the agents whose type takes one (chatcompletion, local servers).")
+@click.option("--no-probe", is_flag=True, help="Write the config without checking that each backend answers.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file without asking.")
-def setup(output: Path | None, agent_specs: tuple[str, ...], strategy: str | None, force: bool) -> None:
+def setup(output: Path | None, agent_specs: tuple[str, ...], strategy: str | None, base_url: str | None,
+          no_probe: bool, force: bool) -> None:
     """Interactive wizard that writes a working config."""
     from massgen_core.config import loader
     from massgen_core.errors import MassGenError
@@ -103,14 +129,16 @@ def setup(output: Path | None, agent_specs: tuple[str, ...], strategy: str | Non
     if output.exists() and not force and not click.confirm(f"{output} exists. Overwrite it?", default=False, err=True):
         raise MassGenError(f"left {output} as it was")
 
-    agents: list[tuple[str, str]] = []
+    agents: list[tuple[str, str, str | None]] = []
     if agent_specs:
         for spec in agent_specs:
             backend, sep, model = spec.partition(":")
             if not sep or not model:
                 raise MassGenError(f"--agent {spec!r}: write TYPE:MODEL, e.g. openai:gpt-4o-mini")
-            manager.backends.get(backend)  # unknown types fail here, with a suggestion
-            agents.append((backend, model))
+            asks, default_url = base_url_question(manager.backends.get(backend))  # unknown types fail here
+            if asks and default_url is None and not base_url:
+                raise MassGenError(f"--agent {spec!r}: {backend} talks to a server of yours; give its URL with --base-url")
+            agents.append((backend, model, base_url if asks else None))
     else:
         click.echo("MassGen setup: a team of agents that answer, vote, and present the best answer.", err=True)
         count = click.prompt("How many agents", type=click.IntRange(1, 20), default=3, err=True)
@@ -118,7 +146,13 @@ def setup(output: Path | None, agent_specs: tuple[str, ...], strategy: str | Non
             default_type = types[(i - 1) % len(types)]
             backend = click.prompt(f"Agent {i} backend", type=click.Choice(types), default=default_type, err=True)
             model = click.prompt(f"Agent {i} model", default=DEFAULT_MODELS.get(backend, ""), err=True)
-            agents.append((backend, model))
+            asks, default_url = base_url_question(manager.backends.get(backend))
+            url = None
+            if asks:
+                url = click.prompt(f"Agent {i} server URL (base_url, e.g. http://localhost:8000/v1)",
+                                   default=base_url or default_url, err=True).strip()
+                url = None if url == default_url else url
+            agents.append((backend, model, url))
 
     strategies = manager.voting_strategies.names()
     if strategy is None:
@@ -128,9 +162,11 @@ def setup(output: Path | None, agent_specs: tuple[str, ...], strategy: str | Non
         )
     manager.voting_strategies.get(strategy)
 
-    for backend in dict.fromkeys(b for b, _ in agents):
-        variables = tuple(getattr(manager.backends.get(backend), "key_env", ()) or ())
-        if not variables or _key_is_known(variables):
+    for backend in dict.fromkeys(b for b, _, _ in agents):
+        cls = manager.backends.get(backend)
+        variables = tuple(getattr(cls, "key_env", ()) or ())
+        # a local server's key is optional (most need none): not a question for a first config
+        if not variables or not getattr(cls, "key_required", True) or _key_is_known(variables):
             continue
         if agent_specs:
             click.echo(f"note: {backend} needs {variables[0]}; set it before running", err=True)
@@ -144,12 +180,37 @@ def setup(output: Path | None, agent_specs: tuple[str, ...], strategy: str | Non
             click.echo(f"saved {variables[0]} to {path}", err=True)
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render_config(agents, strategy))
-    try:
-        loader.load_config(output)
-    except MassGenError:
-        output.unlink()
-        raise
+    text = render_config(agents, strategy)
+    loader.load_dotenv_files()  # a key just saved counts for the probe
+    config = loader.load_text_with_warnings(text, str(output))[0]  # a ConfigError: nothing written
+    if not no_probe:
+        down = probe(config)
+        if down and (agent_specs or not click.confirm("Write the config anyway?", default=False, err=True)):
+            raise MassGenError(f"not written: {output} (fix the backends above, or pass --no-probe)")
+    output.write_text(text)
     click.echo(f"wrote {output}", err=True)
     where = "" if output == default_output() else f"--config {output} "
     click.echo(f'next: massgen {where}"your question"', err=True)
+
+
+def probe(config: object) -> list[object]:
+    """Probe every backend as ``massgen backends check`` does; print and return the ones that fail.
+
+    A missing key is a note, not a failure: the wizard offers to set keys later.
+    """
+    import asyncio
+
+    from massgen_core.cli.backends_cmd import check_backends
+    from massgen_core.terminal import inert
+
+    down = []
+    for row in asyncio.run(check_backends(config)):
+        if row.ok:
+            continue
+        if row.status == "no_key":
+            click.echo(inert(f"note: {row.agent} ({row.backend}) has no key yet: {row.error}"), err=True)
+            continue
+        down.append(row)
+        where = f" at {row.endpoint}" if row.endpoint else ""
+        click.echo(inert(f"{row.agent} ({row.backend}{where}) does not answer: {row.status}: {row.error}"), err=True)
+    return down

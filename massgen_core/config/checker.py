@@ -1,6 +1,6 @@
 """Checking parsed config data against the schema's annotations, reporting located problems.
 
-``_Checker`` walks one document's data: it checks values against the attrs
+``Checker`` walks one document's data: it checks values against the attrs
 classes' annotations (scalars, unions, literals, mappings, lists, nested attrs
 classes), converts interpolated strings to the scalars their fields need,
 and records every problem with the position of the key or value it concerns.
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 KeyPath = tuple[str | int, ...]
 
-_INVALID = object()
+INVALID = object()
 
 
 # -- small helpers ---------------------------------------------------------
@@ -45,7 +45,7 @@ def format_key_path(path: Iterable[str | int]) -> str:
     return text
 
 
-def _type_name(value: Any) -> str:
+def type_name_of(value: Any) -> str:
     if value is None:
         return "null"
     return {
@@ -90,7 +90,7 @@ def _origin(tp: Any) -> Any:
         return typing.get_origin(tp)
 
 
-def _field_types(cls: type) -> dict[str, Any]:
+def field_types(cls: type) -> dict[str, Any]:
     """Field name -> resolved type of an attrs class (Any where a plugin's hints do not resolve)."""
     hints = _HINTS.get(cls)
     if hints is None:
@@ -110,7 +110,7 @@ def _field_types(cls: type) -> dict[str, Any]:
 # -- the checker ------------------------------------------------------------
 
 
-class _Checker:
+class Checker:
     """Walks one document's data, cleaning it and collecting located problems."""
 
     def __init__(self, doc: Document, manager: PluginManager, environ: Mapping[str, str]) -> None:
@@ -124,6 +124,9 @@ class _Checker:
         self.option_defaults: dict[str, Any] = {}
         self.option_defaults_used: set[str] = set()
         self.team_voting: dict[str, KeyPath] = {}  # team id -> where its own voting section is
+        # A plugin's section (``sections``): required fields must be given, and a key written
+        # with no value (``hooks:``) means its default.
+        self.strict = False
 
     # reporting
     def add(
@@ -158,18 +161,18 @@ class _Checker:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            self.add(path, f"{what} must be a mapping, got {_type_name(value)}")
+            self.add(path, f"{what} must be a mapping, got {type_name_of(value)}")
             return None
         bad = [k for k in value if not isinstance(k, str)]
         for key in bad:
             self.add(
-                (*path, key), f"keys must be strings, got {_type_name(key)} {key!r}", at_key=True
+                (*path, key), f"keys must be strings, got {type_name_of(key)} {key!r}", at_key=True
             )
         return {k: v for k, v in value.items() if isinstance(k, str)}
 
     # generic type checking against annotations
     def check(self, value: Any, tp: Any, path: KeyPath) -> Any:
-        """``value`` checked (and, for interpolated strings, converted) against ``tp``; _INVALID if reported."""
+        """``value`` checked (and, for interpolated strings, converted) against ``tp``; INVALID if reported."""
         origin = _origin(tp)
         if tp is Any or tp is object:
             return value
@@ -183,8 +186,8 @@ class _Checker:
             for option in options:
                 if self._fits(value, option):
                     return self.check(value, option, path)
-            self.add(path, f"expected {_describe(tp)}, got {_type_name(value)}")
-            return _INVALID
+            self.add(path, f"expected {_describe(tp)}, got {type_name_of(value)}")
+            return INVALID
         if origin is Literal:
             choices = typing.get_args(tp)
             if any(type(value) is type(c) and value == c for c in choices):
@@ -197,28 +200,28 @@ class _Checker:
                 f"{value!r} is not one of " + ", ".join(repr(c) for c in choices),
                 suggestion=hint,
             )
-            return _INVALID
+            return INVALID
         if tp in (bool, int, float, str):
             return self._scalar(value, tp, path)
         if isinstance(tp, type) and attrs.has(tp):
             data = self.mapping(value, path, "this")
-            return _INVALID if data is None else self.check_attrs(data, tp, path)
+            return INVALID if data is None else self.check_attrs(data, tp, path)
         if origin in (dict, collections.abc.Mapping, collections.abc.MutableMapping):
             data = self.mapping(value, path, "this")
             if data is None:
-                return _INVALID
+                return INVALID
             args = typing.get_args(tp)
             value_type = args[1] if len(args) == 2 else Any
             result = {k: self.check(v, value_type, (*path, k)) for k, v in data.items()}
-            return _INVALID if any(v is _INVALID for v in result.values()) else result
+            return INVALID if any(v is INVALID for v in result.values()) else result
         if origin in (list, tuple, collections.abc.Sequence, collections.abc.MutableSequence):
             if not isinstance(value, list):
-                self.add(path, f"expected a list, got {_type_name(value)}")
-                return _INVALID
+                self.add(path, f"expected a list, got {type_name_of(value)}")
+                return INVALID
             args = typing.get_args(tp)
             item_type = args[0] if args else Any
             items = [self.check(v, item_type, (*path, i)) for i, v in enumerate(value)]
-            return _INVALID if any(v is _INVALID for v in items) else items
+            return INVALID if any(v is INVALID for v in items) else items
         return value  # a type we do not model: the plugin's own validators judge it
 
     def _fits(self, value: Any, tp: Any) -> bool:
@@ -242,7 +245,7 @@ class _Checker:
     def _scalar(self, value: Any, tp: type, path: KeyPath) -> Any:
         if isinstance(value, str) and tp is not str and path in self.interpolated:
             converted = _convert(value, tp)
-            if converted is not _INVALID:
+            if converted is not INVALID:
                 return converted
         if tp is bool and isinstance(value, bool):
             return value
@@ -253,8 +256,8 @@ class _Checker:
         if tp is str and isinstance(value, str):
             return value
         shown = REDACTED if path and isinstance(path[-1], str) and is_secret_name(path[-1]) else repr(redact(value) if isinstance(value, str | Mapping | list) else value)
-        self.add(path, f"expected {_describe(tp)}, got {_type_name(value)} {shown}")
-        return _INVALID
+        self.add(path, f"expected {_describe(tp)}, got {type_name_of(value)} {shown}")
+        return INVALID
 
     def check_attrs(
         self,
@@ -267,11 +270,18 @@ class _Checker:
         where: str = "",
     ) -> Any:
         """Check a mapping against an attrs class's fields; unknown keys get a did-you-mean."""
-        fields = _field_types(cls)
+        fields = field_types(cls)
         skip = set(skip)
         known = [name for name in fields if name not in skip]
         result: dict[str, Any] = {}
         ok = True
+        if self.strict:
+            defaults = {f.name: f.default for f in attrs.fields(cls)}
+            data = {k: v for k, v in data.items() if not (v is None and defaults.get(k, attrs.NOTHING) is not attrs.NOTHING)}
+            for name, default in defaults.items():
+                if default is attrs.NOTHING and name not in data and name not in skip:
+                    self.add(path, f"needs {name!r}")
+                    ok = False
         for key, value in data.items():
             if key in skip:
                 continue
@@ -280,11 +290,25 @@ class _Checker:
                 ok = False
                 continue
             checked = self.check(value, fields[key], (*path, key))
-            if checked is _INVALID:
+            if checked is INVALID:
                 ok = False
             else:
                 result[key] = checked
-        return result if ok else _INVALID
+                if self.strict and not self.validate_field(cls, key, checked, (*path, key)):
+                    ok = False
+        return result if ok else INVALID
+
+    def validate_field(self, cls: type, name: str, value: Any, path: KeyPath) -> bool:
+        """Run a scalar field's own attrs validator now, so one bad value hides no other."""
+        field = attrs.fields_dict(cls)[name]
+        if field.validator is None or field.converter is not None or isinstance(value, dict | list):
+            return True  # containers are judged when cattrs builds the object
+        try:
+            field.validator(None, field, value)
+        except Exception as exc:  # the plugin's validator objects: a located problem
+            self.add(path, field_message(name, str(exc) or type(exc).__name__))
+            return False
+        return True
 
     def choice(self, value: Any, choices: Iterable[str], path: KeyPath, what: str) -> Any:
         choices = list(choices)
@@ -296,7 +320,13 @@ class _Checker:
             f"unknown {what} {value!r}; expected one of: " + ", ".join(choices),
             suggestion=hint,
         )
-        return _INVALID
+        return INVALID
+
+
+def field_message(name: str, message: str) -> str:
+    """An attrs validator's message without the ``'name'`` it starts with (the key path says it)."""
+    prefix = f"'{name}'"
+    return message[len(prefix) :].lstrip(" :") or message if message.startswith(prefix) else message
 
 
 def _convert(text: str, tp: type) -> Any:
@@ -309,10 +339,10 @@ def _convert(text: str, tp: type) -> Any:
             return int(stripped)
         if tp is float:
             number = float(stripped)
-            return number if math.isfinite(number) else _INVALID
+            return number if math.isfinite(number) else INVALID
     except ValueError:
         pass
-    return _INVALID
+    return INVALID
 
 
-__all__ = ["KeyPath", "format_key_path"]
+__all__ = ["INVALID", "Checker", "KeyPath", "field_message", "field_types", "format_key_path", "type_name_of"]

@@ -5,9 +5,11 @@ and nested teams, ``backend_params`` defaults, backend-specific keys validated
 by the backend plugin's ``Options`` class, voting strategies and their
 options, legacy shapes with deprecation warnings, model-name inference of the
 backend type); the type checking against the schema's annotations in
-``checker``. This module reads files, applies named ``environments``
-overlays and ``${VAR}`` interpolation with ``.env`` files, runs the rules and
-turns the validated data into objects with cattrs. Every problem is collected
+``checker``; what a backend needs to run in ``backend_rules``; plugins'
+sections in ``sections``. This module reads files, drops the ``x-*`` anchor
+holders, applies named ``environments`` overlays and ``${VAR}`` interpolation
+(``interpolation``) with ``.env`` files, runs the rules and turns the
+validated data into objects with cattrs. Every problem is collected
 and located (file, line, column, key path) before one ``ConfigError`` is
 raised; nothing else escapes. Heavy imports (YAML, cattrs, dotenv) happen only
 when needed, and this module never writes files.
@@ -16,17 +18,17 @@ when needed, and this module never writes files.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from massgen_core.config.checker import KeyPath, _Checker, _type_name, format_key_path
+from massgen_core.config.checker import Checker, KeyPath, format_key_path, type_name_of
 from massgen_core.config.document import Document, DocumentError, parse_text
+from massgen_core.config.interpolation import interpolate_data
 from massgen_core.config.problems import ConfigError, ConfigProblem, sort_problems
-from massgen_core.config.rules import _converter, _exception_text, _Rules, infer_backend_type
+from massgen_core.config.rules import Rules, converter, exception_text, infer_backend_type
 from massgen_core.config.schema import AgentConfig, Config
 from massgen_core.errors import did_you_mean
 from massgen_core.redaction import redact
@@ -34,7 +36,7 @@ from massgen_core.redaction import redact
 if TYPE_CHECKING:
     from massgen_core.plugins import PluginManager
 
-_REFERENCE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}")
+EXTENSION_PREFIX = "x-"
 
 
 # -- environment: .env files and ${VAR} ---------------------------------------
@@ -54,36 +56,6 @@ def load_dotenv_files(cwd: Path | None = None) -> list[Path]:
             except (OSError, UnicodeDecodeError):  # an unreadable .env must not stop the load
                 continue
     return found
-
-
-def _interpolate(checker: _Checker, value: Any, path: KeyPath) -> Any:
-    if isinstance(value, dict):
-        return {k: _interpolate(checker, v, (*path, k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_interpolate(checker, v, (*path, i)) for i, v in enumerate(value)]
-    if not isinstance(value, str) or "${" not in value:
-        return value
-
-    def replace(match: re.Match[str]) -> str:
-        escaped, name, op, default = match.groups()
-        if escaped:  # $${VAR} is the literal text ${VAR}
-            return match.group(0)[1:]
-        current = checker.environ.get(name)
-        if op == ":-" and not current:
-            return default
-        if op == "-" and current is None:
-            return default
-        if current is None:
-            checker.add(
-                path,
-                f"environment variable {name} is not set (referenced as ${{{name}}}); "
-                f"set it, put it in a .env file, or write ${{{name}:-default}}",
-            )
-            return ""
-        return current
-
-    checker.interpolated.add(path)
-    return _REFERENCE.sub(replace, value)
 
 
 # -- environments (overlays) ---------------------------------------------------
@@ -107,7 +79,7 @@ def _deep_merge(
 # -- public API -------------------------------------------------------------------
 
 
-def _manager(manager: PluginManager | None) -> PluginManager:
+def manager_or_default(manager: PluginManager | None) -> PluginManager:
     if manager is not None:
         return manager
     from massgen_core.plugins import get_plugin_manager
@@ -131,19 +103,19 @@ def _process(
     """
     if env is not None or (isinstance(doc.data, dict) and "display" in doc.data):
         doc = doc.copy()  # overlays move positions around; keep the caller's document intact
-    checker = _Checker(doc, manager, os.environ)
+    checker = Checker(doc, manager, os.environ)
     for path, message, at_key in doc.issues:
         checker.add(path, message, at_key=at_key)
     raw = doc.data
     if not isinstance(raw, dict):
-        what = "empty" if raw is None else _type_name(raw)
+        what = "empty" if raw is None else type_name_of(raw)
         checker.add(
             (), f"a config must be a mapping with 'agents' (or 'agent'), but the document is {what}"
         )
         return None, sort_problems(checker.problems)
     data = checker.mapping(raw, (), "the document")
     assert data is not None
-    rules = _Rules(checker)
+    rules = Rules(checker)
 
     environments = checker.mapping(
         data.pop("environments", None), ("environments",), "environments"
@@ -155,7 +127,7 @@ def _process(
             elif not isinstance(overlay, dict):
                 checker.add(
                     ("environments", name),
-                    f"an environment must be a mapping (an overlay), got {_type_name(overlay)}",
+                    f"an environment must be a mapping (an overlay), got {type_name_of(overlay)}",
                 )
                 environments[name] = {}
             elif "environments" in overlay:
@@ -183,10 +155,12 @@ def _process(
             (),
         )
 
+    # ``x-*`` keys hold YAML anchors for reuse (as in docker compose); only their aliases count
+    data = {k: v for k, v in data.items() if not k.startswith(EXTENSION_PREFIX)}
     if "display" in data:
         rules.legacy_display(data)
     if interpolate:
-        data = _interpolate(checker, data, ())
+        data = interpolate_data(checker, data, ())
     cleaned = rules.config(data)
     problems = sort_problems(checker.problems)
     if cleaned is None or not build or any(p.is_error for p in problems):
@@ -194,14 +168,15 @@ def _process(
     cleaned["environment"] = env
     cleaned["source"] = doc.file
     try:
-        config = _converter().structure(cleaned, Config)
+        config = converter().structure(cleaned, Config)
     except Exception as exc:  # validation above should make this unreachable; never let it escape
-        checker.add((), f"could not build the configuration: {_exception_text(exc)}")
+        checker.add((), f"could not build the configuration: {exception_text(exc)}")
         return None, sort_problems(checker.problems)
     return config, problems
 
 
-def _read(path: Path, display: str) -> Document:
+def read_document(path: Path, display: str) -> Document:
+    """A file as a located document; ConfigError (line 0) when it cannot be read or parsed."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -234,7 +209,7 @@ def load_text_with_warnings(
     """Load config text (YAML, or JSON when ``file`` ends in .json); ConfigError on any error."""
     doc = parse_document(text, file)
     load_dotenv_files()
-    config, problems = _process(doc, env=env, manager=_manager(manager))
+    config, problems = _process(doc, env=env, manager=manager_or_default(manager))
     if config is None:
         raise ConfigError(problems)
     return config, problems
@@ -245,9 +220,9 @@ def load_config_with_warnings(
 ) -> tuple[Config, list[ConfigProblem]]:
     """Load a config file (a path or a bundled name); also return its deprecation warnings."""
     path = resolve_config_path(source)
-    doc = _read(path, str(source))
+    doc = read_document(path, str(source))
     load_dotenv_files()
-    config, problems = _process(doc, env=env, manager=_manager(manager))
+    config, problems = _process(doc, env=env, manager=manager_or_default(manager))
     if config is None:
         raise ConfigError(problems)
     return config, problems
@@ -269,7 +244,7 @@ def config_from_dict(
 ) -> Config:
     """Validate already-parsed data (no positions: problems point at line 1)."""
     config, problems = _process(
-        Document(file=source, data=data), env=env, manager=_manager(manager)
+        Document(file=source, data=data), env=env, manager=manager_or_default(manager)
     )
     if config is None:
         raise ConfigError(problems)
@@ -280,7 +255,7 @@ def validate_document(
     doc: Document, *, manager: PluginManager | None = None
 ) -> list[ConfigProblem]:
     """Every problem in ``doc``: the base config and each of its environments."""
-    manager = _manager(manager)
+    manager = manager_or_default(manager)
     _, problems = _process(doc, env=None, manager=manager, build=False)
     data = doc.data
     envs = data.get("environments") if isinstance(data, dict) else None
@@ -300,14 +275,21 @@ def validate_files(
     dotenv_loaded = False
     for source in paths:
         try:
-            doc = _read(resolve_config_path(source), str(source))
+            doc = read_document(resolve_config_path(source), str(source))
         except ConfigError as exc:
             problems.extend(exc.problems)
             continue
         if not dotenv_loaded:
             load_dotenv_files()
             dotenv_loaded = True
-        problems.extend(validate_document(doc, manager=manager))
+        manager = manager_or_default(manager)
+        from massgen_core.config.sections import check_section_document, section_for_file
+
+        section = section_for_file(source, manager)
+        if section is not None:  # a plugin's own file, such as webhooks.yaml
+            problems.extend(check_section_document(section, doc, manager, os.environ)[1])
+        else:
+            problems.extend(validate_document(doc, manager=manager))
     return problems
 
 
@@ -380,7 +362,7 @@ def config_from_cli_with_warnings(
     load_dotenv_files()
     # the shell has already expanded the command line: a literal ${...} there is meant as text
     doc = Document(file="<command line>", data={"agent": agent})
-    config, problems = _process(doc, env=None, manager=_manager(manager), interpolate=False)
+    config, problems = _process(doc, env=None, manager=manager_or_default(manager), interpolate=False)
     if config is None:
         raise ConfigError(problems)
     return config, [p for p in problems if not p.is_error]
@@ -433,7 +415,7 @@ def config_to_dict(config: Config, *, redact_secrets: bool = True) -> dict[str, 
             return [clean(v) for v in value]
         return value
 
-    data = _converter().unstructure(config)
+    data = converter().unstructure(config)
     data.pop("source", None)
     data.pop("environment", None)
     for agent in _walk_agents(data.get("agents", [])):

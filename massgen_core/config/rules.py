@@ -1,9 +1,10 @@
 """The config rules, applied to one document: PROTOCOL.md §9 plus ours.
 
-``_Rules`` knows the shape of a config: ``agent``/``agents`` and nested teams,
+``Rules`` knows the shape of a config: ``agent``/``agents`` and nested teams,
 ``backend_params`` defaults, backend types and their plugins' ``Options``,
-fallback and pool entries, voting strategies and their options, roles, the
-legacy ``display`` block. It reports through a ``checker._Checker``. Also
+the keys each type cannot run without (``backend_rules``), fallback and pool
+entries, plugins' sections of the main config (``sections``), voting strategies and their options, roles, the
+legacy ``display`` block. It reports through a ``checker.Checker``. Also
 here: the cattrs converter that turns validated data into config objects, and
 the inference of a backend type from a model name.
 """
@@ -16,11 +17,11 @@ from typing import TYPE_CHECKING, Any, Union
 import attrs
 
 from massgen_core.config.checker import (
-    _INVALID,
+    INVALID,
     KeyPath,
-    _Checker,
-    _field_types,
-    _type_name,
+    Checker,
+    field_types,
+    type_name_of,
     format_key_path,
 )
 from massgen_core.config.schema import (
@@ -101,10 +102,10 @@ def _role_presets() -> dict[str, str]:
 # -- the rules -------------------------------------------------------------------
 
 
-class _Rules:
+class Rules:
     """The config rules, applied to one document with one environment."""
 
-    def __init__(self, checker: _Checker) -> None:
+    def __init__(self, checker: Checker) -> None:
         self.c = checker
         self.manager = checker.manager
 
@@ -119,16 +120,25 @@ class _Rules:
             cls = self.manager.backends.get(type_name)
         except MassGenError as exc:
             installed = self.backend_types()
-            hint = did_you_mean(type_name, installed)
+            hint = did_you_mean(type_name, installed) or self.alias_hint(type_name)
             message = (
                 f"unknown backend type {type_name!r}; installed: {', '.join(installed) or 'none'}"
             )
             if type_name in self.manager.backends._conflicts:
                 message, hint = str(exc), None
             self.c.add((*path, "type"), message, suggestion=hint)
-            return _INVALID
+            return INVALID
         self.note_choice(self.manager.backends, type_name, (*path, "type"))
         return cls
+
+    def alias_hint(self, type_name: str) -> str | None:
+        """The installed type a backend calls itself by another name (``also_known_as``: anthropic -> claude)."""
+        aliases: dict[str, str] = {}
+        for name, cls in self.manager.backends.items():
+            for alias in getattr(cls, "also_known_as", ()) or ():
+                aliases.setdefault(alias, name)
+        alias = did_you_mean(type_name, aliases)
+        return None if alias is None else aliases[alias]
 
     def note_choice(self, registry: Any, name: str, path: KeyPath) -> None:
         """A warning saying which plugin's ``name`` is used when several plugins register it."""
@@ -140,8 +150,8 @@ class _Rules:
         c = self.c
         data = c.mapping(raw, path, "backend")
         if data is None:
-            return _INVALID
-        fields = _field_types(BackendConfig)
+            return INVALID
+        fields = field_types(BackendConfig)
         common = [f for f in fields if f not in ("options",)]
         result: dict[str, Any] = {}
         ok = True
@@ -150,7 +160,7 @@ class _Rules:
         for key, value in data.items():
             if key in fields and key not in _SPECIAL_BACKEND_KEYS:
                 checked = c.check(value, fields[key], (*path, key))
-                if checked is _INVALID:
+                if checked is INVALID:
                     ok = False
                 else:
                     result[key] = checked
@@ -192,7 +202,7 @@ class _Rules:
         ):
             if key in data:
                 value = c.choice(data[key], allowed, (*path, key), what)
-                if value is _INVALID:
+                if value is INVALID:
                     ok = False
                 else:
                     result[key] = value
@@ -201,7 +211,7 @@ class _Rules:
                 continue
             items = data[key]
             if not isinstance(items, list):
-                c.add((*path, key), f"{key} must be a list of backends, got {_type_name(items)}")
+                c.add((*path, key), f"{key} must be a list of backends, got {type_name_of(items)}")
                 ok = False
                 continue
             inherited = defaults
@@ -210,32 +220,45 @@ class _Rules:
             cleaned = [
                 self.backend(item, (*path, key, i), inherited) for i, item in enumerate(items)
             ]
-            if any(item is _INVALID for item in cleaned):
+            if any(item is INVALID for item in cleaned):
                 ok = False
             else:
                 result[key] = cleaned
 
         extra = {k: v for k, v in data.items() if k not in fields or k == "options"}
         cls = self.backend_class(type_name, path) if isinstance(type_name, str) else None
-        if cls is _INVALID:  # unknown type: still flag keys that no installed backend knows
+        if cls is INVALID:  # unknown type: still flag keys that no installed backend knows
             known = self.all_option_keys()
             for key in extra:
                 if key not in known and key != "options":
                     c.unknown_key(path, key, [*common, *known])
-            return _INVALID
+            return INVALID
         options = self.options(cls, type_name, extra, defaults, path, common)
-        if options is _INVALID:
+        if options is INVALID:
             ok = False
         else:
             result["options"] = options
-        return result if ok else _INVALID
+        if cls is not None and "pool" not in data:  # a pool's members are checked one by one
+            ok = self.requirements(cls, type_name, result, data, path) and ok
+        return result if ok else INVALID
+
+    def requirements(
+        self, cls: Any, type_name: Any, result: dict[str, Any], data: dict[str, Any], path: KeyPath
+    ) -> bool:
+        """The keys the backend cannot run without and a usable base_url (``backend_rules``)."""
+        from massgen_core.config.backend_rules import requirement_problems
+
+        problems = requirement_problems(cls, type_name, result)
+        for key, message in problems:
+            self.c.add((*path, key) if key in data else path, message)
+        return not problems
 
     def all_option_keys(self) -> set[str]:
         keys: set[str] = set()
         for _, cls in self.manager.backends.items():
             options_cls = getattr(cls, "Options", None)
             if isinstance(options_cls, type) and attrs.has(options_cls):
-                keys.update(_field_types(options_cls))
+                keys.update(field_types(options_cls))
         return keys
 
     def options(
@@ -253,7 +276,7 @@ class _Rules:
         ):  # an explicit options: mapping is the same as writing the keys inline
             nested = c.mapping(extra.pop("options"), (*path, "options"), "options")
             if nested is None:
-                return _INVALID
+                return INVALID
             extra = {**nested, **extra}
         if cls is None:  # no type known (already reported): nothing to validate against
             return extra
@@ -264,21 +287,25 @@ class _Rules:
                 return extra
             for key in extra:
                 c.unknown_key(path, key, common, where + " (it takes no backend-specific keys)")
-            return _INVALID if extra else {}
-        option_fields = _field_types(options_cls)
+            return INVALID if extra else {}
+        option_fields = field_types(options_cls)
         for key, value in defaults.items():
             if key in option_fields and key not in extra:
                 extra[key] = value
                 self.c.option_defaults_used.add(key)
-        checked = c.check_attrs(extra, options_cls, path, also_known=common, where=where)
-        if checked is _INVALID:
-            return _INVALID
+        # unknown keys are reported, and the known ones still judged: one mistake hides no other
+        unknown = {k: v for k, v in extra.items() if k not in option_fields}
+        ok = c.check_attrs(unknown, options_cls, path, also_known=common, where=where) is not INVALID
+        known = {k: v for k, v in extra.items() if k in option_fields}
+        checked = c.check_attrs(known, options_cls, path)
+        if checked is INVALID:
+            return INVALID
         try:  # as the backend builds them when it starts (massgen_core.http.base.parse_options)
             options_cls(**checked)
         except Exception as exc:  # the plugin's own validators reject a value
-            c.add(path, f"invalid options{where}: {_exception_text(exc)}")
-            return _INVALID
-        return checked
+            c.add(path, f"invalid options{where}: {exception_text(exc)}")
+            return INVALID
+        return checked if ok else INVALID
 
     # agents
     def agents(self, data: dict[str, Any]) -> list[Any] | None:
@@ -305,7 +332,7 @@ class _Rules:
                 c.unknown_key(
                     ("backend_params",),
                     key,
-                    [f for f in _field_types(BackendConfig) if f not in _SPECIAL_BACKEND_KEYS],
+                    [f for f in field_types(BackendConfig) if f not in _SPECIAL_BACKEND_KEYS],
                     " (no agent's backend accepts it)",
                 )
         return agents
@@ -327,7 +354,7 @@ class _Rules:
                     item = {"id": str(key), **item}
                 entries.append(((*path, key), item, str(key)))
             return entries
-        self.c.add(path, f"'agents' must be a list of agents, got {_type_name(raw)}")
+        self.c.add(path, f"'agents' must be a list of agents, got {type_name_of(raw)}")
         return None
 
     def backend_params(self, raw: Any) -> dict[str, Any]:
@@ -335,7 +362,7 @@ class _Rules:
         data = c.mapping(raw, ("backend_params",), "backend_params")
         if not data:
             return {}
-        fields = _field_types(BackendConfig)
+        fields = field_types(BackendConfig)
         defaults: dict[str, Any] = {}
         for key, value in data.items():
             if key in _SPECIAL_BACKEND_KEYS:
@@ -346,7 +373,7 @@ class _Rules:
                 )
             elif key in fields:
                 checked = c.check(value, fields[key], ("backend_params", key))
-                if checked is not _INVALID:
+                if checked is not INVALID:
                     defaults[key] = checked
             else:
                 defaults[key] = value
@@ -357,7 +384,7 @@ class _Rules:
         c = self.c
         data = c.mapping(raw, path, "an agent")
         if data is None:
-            return _INVALID
+            return INVALID
         ok = True
         for key in data:
             if key not in AGENT_KEYS:
@@ -368,7 +395,7 @@ class _Rules:
             agent_id = str(agent_id)
         if not isinstance(agent_id, str) or not agent_id.strip():
             c.add(
-                (*path, "id"), f"an agent id must be a non-empty string, got {_type_name(agent_id)}"
+                (*path, "id"), f"an agent id must be a non-empty string, got {type_name_of(agent_id)}"
             )
             ok, agent_id = False, default_id
         if agent_id in c.ids:
@@ -385,7 +412,7 @@ class _Rules:
         for key, tp in (("system_message", str), ("role", str), ("weight", float)):
             if key in data and data[key] is not None:
                 checked = c.check(data[key], tp, (*path, key))
-                if checked is _INVALID:
+                if checked is INVALID:
                     ok = False
                 elif key == "weight" and (checked < 0 or not math.isfinite(checked)):
                     c.add((*path, key), f"weight must be a finite number >= 0, got {checked!r}")
@@ -403,7 +430,7 @@ class _Rules:
 
         if "tools" in data:  # on a team: the default for its members
             tools = self.tools(data["tools"], (*path, "tools"))
-            if tools is _INVALID:
+            if tools is INVALID:
                 ok = False
             else:
                 result["tools"] = tools
@@ -418,21 +445,21 @@ class _Rules:
                 ok = False
             entries = self.agent_entries(data["agents"], (*path, "agents"), f"{agent_id}.")
             if entries is None:
-                return _INVALID
+                return INVALID
             members = [self.agent(item, p, d, defaults) for p, item, d in entries]
-            if any(m is _INVALID for m in members):
+            if any(m is INVALID for m in members):
                 ok = False
             result["agents"] = members
             if "voting" in data:
                 c.team_voting[agent_id] = (*path, "voting")
                 voting = self.voting(data["voting"], (*path, "voting"))
-                ok = ok and voting is not _INVALID
+                ok = ok and voting is not INVALID
                 result["voting"] = voting
             if "orchestrator" in data:
                 orch = self.section(
                     data["orchestrator"], (*path, "orchestrator"), OrchestratorConfig
                 )
-                ok = ok and orch is not _INVALID
+                ok = ok and orch is not INVALID
                 result["orchestrator"] = orch
         else:
             for key in ("voting", "orchestrator"):
@@ -445,38 +472,38 @@ class _Rules:
                     ok = False
             if "backend" not in data:
                 c.add(path, f"agent {agent_id!r} has no 'backend' (or 'agents', for a team)")
-                return _INVALID
+                return INVALID
             backend = self.backend(data["backend"], (*path, "backend"), defaults)
-            if backend is _INVALID:
+            if backend is INVALID:
                 ok = False
             result["backend"] = backend
-        return result if ok else _INVALID
+        return result if ok else INVALID
 
     # sections
     def section(self, raw: Any, path: KeyPath, cls: type) -> Any:
         data = self.c.mapping(raw, path, format_key_path(path))
         if data is None:
-            return _INVALID
+            return INVALID
         checked = self.c.check_attrs(data, cls, path)
-        if checked is _INVALID:
-            return _INVALID
+        if checked is INVALID:
+            return INVALID
         ok = True
         if checked.get("tools") is not None:
-            ok = self.tools(checked["tools"], (*path, "tools")) is not _INVALID
+            ok = self.tools(checked["tools"], (*path, "tools")) is not INVALID
         for key, value in checked.items():
             # `not value > 0` also catches NaN
             if key in POSITIVE_BOUNDS and value is not None and not value > 0:
                 self.c.add((*path, key), f"{key} must be greater than 0, got {value!r}")
                 ok = False
-        return checked if ok else _INVALID
+        return checked if ok else INVALID
 
     def tools(self, raw: Any, path: KeyPath) -> Any:
         """A list of installed tool names; tools are offered only where the config names them."""
         from massgen_core.orchestrator.prompts import WORKFLOW_TOOLS
 
         names = self.c.check(raw, tuple[str, ...], path)
-        if names is _INVALID:
-            return _INVALID
+        if names is INVALID:
+            return INVALID
         installed = self.manager.tools.names()
         ok = True
         for i, name in enumerate(names):
@@ -493,33 +520,33 @@ class _Rules:
                     suggestion=did_you_mean(name, installed),
                 )
                 ok = False
-        return names if ok else _INVALID
+        return names if ok else INVALID
 
     def ui(self, raw: Any) -> Any:
         checked = self.section(raw, ("ui",), UIConfig)
-        if checked is _INVALID:
-            return _INVALID
+        if checked is INVALID:
+            return INVALID
         if "display_type" in checked:
             value = self.c.choice(
                 checked["display_type"], DISPLAY_TYPES, ("ui", "display_type"), "display type"
             )
-            if value is _INVALID:
-                return _INVALID
+            if value is INVALID:
+                return INVALID
         return checked
 
     def voting(self, raw: Any, path: KeyPath) -> Any:
         c = self.c
         data = c.mapping(raw, path, "voting")
         if data is None:
-            return _INVALID
+            return INVALID
         data = dict(data)
         result: dict[str, Any] = {}
         strategy = data.pop("strategy", None)
         if strategy is None:
             strategy = VotingConfig().strategy
         elif not isinstance(strategy, str):
-            c.add((*path, "strategy"), f"expected a strategy name, got {_type_name(strategy)}")
-            return _INVALID
+            c.add((*path, "strategy"), f"expected a strategy name, got {type_name_of(strategy)}")
+            return INVALID
         else:
             installed = self.manager.voting_strategies.names()
             if strategy not in self.manager.voting_strategies:  # a name, or PLUGIN:NAME
@@ -528,7 +555,7 @@ class _Rules:
                     f"unknown voting strategy {strategy!r}; installed: {', '.join(installed) or 'none'}",
                     suggestion=did_you_mean(strategy, installed),
                 )
-                return _INVALID
+                return INVALID
         result["strategy"] = strategy
         if (
             strategy not in self.manager.voting_strategies
@@ -547,31 +574,31 @@ class _Rules:
             for key in data:
                 c.unknown_key(path, key, ["strategy"], where + " (it takes no options)")
             if data:
-                return _INVALID
+                return INVALID
             result["options"] = {}
             return result
         checked = c.check_attrs(data, options_cls, path, also_known=["strategy"], where=where)
-        if checked is _INVALID:
-            return _INVALID
+        if checked is INVALID:
+            return INVALID
         try:  # structured as the session builder does (massgen_core.orchestrator.builder)
-            _construct(options_cls, checked)
+            construct(options_cls, checked)
         except Exception as exc:
-            c.add(path, f"invalid options{where}: {_exception_text(exc)}")
-            return _INVALID
+            c.add(path, f"invalid options{where}: {exception_text(exc)}")
+            return INVALID
         result["options"] = checked
         return result
 
     def roles(self, raw: Any) -> Any:
         data = self.c.mapping(raw, ("roles",), "roles")
         if data is None:
-            return _INVALID
+            return INVALID
         result = {}
         for name, text in data.items():
             checked = self.c.check(text, str, ("roles", name))
-            if checked is not _INVALID:
+            if checked is not INVALID:
                 result[name] = checked
         self.c.roles = result
-        return result if len(result) == len(data) else _INVALID
+        return result if len(result) == len(data) else INVALID
 
     def legacy_display(self, data: dict[str, Any]) -> None:
         """v0.0.3's ignored top-level ``display:`` block: map ``type`` onto ``ui.display_type``."""
@@ -599,10 +626,21 @@ class _Rules:
 
     def config(self, data: dict[str, Any]) -> dict[str, Any] | None:
         c = self.c
+        sections = {  # plugins' sections of the main config; the core's own keys come first
+            name: section
+            for name, section in self.manager.config_sections.items()
+            if section.file_name is None and name not in TOP_LEVEL_KEYS
+        }
         for key in data:
-            if key not in TOP_LEVEL_KEYS:
-                c.unknown_key((), key, TOP_LEVEL_KEYS)
+            if key not in TOP_LEVEL_KEYS and key not in sections:
+                c.unknown_key((), key, [*TOP_LEVEL_KEYS, *sections])
         result: dict[str, Any] = {}
+        given = [name for name in sections if name in data]
+        if given:
+            from massgen_core.config.sections import check_section
+
+            values = {name: check_section(sections[name], data[name], (name,), c) for name in given}
+            result["sections"] = INVALID if any(v is INVALID for v in values.values()) else values
         if "roles" in data:
             result["roles"] = self.roles(data["roles"])
         agents = self.agents(data)
@@ -621,8 +659,8 @@ class _Rules:
             result["voting"] = self.voting(data["voting"], ("voting",))
         if (
             agents is None
-            or any(a is _INVALID for a in agents)
-            or any(v is _INVALID or v is None for v in result.values())
+            or any(a is INVALID for a in agents)
+            or any(v is INVALID or v is None for v in result.values())
         ):
             return None
         self.strategies_fit(result.get("voting"), agents)
@@ -666,10 +704,10 @@ class _Rules:
         ]
         try:
             if isinstance(options_cls, type) and attrs.has(options_cls):
-                options = _converter().structure(options, options_cls)
+                options = converter().structure(options, options_cls)
             cls(infos, options)
         except Exception as exc:  # the strategy's own objection, reported like any other problem
-            message = _exception_text(exc)
+            message = exception_text(exc)
             if not message.startswith(f"voting strategy {name!r}"):
                 message = f"voting strategy {name!r}: {message}"
             self.c.add(path, f"in team {team!r}: {message}" if team else message)
@@ -680,7 +718,7 @@ class _Rules:
 _CONVERTER: Any = None
 
 
-def _converter() -> Any:
+def converter() -> Any:
     """The cattrs converter: the one place where validated dicts become config objects."""
     global _CONVERTER
     if _CONVERTER is None:
@@ -704,12 +742,12 @@ def _converter() -> Any:
     return _CONVERTER
 
 
-def _construct(cls: type, data: dict[str, Any]) -> None:
+def construct(cls: type, data: dict[str, Any]) -> None:
     """Build a plugin's Options from checked data so its own validators run; raise if they object."""
     from cattrs.errors import StructureHandlerNotFoundError
 
     try:
-        _converter().structure(data, cls)
+        converter().structure(data, cls)
     except (
         StructureHandlerNotFoundError,
         NameError,
@@ -717,11 +755,11 @@ def _construct(cls: type, data: dict[str, Any]) -> None:
         cls(**data)
 
 
-def _exception_text(exc: BaseException) -> str:
+def exception_text(exc: BaseException) -> str:
     """A one-line reason from an exception (cattrs groups the real causes)."""
     inner = getattr(exc, "exceptions", None)
     if inner:
-        return "; ".join(_exception_text(e) for e in inner)
+        return "; ".join(exception_text(e) for e in inner)
     return str(exc) or type(exc).__name__
 
 
@@ -748,4 +786,4 @@ def infer_backend_type(model: str, manager: PluginManager | None = None) -> str 
     return by_rule
 
 
-__all__ = ["AGENT_KEYS", "MODEL_RULES", "TOP_LEVEL_KEYS", "infer_backend_type"]
+__all__ = ["AGENT_KEYS", "MODEL_RULES", "TOP_LEVEL_KEYS", "Rules", "construct", "converter", "exception_text", "infer_backend_type"]

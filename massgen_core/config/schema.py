@@ -107,5 +107,7 @@ class Config:
     timeout_settings: TimeoutConfig = attrs.Factory(TimeoutConfig)
     voting: VotingConfig = attrs.Factory(VotingConfig)
     roles: Mapping[str, str] = attrs.Factory(dict)  # role name -> system message preset
+    # plugins' sections of this file (``register_config_sections``): name -> the built section
+    sections: Mapping[str, Any] = attrs.Factory(dict)
     environment: str | None = None  # the environment overlay applied, if any
     source: str | None = None  # file the config came from

@@ -222,6 +222,10 @@ class HttpBackend(Backend):
 
     async def stream(self, request: Request) -> AsyncIterator[Chunk]:
         key = self.api_key()  # before anything is sent
+        if any(not isinstance(m.content, str) for m in request.messages):
+            from massgen_core.http.parts import check_parts
+
+            check_parts(self, request)
         call = self.build_http_request(request)
         tools = bool(request.tools)
         # In coordination the workflow transports read a reply of text (plain text can be the answer)

@@ -38,6 +38,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "StreamError",
+    "UnsupportedContentError",
     "error_for_status",
     "error_from_response",
     "parse_openai_error_body",
@@ -201,6 +202,15 @@ class ContentFilterError(BadRequestError):
 
     def default_hint(self) -> str:
         return "rephrase the question; the provider refused it"
+
+
+class UnsupportedContentError(BadRequestError):
+    """The question carries a part (an image, a PDF) this backend or model cannot take; raised before sending."""
+
+    summary = "cannot take this attachment"
+
+    def default_hint(self) -> str:
+        return "give this agent a model that takes it, or ask without the attachment"
 
 
 class OutputTruncatedError(BackendError):

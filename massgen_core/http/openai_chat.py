@@ -7,7 +7,8 @@ deltas as reasoning, tool-call fragments assembled by index, usage from the
 last usage object, in-band ``error`` objects raised as typed errors, and a
 stream ending without ``[DONE]`` or a finish reason raised as ``StreamError``.
 Only choice 0 is read. Subclasses adjust the body with ``extra_body`` and
-``token_limit_field``; this module registers no backend.
+``token_limit_field``; this module registers no backend. A user message
+with attachments becomes a list of content parts (``chat_content``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from massgen_core.backend import (
     Usage,
     UsageChunk,
 )
+from massgen_core.content import Content, render_parts, text_of
 from massgen_core.http.assembly import ToolCallAssembler
 from massgen_core.http.base import HttpBackend, HttpCall
 from massgen_core.http.errors import BackendError, error_for_status
@@ -38,14 +40,26 @@ if TYPE_CHECKING:  # httpx-sse loads only when a stream is read (see massgen_cor
     from massgen_core.http.sse import ServerSentEvent
 
 
+def chat_content(content: Content) -> str | list[dict[str, Any]]:
+    """A message's content: a string as is; parts as ``text``, ``image_url`` (data: or http URL) and ``file`` (PDF)."""
+    if isinstance(content, str):
+        return content
+    return render_parts(
+        content,
+        text=lambda text: {"type": "text", "text": text},
+        image=lambda part: {"type": "image_url", "image_url": {"url": part.data_url}},
+        pdf=lambda part: {"type": "file", "file": {"filename": part.name, "file_data": part.data_url}},
+    )
+
+
 def chat_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
     """Messages in Chat Completions shape (assistant ``tool_calls``, ``tool`` results)."""
     out: list[dict[str, Any]] = []
     for m in messages:
         if m.role == "tool":
-            out.append({"role": "tool", "tool_call_id": m.tool_call_id or "", "content": m.content})
+            out.append({"role": "tool", "tool_call_id": m.tool_call_id or "", "content": text_of(m.content)})
             continue
-        item: dict[str, Any] = {"role": m.role, "content": m.content}
+        item: dict[str, Any] = {"role": m.role, "content": chat_content(m.content)}
         if m.tool_calls:
             item["content"] = m.content or None
             item["tool_calls"] = [
@@ -87,6 +101,10 @@ class ChatCompletionsBackend(HttpBackend):
     token_limit_field: ClassVar[str] = "max_tokens"
     chat_path: ClassVar[str] = "/chat/completions"
     workflow_transports: ClassVar[tuple[str, ...]] = ("tools", "json")
+    # Images as ``image_url`` parts (data: URLs or http URLs) and text files as text; PDF ``file``
+    # parts only where the provider takes them (OpenAI).
+    accepts_parts: ClassVar[frozenset[str]] = frozenset({"image", "text"})
+    accepts_urls: ClassVar[bool] = True
     # How ``Request.response_schema`` is sent: OpenAI's ``json_schema`` (OpenAI, vLLM, Ollama,
     # LM Studio, SGLang, llama-server) or ``json_object`` with ``schema`` (llama-cpp-python and
     # llama-server, which compile it to a grammar).

@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from massgen_core import backend as bk
+from massgen_core.content import Content, TextPart
 from massgen_core.http.pricing import FREE, Price, cost_usd
 from massgen_core.metering import RequestMeter
 
@@ -31,11 +32,32 @@ def tokens_for(chars: int, chars_per_token: float = CHARS_PER_TOKEN) -> int:
     return int(-(-chars // chars_per_token))
 
 
+# What an attachment adds to a prompt, in characters of text: providers bill an image as roughly
+# a thousand-odd tokens whatever its bytes, and a PDF as its pages (about 1 token per 3 bytes of file).
+IMAGE_CHARS = 1_600 * CHARS_PER_TOKEN
+
+
+def content_chars(content: Content) -> int:
+    if isinstance(content, str):
+        return len(content)
+    total = 0
+    for part in content:
+        if isinstance(part, TextPart):
+            total += len(part.text)
+        elif part.kind == "image":
+            total += IMAGE_CHARS
+        elif part.kind == "pdf":
+            total += part.size // 3 * CHARS_PER_TOKEN
+        else:
+            total += part.size
+    return total
+
+
 def prompt_chars(request: bk.Request) -> int:
     """The size of everything a request sends the model: messages, tool calls and tool schemas."""
     total = 0
     for message in request.messages:
-        total += len(message.content)
+        total += content_chars(message.content)
         for call in message.tool_calls:
             total += len(call.name) + len(call.arguments_raw or json.dumps(call.arguments or {}))
     for tool in request.tools:

@@ -16,6 +16,7 @@ import cattrs
 from massgen_core import backend as bk
 from massgen_core import events as ev
 from massgen_core.backend_factory import create_backend
+from massgen_core.content import attachments_of, text_of
 from massgen_core.config.schema import (
     AgentConfig,
     BackendConfig,
@@ -297,13 +298,15 @@ class TeamBackend(bk.Backend):
                 yield bk.TextDelta(self.last_answer)
             yield bk.Done(finish_reason="stop")
             return
-        question = launch.question if launch is not None else request.messages[-1].content
+        question = launch.question if launch is not None else text_of(request.messages[-1].content)
         history = launch.history if launch is not None else ()
+        # the outer question's attachments ride on the first user message: the inner team gets them too
+        attachments = next((attachments_of(m.content) for m in request.messages if m.role == "user"), ())
         usage = bk.Usage()
         final: str | None = None
         error: str | None = None
         # aclosing: when the outer launch is cancelled, the inner session's tasks are cancelled at once.
-        async with contextlib.aclosing(self.inner.run(question, history=history)) as stream:
+        async with contextlib.aclosing(self.inner.run(question, history=history, attachments=attachments)) as stream:
             async for event in stream:
                 if isinstance(event, ev.FinalAnswerDelta):
                     yield bk.TextDelta(event.text)

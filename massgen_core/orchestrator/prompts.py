@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from massgen_core.backend import FunctionSpec, Message
+from massgen_core.content import Attachment, Content, with_attachments
 
 NEW_ANSWER = "new_answer"
 VOTE = "vote"
@@ -112,6 +113,14 @@ def user_prompt(
     return "\n\n".join(sections)
 
 
+def user_content(text: str, attachments: Sequence[Attachment] = ()) -> Content:
+    """A first user message: ``text`` alone, or followed by the question's attachments as parts.
+
+    Every launch shares the same ``Attachment`` objects, so their bytes are encoded once.
+    """
+    return with_attachments(text, attachments)
+
+
 def new_answer_spec() -> FunctionSpec:
     return FunctionSpec(
         name=NEW_ANSWER,
@@ -148,6 +157,7 @@ def presentation_messages(
     tally: Mapping[str, float],
     history: Sequence[tuple[str, str]] = (),
     instructions: str | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> tuple[Message, ...]:
     """Messages of the winner's final presentation call (PROTOCOL.md §7): real ids, its own marked."""
     system_parts = [system_message.strip()] if system_message and system_message.strip() else []
@@ -176,12 +186,15 @@ def presentation_messages(
     sections.append("\n".join(answer_lines))
     return (
         Message(role="system", content="\n\n".join(system_parts)),
-        Message(role="user", content="\n\n".join(sections)),
+        Message(role="user", content=user_content("\n\n".join(sections), attachments)),
     )
 
 
 def direct_messages(
-    system_message: str | None, question: str, history: Sequence[tuple[str, str]] = ()
+    system_message: str | None,
+    question: str,
+    history: Sequence[tuple[str, str]] = (),
+    attachments: Sequence[Attachment] = (),
 ) -> tuple[Message, ...]:
     """A plain chat for a single agent answering without coordination."""
     messages: list[Message] = []
@@ -190,7 +203,7 @@ def direct_messages(
     for asked, answered in history:
         messages.append(Message(role="user", content=asked))
         messages.append(Message(role="assistant", content=answered))
-    messages.append(Message(role="user", content=question))
+    messages.append(Message(role="user", content=user_content(question, attachments)))
     return tuple(messages)
 
 

@@ -23,6 +23,7 @@ import attrs
 
 from massgen_core import backend as bk
 from massgen_core import events as ev
+from massgen_core.content import Attachment
 from massgen_core.metering import current_meter
 from massgen_core.orchestrator import prompts, stragglers, workflow
 from massgen_core.orchestrator.accounting import CallRecord
@@ -169,9 +170,13 @@ class Orchestrator:
         *,
         history: Sequence[tuple[str, str]] = (),
         session_id: str | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> AsyncGenerator[ev.Event, None]:
-        """Yield every event of one turn, in order, ending with exactly one SessionFinished."""
-        session = _Session(self, question, tuple(history), session_id or uuid.uuid4().hex)
+        """Yield every event of one turn, in order, ending with exactly one SessionFinished.
+
+        ``attachments`` (images, documents) go with the question in every agent's first user message.
+        """
+        session = _Session(self, question, tuple(history), session_id or uuid.uuid4().hex, tuple(attachments))
         self._session = session
         return session.events()
 
@@ -203,10 +208,12 @@ class _Session:
         question: str,
         history: tuple[tuple[str, str], ...],
         session_id: str,
+        attachments: tuple[Attachment, ...] = (),
     ) -> None:
         self.orch = orch
         self.question = question
         self.history = history
+        self.attachments = attachments
         self.factory = ev.EventFactory(session_id)
         self.queue: asyncio.Queue[Any] = asyncio.Queue()
         self.states = {agent.id: _State(agent) for agent in orch.agents}
@@ -270,6 +277,7 @@ class _Session:
             agent_ids=tuple(self.order),
             strategy=orch.strategy_name,
             turn=len(self.history) + 1,
+            attachments=tuple(a.ref() for a in self.attachments),
         )
         if len(orch.agents) == 1 and not orch.use_orchestrator_for_single_agent:
             async for event in self._direct():
@@ -524,8 +532,9 @@ class _Session:
             self._system_message(agent, offer),
             bk.Message(
                 role="user",
-                content=prompts.user_prompt(
-                    self.question, answers, labels, self.order, self.history
+                content=prompts.user_content(
+                    prompts.user_prompt(self.question, answers, labels, self.order, self.history),
+                    self.attachments,
                 ),
             ),
         ]
@@ -938,6 +947,7 @@ class _Session:
             tally=decision.tally,
             history=self.history,
             instructions=self.orch.limits.presentation_instructions,
+            attachments=self.attachments,
         )
         result: list[_CallDone | None] = []
         async for event in self._pump(agent, messages, result):
@@ -1043,7 +1053,7 @@ class _Session:
     async def _direct(self) -> AsyncIterator[ev.Event]:
         agent = self.orch.agents[0]
         self.emit(ev.AgentStarted, agent_id=agent.id, attempt=1, labels={})
-        messages = prompts.direct_messages(agent.system_message, self.question, self.history)
+        messages = prompts.direct_messages(agent.system_message, self.question, self.history, self.attachments)
         result: list[_CallDone | None] = []
         async for event in self._pump(agent, messages, result):
             yield event

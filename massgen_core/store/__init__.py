@@ -10,10 +10,12 @@ terminal.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple, Self
 
 from massgen_core import paths
+from massgen_core.store import attachments as _attachments
 from massgen_core.store import document as _doc
 from massgen_core.store.opening import open_database
 from massgen_core.store.schema import SCHEMA_VERSION, StoreError
@@ -253,7 +255,12 @@ class Store:
         ]
 
     def document(self, conversation_id: str) -> dict[str, Any]:
-        return _doc.build_document(self.conn, conversation_id)
+        """The conversation's document; with ``attachments`` (sha256 -> base64) when its turns had any."""
+        document = _doc.build_document(self.conn, conversation_id)
+        blobs = _attachments.blobs_for(self.path, document)
+        if blobs:
+            document["attachments"] = blobs
+        return document
 
     def history(self, conversation_id: str) -> list[tuple[str, str]]:
         """(question, final answer) of every turn that produced a final answer, in order."""
@@ -266,9 +273,12 @@ class Store:
     # -- writing -----------------------------------------------------------
 
     def import_document(self, document: Any, *, replace: bool = False) -> str:
+        if isinstance(document, Mapping) and "attachments" in document:
+            _attachments.restore(self.path, document["attachments"])
         return _doc.import_document(self.conn, document, replace=replace)
 
     def delete(self, conversation_id: str) -> None:
+        shared = _attachments.hashes_of(self.conn, conversation_id)
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             _doc.delete_conversation(self.conn, conversation_id)
@@ -276,6 +286,7 @@ class Store:
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
+        _attachments.forget_unused(self.conn, self.path, shared)
 
 
 __all__ = [

@@ -204,6 +204,10 @@ class Recorder:
             index_text(conn, fts_rowid(self._turn_id, FTS_QUESTION), e.question)
             for agent in e.agent_ids:
                 add_facet(conn, cid, "agent", agent)
+            if e.attachments:  # references here, the files by hash beside the database
+                from massgen_core.store import attachments
+
+                attachments.record(conn, self.store.path, self._turn_id, e.seq, e.ts, e.attachments)
 
     def _answer(self, e: ev.AnswerSubmitted) -> None:
         with self._tx() as conn:

@@ -127,6 +127,8 @@ def test_a_backend_without_a_default_model_is_left_to_the_config_rules(monkeypat
     from massgen_core.cli.options import RunOptions
     from massgen_core.cli.run_impl import resolve_config
 
-    config, lines = resolve_config(RunOptions(backend="chatcompletion", base_url="http://127.0.0.1:9/v1"))
-    assert config.agents[0].backend.model is None
-    assert not any("default model" in line for line in lines)
+    from massgen_core.config.problems import ConfigError
+
+    # no default is invented for it: the config rules refuse a backend that would send no model
+    with pytest.raises(ConfigError, match="backend type 'chatcompletion' needs 'model'"):
+        resolve_config(RunOptions(backend="chatcompletion", base_url="http://127.0.0.1:9/v1"))

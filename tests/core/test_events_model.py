@@ -49,7 +49,9 @@ def _strategy_for(cls: type[ev.Event]) -> st.SearchStrategy[ev.Event]:
             fields[field.name] = st.floats(min_value=0, max_value=2e9, allow_nan=False)
         else:
             t = field.type if isinstance(field.type, str) else str(field.type)
-            if "tuple[str" in t:
+            if "tuple[Mapping[str, Any]" in t:
+                fields[field.name] = st.lists(st.dictionaries(ids, st.integers() | texts, max_size=3), max_size=2).map(tuple)
+            elif "tuple[str" in t:
                 fields[field.name] = st.tuples(ids, ids)
             elif "Mapping[str, float]" in t:
                 fields[field.name] = st.dictionaries(ids, st.floats(0, 10, allow_nan=False), max_size=3)

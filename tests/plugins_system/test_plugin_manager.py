@@ -133,7 +133,8 @@ def test_plugin_info_serialises_every_field():
     data = info.to_dict()
     assert data == {
         "name": "x", "version": "1", "entry_point": None, "backends": ["b1"],
-        "voting_strategies": [], "exporters": [], "tools": [], "graders": [], "error": "boom",
+        "voting_strategies": [], "exporters": [], "tools": [], "graders": [], "config_sections": [],
+        "error": "boom",
     }
     data["backends"].append("changed")  # a copy: the info itself is untouched
     assert info.backends == ["b1"] and "'error': 'boom'" in repr(info)

@@ -21,7 +21,7 @@ def massgen(args: list[str], home: Path, stdin: str = "", **env: str) -> subproc
 
 
 def test_interactive_wizard_writes_a_valid_config_and_keeps_the_key_out_of_it(tmp_path: Path):
-    result = massgen(["setup"], tmp_path, stdin="2\nopenai\n\nscripted\n\n\nsk-secret-123\n")
+    result = massgen(["setup", "--no-probe"], tmp_path, stdin="2\nopenai\n\nscripted\n\n\nsk-secret-123\n")
     assert result.returncode == 0, result.stderr
     config_file = tmp_path / "config" / "config.yaml"
     document = yaml.safe_load(config_file.read_text())
@@ -40,7 +40,7 @@ def test_interactive_wizard_writes_a_valid_config_and_keeps_the_key_out_of_it(tm
 
 
 def test_a_key_already_in_the_environment_is_not_asked_for(tmp_path: Path):
-    result = massgen(["setup"], tmp_path, stdin="1\nopenai\ngpt-4o\n\n", OPENAI_API_KEY="sk-present")
+    result = massgen(["setup", "--no-probe"], tmp_path, stdin="1\nopenai\ngpt-4o\n\n", OPENAI_API_KEY="sk-present")
     assert result.returncode == 0, result.stderr
     assert "OPENAI_API_KEY for openai" not in result.stderr
     assert not (tmp_path / "config" / ".env").exists()

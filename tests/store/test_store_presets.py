@@ -54,9 +54,9 @@ def test_save_preset_reports_unreadable_and_invalid_files(tmp_path):
 def test_show_preset_masks_literal_keys_and_url_credentials_but_keeps_environment_references(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text(
-        "# keep me\nagents:\n  - id: a\n    backend:\n      api_key: sk-123\n      base_url: http://x\n"
-        "  - id: b\n    backend:\n      api_key: ${OPENAI_API_KEY}\n"
-        "  - id: c\n    backend:\n      base_url: http://u:pw-preset-9@gw:8080/v1?key=q-preset-8\n",
+        "# keep me\nagents:\n  - id: a\n    backend:\n      model: gpt-4o\n      api_key: sk-123\n      base_url: http://x\n"
+        "  - id: b\n    backend:\n      model: gpt-4o\n      api_key: ${OPENAI_API_KEY}\n"
+        "  - id: c\n    backend:\n      model: gpt-4o\n      base_url: http://u:pw-preset-9@gw:8080/v1?key=q-preset-8\n",
         encoding="utf-8",
     )
     presets.save_preset("keys", config)
@@ -108,7 +108,7 @@ def test_deleting_removes_only_user_files():
 
 def test_a_preset_description_is_its_first_comment_line(tmp_path):
     config = tmp_path / "c.yaml"
-    config.write_text("\n# Team of one\nagent: {}\n", encoding="utf-8")
+    config.write_text("\n# Team of one\nagent: {backend: {type: scripted}}\n", encoding="utf-8")
     presets.save_preset("one", config)
     assert presets.find("preset", "one").description == "Team of one"
 

@@ -17,6 +17,8 @@ from massgen_core.lazy import Lazy, forward_to
 BACKEND = Lazy(
     "massgen_claude.backend:ClaudeBackend",
     name="claude",
+    required_keys=("model",),
+    also_known_as=("anthropic",),
     description="Anthropic Claude (Messages API)",
     model_patterns=("claude-*",),
     Options="massgen_claude.options:ClaudeOptions",

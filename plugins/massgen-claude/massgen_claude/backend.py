@@ -28,6 +28,8 @@ class ClaudeBackend(HttpBackend):
     """Claude through ``POST {base_url}/v1/messages`` with streaming."""
 
     name: ClassVar[str] = "claude"
+    required_keys: ClassVar[tuple[str, ...]] = ("model",)
+    also_known_as: ClassVar[tuple[str, ...]] = ("anthropic",)
     description: ClassVar[str] = "Anthropic Claude (Messages API)"
     model_patterns: ClassVar[tuple[str, ...]] = ("claude-*",)
     Options: ClassVar[type | None] = ClaudeOptions
@@ -37,6 +39,9 @@ class ClaudeBackend(HttpBackend):
     health_path: ClassVar[str] = "/v1/models"
     messages_path: ClassVar[str] = "/v1/messages"
     workflow_transports: ClassVar[tuple[str, ...]] = ("tools", "json")  # json: a forced tool
+    accepts_parts: ClassVar[frozenset[str]] = frozenset({"image", "pdf", "text"})  # image / document blocks
+    accepts_urls: ClassVar[bool] = True
+    text_only_models: ClassVar[tuple[str, ...]] = ("claude-2*", "claude-instant*")
     base_url_hint: ClassVar[str] = "Claude's base URL has no /v1 path, e.g. https://api.anthropic.com"
 
     def __init__(self, config: Any, context: BackendContext | None = None) -> None:

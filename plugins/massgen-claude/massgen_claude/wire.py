@@ -4,7 +4,8 @@ Owns the translation of a normalized
 ``Request`` into the JSON body and headers of ``POST /v1/messages``: system
 messages become the top-level ``system``, tool results become ``tool_result``
 blocks in a user message, function tools get ``input_schema``, and the server
-tools (web search, code execution) are added when enabled. Pure data: no I/O,
+tools (web search, code execution) are added when enabled. Attachments become
+``image`` blocks (base64 or url source) and ``document`` blocks (PDF, text). Pure data: no I/O,
 and the API key is never part of anything built here except the header map.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from massgen_claude.options import ClaudeOptions
 from massgen_core.backend import Message, Request
+from massgen_core.content import Content, TextPart, text_of
 
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 8192
@@ -62,7 +64,7 @@ def build_body(
     ``replay`` maps a tool-call id to the thinking blocks that preceded it, so
     extended thinking can continue across tool results as the API requires.
     """
-    system = [m.content for m in request.messages if m.role == "system" and m.content]
+    system = [text_of(m.content) for m in request.messages if m.role == "system" and m.content]
     body: dict[str, Any] = {
         "model": model,
         "max_tokens": max_tokens or default_max_tokens(model),
@@ -158,6 +160,27 @@ def message_events(message: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]
     return [(name, {"type": name, **payload}) for name, payload in events]
 
 
+def user_blocks(content: Content) -> list[dict[str, Any]]:
+    """A user message's blocks: ``text``, ``image`` (base64 or url source) and ``document`` (PDF, text)."""
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    blocks: list[dict[str, Any]] = []
+    for part in content:
+        if isinstance(part, TextPart):
+            blocks.append({"type": "text", "text": part.text})
+        elif part.url is not None:
+            blocks.append({"type": "image", "source": {"type": "url", "url": part.url}})
+        elif part.kind == "image":
+            blocks.append({"type": "image", "source": {"type": "base64", "media_type": part.media_type, "data": part.base64}})
+        elif part.kind == "pdf":
+            source = {"type": "base64", "media_type": "application/pdf", "data": part.base64}
+            blocks.append({"type": "document", "source": source, "title": part.name})
+        else:
+            source = {"type": "text", "media_type": "text/plain", "data": part.text}
+            blocks.append({"type": "document", "source": source, "title": part.name})
+    return blocks
+
+
 def convert_messages(
     messages: tuple[Message, ...], replay: Mapping[str, list[dict[str, Any]]]
 ) -> list[dict[str, Any]]:
@@ -176,7 +199,7 @@ def convert_messages(
         if message.role == "system":
             continue
         if message.role == "user":
-            add("user", [{"type": "text", "text": message.content}] if message.content else [])
+            add("user", user_blocks(message.content))
         elif message.role == "tool":
             add(
                 "user",
@@ -184,7 +207,7 @@ def convert_messages(
                     {
                         "type": "tool_result",
                         "tool_use_id": message.tool_call_id or "",
-                        "content": message.content,
+                        "content": text_of(message.content),
                     }
                 ],
             )
@@ -193,7 +216,7 @@ def convert_messages(
             for call in message.tool_calls[:1]:
                 blocks.extend(replay.get(call.id, ()))
             if message.content:
-                blocks.append({"type": "text", "text": message.content})
+                blocks.append({"type": "text", "text": text_of(message.content)})
             for call in message.tool_calls:
                 blocks.append(
                     {"type": "tool_use", "id": call.id, "name": call.name, "input": dict(call.arguments or {})}

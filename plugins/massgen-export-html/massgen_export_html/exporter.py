@@ -6,7 +6,9 @@ event-handler attribute or ``javascript:`` URL survives, and a
 Content-Security-Policy forbids scripts and external loads besides. Headings
 in model text are moved below the section they sit in, and control characters
 are spelled out (massgen_core.terminal), so a page printed to a terminal acts
-on nothing. Every other value is HTML-escaped. The page links to nothing outside itself.
+on nothing. Every other value is HTML-escaped. The page links to nothing outside itself:
+an attached image appears only as a ``data:`` thumbnail of bytes the export carries,
+typed again from those bytes (``massgen_core.exporting.thumbnail_data_url``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from massgen_core.exporting import Exporter, vote_rows
+from massgen_core.exporting import Exporter, attachment_label, attachment_refs, thumbnail_data_url, vote_rows
 
 # markdown-it-py and nh3 are imported in render_markdown, not here: every massgen command loads
 # this plugin, and only an export renders anything.
@@ -41,6 +43,8 @@ details { border: 1px solid var(--line); border-radius: 6px; padding: .4rem .8re
 summary { cursor: pointer; font-weight: 600; }
 .winner { color: var(--accent); font-weight: 600; }
 .error { color: #c0392b; }
+.attachments { list-style: none; padding: 0; }
+.thumb { max-width: 8rem; max-height: 8rem; vertical-align: middle; border: 1px solid var(--line); }
 """
 
 
@@ -90,9 +94,22 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: froze
     return f'<div class="table"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
-def _turn(turn: Mapping[str, Any]) -> str:
+def _attachments(document: Mapping[str, Any], turn: Mapping[str, Any]) -> str:
+    """The turn's attachments by name; an image the document carries also as a small inline thumbnail."""
+    items = []
+    for ref in attachment_refs(turn):
+        thumb = thumbnail_data_url(document, ref)
+        image = f'<img class="thumb" src="{thumb}" alt="{_e(ref.get("name"))}"> ' if thumb else ""
+        items.append(f"<li>{image}{_e(attachment_label(ref))}</li>")
+    return f'<ul class="attachments">{"".join(items)}</ul>' if items else ""
+
+
+def _turn(turn: Mapping[str, Any], document: Mapping[str, Any] | None = None) -> str:
     parts = [f"<section class=\"turn\"><h2>Turn {_e(turn['turn'])}</h2>"]
     parts.append(f'<p class="question">{_e(turn["question"])}</p>')
+    attached = _attachments(document or {}, turn)
+    if attached:
+        parts.append(attached)
     winner = turn.get("winner")
     status = turn.get("ended_by") or "unfinished"
     who = f' by <span class="winner">{_e(winner)}</span>' if winner else ""
@@ -157,7 +174,7 @@ class HtmlExporter(Exporter):
         conv = document["conversation"]
         title = conv.get("title") or "Conversation"
         status = conv.get("ended_by") or "unfinished"
-        turns = "\n".join(_turn(t) for t in document.get("turns", []))
+        turns = "\n".join(_turn(t, document) for t in document.get("turns", []))
         return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

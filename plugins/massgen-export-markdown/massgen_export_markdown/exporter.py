@@ -1,6 +1,6 @@
 """MassGen exporter ``markdown``: a readable transcript of a conversation.
 
-Per turn: the question, the final answer and winner, the vote table and
+Per turn: the question (and the names of its attachments), the final answer and winner, the vote table and
 tally, usage and cost, then each agent's answers in collapsible ``<details>``
 sections. Model text stays Markdown but is made safe first (``untrusted``):
 no raw HTML, no raw control character, headings below the section they sit
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from massgen_core.exporting import Exporter, vote_rows
+from massgen_core.exporting import Exporter, attachment_label, attachment_refs, vote_rows
 from massgen_core.terminal import inert
 from massgen_export_markdown.untrusted import block, code, inline
 
@@ -48,6 +48,9 @@ def _quote(text: str) -> list[str]:
 
 def _turn(turn: Mapping[str, Any]) -> list[str]:
     out = [f"## Turn {inline(turn['turn'])}", "", "**Question**", "", *_quote(turn["question"]), ""]
+    attached = attachment_refs(turn)
+    if attached:
+        out += ["**Attachments**", "", *(f"- {inline(attachment_label(ref))}" for ref in attached), ""]
     status = turn.get("ended_by") or "unfinished"
     winner = turn.get("winner")
     out += ["**Final answer**" + (f" (winner: {code(winner)}, ended by {inline(status)})" if winner else f" (ended by {inline(status)})"), ""]

@@ -16,6 +16,8 @@ from massgen_core.lazy import Lazy, forward_to
 BACKEND = Lazy(
     "massgen_gemini.backend:GeminiBackend",
     name="gemini",
+    required_keys=("model",),
+    also_known_as=("google",),
     description="Google Gemini (streamGenerateContent)",
     model_patterns=("gemini-*",),
     Options="massgen_gemini.options:GeminiOptions",

@@ -30,6 +30,8 @@ class GeminiBackend(HttpBackend):
     """Gemini through ``streamGenerateContent`` with native function calling."""
 
     name: ClassVar[str] = "gemini"
+    required_keys: ClassVar[tuple[str, ...]] = ("model",)
+    also_known_as: ClassVar[tuple[str, ...]] = ("google",)
     description: ClassVar[str] = "Google Gemini (streamGenerateContent)"
     model_patterns: ClassVar[tuple[str, ...]] = ("gemini-*",)
     Options: ClassVar[type | None] = GeminiOptions
@@ -38,6 +40,8 @@ class GeminiBackend(HttpBackend):
     price_table = PRICES
     health_path: ClassVar[str] = "/v1beta/models"
     workflow_transports: ClassVar[tuple[str, ...]] = ("tools", "json")  # json: responseSchema
+    accepts_parts: ClassVar[frozenset[str]] = frozenset({"image", "pdf", "text"})  # inline_data / file_data
+    accepts_urls: ClassVar[bool] = True
     base_url_hint: ClassVar[str] = (
         "Gemini's base URL has no version path, e.g. https://generativelanguage.googleapis.com"
     )

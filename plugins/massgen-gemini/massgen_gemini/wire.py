@@ -4,7 +4,8 @@ Owns the translation of a normalized
 ``Request`` into the JSON body: ``contents`` with roles user/model, system
 messages as ``systemInstruction``, function tools as ``functionDeclarations``
 (schemas reduced to the OpenAPI subset Gemini accepts), tool results as
-``functionResponse`` parts, and ``googleSearch`` / ``codeExecution`` tools when
+``functionResponse`` parts, attachments as ``inline_data`` (base64) or
+``file_data`` (a URL) parts, and ``googleSearch`` / ``codeExecution`` tools when
 enabled. Pure data: no I/O, and the key is only ever put in the header map.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from massgen_core.backend import Message, Request
+from massgen_core.content import Content, TextPart, file_text_block, text_of
 from massgen_gemini.options import GeminiOptions
 
 CALL_ID_PREFIX = "gemini_call"  # ids we invent for calls Gemini sent without one
@@ -71,7 +73,7 @@ def build_body(
     with them; thinking models require it back when the call is replayed.
     """
     body: dict[str, Any] = {"contents": convert_messages(request.messages, signatures or {})}
-    system = [m.content for m in request.messages if m.role == "system" and m.content]
+    system = [text_of(m.content) for m in request.messages if m.role == "system" and m.content]
     if system:
         body["systemInstruction"] = {"parts": [{"text": "\n\n".join(system)}]}
     tools: list[dict[str, Any]] = []
@@ -136,6 +138,26 @@ def _declaration(name: str, description: str, parameters: Mapping[str, Any]) -> 
     return declaration
 
 
+def user_parts(content: Content) -> list[dict[str, Any]]:
+    """A user turn's parts: ``text``, ``inline_data`` (base64 bytes) and ``file_data`` (a URL)."""
+    if isinstance(content, str):
+        return [{"text": content}] if content else []
+    parts: list[dict[str, Any]] = []
+    for part in content:
+        if isinstance(part, TextPart):
+            parts.append({"text": part.text})
+        elif part.url is not None:
+            file_data = {"file_uri": part.url}
+            if part.media_type:
+                file_data["mime_type"] = part.media_type
+            parts.append({"file_data": file_data})
+        elif part.kind == "text":
+            parts.append({"text": file_text_block(part)})
+        else:
+            parts.append({"inline_data": {"mime_type": part.media_type, "data": part.base64}})
+    return parts
+
+
 def convert_messages(messages: tuple[Message, ...], signatures: Mapping[str, str]) -> list[dict[str, Any]]:
     """Gemini ``contents``: consecutive turns of one role share a content, tool results are user parts."""
     out: list[dict[str, Any]] = []
@@ -153,18 +175,18 @@ def convert_messages(messages: tuple[Message, ...], signatures: Mapping[str, str
         if message.role == "system":
             continue
         if message.role == "user":
-            add("user", [{"text": message.content}] if message.content else [])
+            add("user", user_parts(message.content))
         elif message.role == "tool":
             call_id = message.tool_call_id or ""
             response: dict[str, Any] = {
                 "name": message.name or names.get(call_id, ""),
-                "response": {"result": message.content},
+                "response": {"result": text_of(message.content)},
             }
             if call_id and not call_id.startswith(CALL_ID_PREFIX):
                 response["id"] = call_id
             add("user", [{"functionResponse": response}])
         else:
-            parts: list[dict[str, Any]] = [{"text": message.content}] if message.content else []
+            parts: list[dict[str, Any]] = [{"text": text_of(message.content)}] if message.content else []
             for call in message.tool_calls:
                 names[call.id] = call.name
                 function_call: dict[str, Any] = {"name": call.name, "args": dict(call.arguments or {})}

@@ -15,6 +15,8 @@ from massgen_core.lazy import Lazy, forward_to
 BACKEND = Lazy(
     "massgen_grok.backend:GrokBackend",
     name="grok",
+    required_keys=("model",),
+    also_known_as=("xai",),
     description="xAI Grok (OpenAI-compatible, Live Search)",
     model_patterns=("grok-*",),
     Options="massgen_grok.options:GrokOptions",

@@ -28,12 +28,16 @@ PRICES: dict[str, Price] = {
 
 class GrokBackend(ChatCompletionsBackend):
     name: ClassVar[str] = "grok"
+    required_keys: ClassVar[tuple[str, ...]] = ("model",)
+    also_known_as: ClassVar[tuple[str, ...]] = ("xai",)
     model_patterns: ClassVar[tuple[str, ...]] = ("grok-*",)
     Options = GrokOptions
     key_env: ClassVar[tuple[str, ...]] = ("XAI_API_KEY",)
     default_base_url: ClassVar[str] = "https://api.x.ai/v1"
     description: ClassVar[str] = "xAI Grok (OpenAI-compatible, Live Search)"
     price_table = PRICES
+    # image_url parts on the vision models; grok-3 and the code models take text only
+    text_only_models: ClassVar[tuple[str, ...]] = ("grok-3*", "grok-code*", "grok-beta")
 
     def search_parameters(self) -> dict[str, Any] | None:
         o = self.options

@@ -79,3 +79,21 @@ def test_legacy_grok_configs_load_and_build(shared_dir, installed_plugins):
                 create_backend(agent.backend, None, installed_plugins)
                 built += 1
     assert built >= 10
+
+
+async def test_a_vision_model_gets_image_url_parts_and_grok_3_refuses_images(server, tmp_path):
+    from massgen_core.backend import Message, Request
+    from massgen_core.content import load_attachment, with_attachments
+    from massgen_core.http.errors import UnsupportedContentError
+    from massgen_core.testing import media
+
+    image = load_attachment(media.write(tmp_path, "p.png", media.png()))
+    request = Request(messages=(Message(role="user", content=with_attachments("What?", [image])),))
+    server.add("POST", "/v1/chat/completions", chat_stream(["A pixel."]))
+    vision = GrokBackend(BackendConfig(type="grok", model="grok-4", api_key="xai-test-key-000000",
+                                       base_url=server.url + "/v1", max_retries=0))
+    assert (await collect(vision, request))["text"] == "A pixel."
+    assert server.requests[0].json()["messages"][0]["content"][1] == {"type": "image_url", "image_url": {"url": image.data_url}}
+    with pytest.raises(UnsupportedContentError, match="model grok-3 takes no images"):
+        await collect(grok(server), request)
+    assert len(server.requests) == 1

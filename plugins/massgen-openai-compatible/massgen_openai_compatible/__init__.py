@@ -23,9 +23,19 @@ PRESET_NAMES = (
     "together", "groq", "openrouter", "deepseek", "mistral", "cerebras", "fireworks",
 )
 BACKENDS = (
-    Lazy("massgen_openai_compatible.backend:ChatCompletionBackend", name="chatcompletion", Options=OPTIONS),
-    *(
-        Lazy(f"massgen_openai_compatible.backend:PRESET_CLASSES.{name}", name=name, Options=OPTIONS)
+    Lazy(
+        "massgen_openai_compatible.backend:ChatCompletionBackend",
+        name="chatcompletion",
+        Options=OPTIONS,
+        required_keys=("model", "base_url"),
+    ),
+    *(  # a preset carries its server's base URL
+        Lazy(
+            f"massgen_openai_compatible.backend:PRESET_CLASSES.{name}",
+            name=name,
+            Options=OPTIONS,
+            required_keys=("model",),
+        )
         for name in PRESET_NAMES
     ),
 )

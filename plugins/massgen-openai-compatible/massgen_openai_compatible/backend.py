@@ -25,6 +25,7 @@ class ChatCompletionBackend(ChatCompletionsBackend):
     """``type: chatcompletion``: any OpenAI-compatible endpoint at ``base_url``."""
 
     name: ClassVar[str] = "chatcompletion"
+    required_keys: ClassVar[tuple[str, ...]] = ("model", "base_url")
     Options = CompatOptions
     description: ClassVar[str] = "any OpenAI-compatible Chat Completions endpoint (base_url)"
     key_required: ClassVar[bool] = False
@@ -38,6 +39,7 @@ class ChatCompletionBackend(ChatCompletionsBackend):
             self.key_env = hosted.key_env  # type: ignore[misc]
             self.key_required = True  # type: ignore[misc]
             self.price_table = hosted.prices  # type: ignore[misc]
+            self.text_only_models = hosted.text_only_models  # type: ignore[misc]
         elif not self.base_url:
             from massgen_core.errors import MassGenError
 
@@ -87,12 +89,14 @@ def _preset_class(preset: Preset) -> type[ChatCompletionBackend]:
     attrs_: dict[str, Any] = {
         "name": preset.name,
         "default_base_url": preset.base_url,
+        "required_keys": ("model",),
         "key_env": preset.key_env,
         "key_required": not preset.local,
         "free": preset.local,
         "price_table": preset.prices,
         "json_format": preset.json_format,
         "concurrency": preset.concurrency,
+        "text_only_models": preset.text_only_models,
         "description": f"{preset.description} ({preset.base_url})",
     }
 

@@ -23,6 +23,7 @@ class Preset:
     description: str = ""
     json_format: str = "json_schema"  # how the server takes a JSON schema (response_format)
     concurrency: int | None = None  # requests at a time per base URL (None: no limit)
+    text_only_models: tuple[str, ...] = ()  # models known to take no images
 
 
 # Local servers need no key, but one started with --api-key wants it: it is taken from the config
@@ -51,7 +52,7 @@ HOSTED_PRESETS = (
            prices={"*:free": FREE}, description="OpenRouter"),
     Preset(name="deepseek", base_url="https://api.deepseek.com/v1", key_env=("DEEPSEEK_API_KEY",),
            prices={"deepseek-chat": Price(0.27, 1.10, 0.07), "deepseek-reasoner": Price(0.55, 2.19, 0.14)},
-           description="DeepSeek"),
+           description="DeepSeek", text_only_models=("*",)),
     Preset(name="mistral", base_url="https://api.mistral.ai/v1", key_env=("MISTRAL_API_KEY",),
            prices={"mistral-large*": Price(2.0, 6.0), "mistral-small*": Price(0.2, 0.6)},
            description="Mistral AI"),

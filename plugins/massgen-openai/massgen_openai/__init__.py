@@ -15,6 +15,7 @@ from massgen_core.lazy import Lazy, forward_to
 BACKEND = Lazy(
     "massgen_openai.backend:OpenAIBackend",
     name="openai",
+    required_keys=("model",),
     description="OpenAI (Responses API; api: chat_completions for Chat Completions)",
     model_patterns=("gpt-*", "o1*", "o3*", "o4*", "chatgpt-*"),
     Options="massgen_openai.options:OpenAIOptions",

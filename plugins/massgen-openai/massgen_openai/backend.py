@@ -27,6 +27,7 @@ from massgen_core.backend import (
     Usage,
     UsageChunk,
 )
+from massgen_core.content import Content, render_parts, text_of
 from massgen_core.http.assembly import ToolCallAssembler
 from massgen_core.http.base import HttpCall
 from massgen_core.http.errors import BackendError, error_for_status
@@ -94,8 +95,21 @@ def _collect(chunks: AsyncIterator[Chunk]) -> list[Chunk]:
             return out
 
 
+def responses_content(content: Content) -> str | list[dict[str, Any]]:
+    """A message's content for the Responses API: ``input_text``, ``input_image`` and ``input_file`` (PDF) parts."""
+    if isinstance(content, str):
+        return content
+    return render_parts(
+        content,
+        text=lambda text: {"type": "input_text", "text": text},
+        image=lambda part: {"type": "input_image", "image_url": part.data_url},
+        pdf=lambda part: {"type": "input_file", "filename": part.name, "file_data": part.data_url},
+    )
+
+
 class OpenAIBackend(ChatCompletionsBackend):
     name: ClassVar[str] = "openai"
+    required_keys: ClassVar[tuple[str, ...]] = ("model",)
     model_patterns: ClassVar[tuple[str, ...]] = ("gpt-*", "o1*", "o3*", "o4*", "chatgpt-*")
     Options = OpenAIOptions
     key_env: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
@@ -103,6 +117,8 @@ class OpenAIBackend(ChatCompletionsBackend):
     description: ClassVar[str] = "OpenAI (Responses API; api: chat_completions for Chat Completions)"
     price_table = PRICES
     token_limit_field: ClassVar[str] = "max_completion_tokens"
+    accepts_parts: ClassVar[frozenset[str]] = frozenset({"image", "pdf", "text"})
+    text_only_models: ClassVar[tuple[str, ...]] = ("gpt-3.5*", "o1-mini*", "o1-preview*", "o3-mini*")
 
     def sends_temperature(self) -> bool:
         return not is_reasoning_model(self.model)
@@ -131,16 +147,16 @@ class OpenAIBackend(ChatCompletionsBackend):
     def build_http_request(self, request: Request) -> HttpCall:
         if not self.uses_responses:
             return super().build_http_request(request)
-        instructions = [m.content for m in request.messages if m.role == "system" and m.content]
+        instructions = [text_of(m.content) for m in request.messages if m.role == "system" and m.content]
         items: list[dict[str, Any]] = []
         for m in request.messages:
             if m.role == "system":
                 continue
             if m.role == "tool":
-                items.append({"type": "function_call_output", "call_id": m.tool_call_id or "", "output": m.content})
+                items.append({"type": "function_call_output", "call_id": m.tool_call_id or "", "output": text_of(m.content)})
                 continue
             if m.content or not m.tool_calls:
-                items.append({"role": m.role, "content": m.content})
+                items.append({"role": m.role, "content": responses_content(m.content)})
             for c in m.tool_calls:
                 args = c.arguments_raw if c.arguments_raw is not None else json.dumps(dict(c.arguments or {}))
                 items.append({"type": "function_call", "call_id": c.id, "name": c.name, "arguments": args})

@@ -30,6 +30,7 @@ from massgen_core.backend import (
     UsageChunk,
 )
 from massgen_core.errors import MassGenError
+from massgen_core.content import text_of
 from massgen_core.orchestrator.workflow import vote_arguments
 from massgen_scripted.options import (
     VOTE_TARGETS,
@@ -203,7 +204,7 @@ class ScriptedBackend(Backend):
     def _final_text(self, question: str, request: Request) -> str:
         if self.options.final is not None:
             return _fill(self.options.final, question)
-        user = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
+        user = next((text_of(m.content) for m in reversed(request.messages) if m.role == "user"), "")
         own = _OWN_ANSWER.search(user)
         if own:  # the presentation prompt marks the winner's accepted answer
             return own.group(2)
@@ -220,7 +221,7 @@ class ScriptedBackend(Backend):
             yield kind(token)
 
     def _usage(self, request: Request, out_tokens: int) -> UsageChunk:
-        in_tokens = sum(len(m.content.split()) for m in request.messages)
+        in_tokens = sum(len(text_of(m.content).split()) for m in request.messages)
         return UsageChunk(Usage(input_tokens=in_tokens, output_tokens=out_tokens, cost_usd=0.0))
 
 
@@ -251,7 +252,7 @@ def _render(offer: Any, calls: list[tuple[str, dict[str, Any]]], lead: str) -> s
 
 
 def _current_answers(request: Request) -> dict[str, str]:
-    user = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
+    user = next((text_of(m.content) for m in reversed(request.messages) if m.role == "user"), "")
     section = user.split("<CURRENT ANSWERS from the agents>", 1)[-1]
     return {label: text for label, text in _ANSWER.findall(section)}
 
@@ -259,10 +260,9 @@ def _current_answers(request: Request) -> dict[str, str]:
 def _question(request: Request) -> str:
     for message in request.messages:
         if message.role == "user":
-            match = re.search(
-                r"<ORIGINAL MESSAGE> (.*?) <END OF ORIGINAL MESSAGE>", message.content, re.DOTALL
-            )
-            return match.group(1) if match else message.content
+            text = text_of(message.content)
+            match = re.search(r"<ORIGINAL MESSAGE> (.*?) <END OF ORIGINAL MESSAGE>", text, re.DOTALL)
+            return match.group(1) if match else text
     return ""
 
 
@@ -270,7 +270,7 @@ def _turn_key(request: Request) -> str:
     """What identifies a turn: the user message up to the current answers (history and question)."""
     for message in request.messages:
         if message.role == "user":
-            return message.content.split("<CURRENT ANSWERS from the agents>", 1)[0]
+            return text_of(message.content).split("<CURRENT ANSWERS from the agents>", 1)[0]
     return ""
 
 

@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 CANCEL_GRACE_S = 2.0
 # A question with its history; larger bodies are refused before they are read.
 MAX_BODY_BYTES = 1_000_000
+# /v1/chat/completions may carry images and PDFs as base64 parts: room for a 20 MB image.
+MAX_CHAT_BODY_BYTES = 28_000_000
 # The most conversations one list request returns (SQLite's LIMIT takes no more than 2**63 - 1 anyway).
 MAX_LIST_LIMIT = 10_000
 
@@ -272,7 +274,7 @@ class Api:
         self.active = 0
         self.metrics = Metrics()
         self.started = int(time.time())
-        self.max_body_bytes = MAX_BODY_BYTES
+        self.max_body_bytes = MAX_CHAT_BODY_BYTES
         self.stopping = False
 
     def release(self) -> None:

@@ -4,7 +4,9 @@ A client that speaks the OpenAI API (the official SDKs, LibreChat, Open WebUI,
 LangChain...) asks a *team* as if it were a model: ``model`` names one of the
 server's teams (``GET /v1/models`` lists them), the ``messages`` become the
 conversation (earlier user/assistant pairs are the history, the last user
-message is the question, system messages instruct every agent), and the
+message is the question, system messages instruct every agent; ``image_url``
+parts (data: or http(s) URLs) and ``file`` parts (base64 ``file_data``) of the
+user messages go to every agent as attachments, typed from their bytes), and the
 winner's final answer comes back as the assistant message — in one
 ``chat.completion`` body, or streamed as ``chat.completion.chunk`` events
 ending with ``data: [DONE]`` (with a usage chunk when
@@ -24,7 +26,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from starlette.requests import Request
@@ -37,6 +39,9 @@ from massgen_core.events import (
     VoteCast,
     event_to_dict,
 )
+
+if TYPE_CHECKING:
+    from massgen_core.content import Attachment
 
 # Fields OpenAI's API defines that a team has no use for: accepted and ignored, so that clients
 # which always send them work. Anything else is refused with the field's name.
@@ -72,24 +77,82 @@ class ChatRequest:
     system: str | None
     stream: bool
     include_usage: bool
+    attachments: tuple[Attachment, ...] = ()  # the image_url and file parts of the user messages
 
 
-def _text(content: Any, index: int) -> str:
-    """A message's text: a string, or the text parts of a content list."""
+def _bad_part(index: int, message: str, code: str | None = None) -> ChatError:
+    return ChatError(400, f"messages[{index}].content: {message}", param=f"messages[{index}].content", code=code)
+
+
+def _data_url(url: str, index: int, name: str, expect_image: bool) -> Attachment:
+    """An attachment from a ``data:<type>;base64,...`` URL, typed and size-checked from its bytes."""
+    import base64
+    import binascii
+
+    from massgen_core.content import AttachmentError, from_bytes
+
+    head, _, payload = url.partition(",")
+    if not head.endswith(";base64"):
+        raise _bad_part(index, f"{name}: a data: URL must be base64 (data:<type>;base64,...)")
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise _bad_part(index, f"{name}: the data: URL is not valid base64") from None
+    try:
+        attachment = from_bytes(data, name=name)
+    except AttachmentError as exc:
+        raise _bad_part(index, str(exc), code="unsupported_content") from None
+    if expect_image and attachment.kind != "image":
+        raise _bad_part(index, f"{name}: an image_url part must hold a PNG, JPEG, GIF or WebP image",
+                        code="unsupported_content")
+    return attachment
+
+
+def _attachment(part: Mapping[str, Any], index: int, number: int) -> Attachment:
+    """An ``image_url`` part (a data: or http(s) URL) or a ``file`` part (base64 ``file_data``)."""
+    from massgen_core.content import is_url, url_attachment
+
+    if part["type"] == "image_url":
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, Mapping) else image
+        if not isinstance(url, str):
+            raise _bad_part(index, "an image_url part needs image_url.url (a data: or https: URL)")
+        if is_url(url):
+            return url_attachment(url)
+        if url.startswith("data:"):
+            return _data_url(url, index, f"image{number}", expect_image=True)
+        raise _bad_part(index, "image_url.url must be a data: URL or an http(s) URL", code="unsupported_content")
+    file = part.get("file")
+    file = file if isinstance(file, Mapping) else {}
+    data = file.get("file_data")
+    if not isinstance(data, str) or not data.startswith("data:"):
+        raise _bad_part(index, "a file part needs file.file_data as a data: URL (file ids are not supported)",
+                        code="unsupported_content")
+    name = file["filename"] if isinstance(file.get("filename"), str) else f"file{number}"
+    return _data_url(data, index, name, expect_image=False)
+
+
+def _content(content: Any, index: int, attachments: list[Attachment] | None) -> str:
+    """A message's text: a string, or the text parts of a content list; its image and file parts
+    go to ``attachments`` (None: this message may hold text only)."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
         texts = []
         for part in content:
             if not isinstance(part, Mapping) or "type" not in part:
-                raise ChatError(400, f"messages[{index}].content: each part must be an object with a type",
-                                param=f"messages[{index}].content")
+                raise _bad_part(index, "each part must be an object with a type")
+            if part["type"] in ("image_url", "file"):
+                if attachments is None:
+                    raise _bad_part(index, f"{part['type']!r} parts are taken in user messages only",
+                                    code="unsupported_content")
+                attachments.append(_attachment(part, index, len(attachments) + 1))
+                continue
             if part["type"] != "text":
-                raise ChatError(400, f"messages[{index}].content: {part['type']!r} parts are not supported yet; "
-                                "send text", param=f"messages[{index}].content", code="unsupported_content")
+                raise _bad_part(index, f"{part['type']!r} parts are not supported; send text, image_url or file parts",
+                                code="unsupported_content")
             if not isinstance(part.get("text"), str):
-                raise ChatError(400, f"messages[{index}].content: a text part needs a string 'text'",
-                                param=f"messages[{index}].content")
+                raise _bad_part(index, "a text part needs a string 'text'")
             texts.append(part["text"])
         return "\n".join(texts)
     if content is None:
@@ -116,11 +179,12 @@ def parse_chat_request(data: Any) -> ChatRequest:
         raise ChatError(400, "'messages' must be a non-empty list", param="messages")
     system: list[str] = []
     turns: list[tuple[str, str]] = []
+    attachments: list[Attachment] = []  # of every user message: they stay with the conversation
     for i, message in enumerate(messages):
         if not isinstance(message, Mapping):
             raise ChatError(400, f"messages[{i}] must be an object", param=f"messages[{i}]")
         role = message.get("role")
-        text = _text(message.get("content"), i)
+        text = _content(message.get("content"), i, attachments if role == "user" else None)
         if role in ("system", "developer"):
             system.append(text)
         elif role in ("user", "assistant"):
@@ -154,7 +218,7 @@ def parse_chat_request(data: Any) -> ChatRequest:
         raise ChatError(400, "'stream_options' must be an object", param="stream_options")
     return ChatRequest(model=model, question=question, history=tuple(history),
                        system="\n\n".join(system) if system else None, stream=stream,
-                       include_usage=bool(options.get("include_usage", False)))
+                       include_usage=bool(options.get("include_usage", False)), attachments=tuple(attachments))
 
 
 def usage_of(finished: SessionFinished | None) -> dict[str, Any]:
@@ -207,7 +271,8 @@ class Completion:
 
     async def body(self) -> dict[str, Any]:
         """The whole ``chat.completion`` (``ChatError`` when the team produced no answer)."""
-        async for event in self.team.stream(self.request.question, history=self.request.history):
+        async for event in self.team.stream(self.request.question, history=self.request.history,
+                                            attachments=self.request.attachments):
             self._watch(event)
         f = self.finished
         if f is None or f.final_answer is None:
@@ -225,7 +290,8 @@ class Completion:
         """The streamed answer: role, content deltas, the finish, usage if asked, ``[DONE]``."""
         yield self._chunk({"role": "assistant", "content": ""})
         streamed = False
-        async for event in self.team.stream(self.request.question, history=self.request.history):
+        async for event in self.team.stream(self.request.question, history=self.request.history,
+                                            attachments=self.request.attachments):
             self._watch(event)
             if self.events and not isinstance(event, FinalAnswerDelta | UsageReported):
                 yield self._chunk(None, massgen_event=event_to_dict(event))

@@ -44,7 +44,7 @@ def test_consecutive_user_messages_form_one_question_and_options_are_read():
     ({"model": "t", "messages": [{"role": "user", "content": 3}]}, "messages[0].content", "string or a list"),
     ({"model": "t", "messages": [{"role": "user", "content": [{"text": "x"}]}]}, "messages[0].content", "type"),
     ({"model": "t", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
-     "messages[0].content", "not supported yet"),
+     "messages[0].content", "must be a data: URL or an http(s) URL"),
     ({"model": "t", "messages": [{"role": "user", "content": [{"type": "text"}]}]}, "messages[0].content", "string 'text'"),
     ({"model": "t", "messages": [{"role": "user", "content": "q"}], "stream": "yes"}, "stream", "true or false"),
     ({"model": "t", "messages": [{"role": "user", "content": "q"}], "stream_options": 1}, "stream_options", "object"),

@@ -68,6 +68,14 @@ def _close_at_exit() -> None:
 
 
 @hookimpl
+def register_config_sections(register: Any) -> None:
+    # a Lazy: loading the plugin (every massgen command does) imports no config code
+    from massgen_core.lazy import Lazy
+
+    register(Lazy.made_by("massgen_webhooks.config:section", name="webhooks", file_name="webhooks.yaml"))
+
+
+@hookimpl
 def on_event(event: Event) -> Any:
     """Queue ``event`` for every hook that wants it; on ``session_finished``, wait (bounded) for delivery."""
     dispatcher = _dispatcher if _loaded else get_dispatcher()

@@ -1,19 +1,21 @@
 """Where webhook settings come from: ``webhooks.yaml`` and ``MASSGEN_WEBHOOK_URL``.
 
-The file lives in the user config dir (``massgen_core.paths.config_dir()``),
-outside the core's config schema. Reading it never raises: every problem is
-returned as a located message (file, line, key, suggestion) and a file with
-any problem is ignored whole, so a typo cannot half-apply. Secrets and header
-values may be ``${VAR}`` references; no message here ever contains a value
-read from ``secret``, ``headers`` or an interpolated variable.
+The file lives in the user config dir (``massgen_core.paths.config_dir()``)
+and is the plugin's config section (``section``, registered through
+``register_config_sections``): the core reads it with the same located
+problems, did-you-mean suggestions and ``${VAR}`` interpolation as a team
+config, and ``massgen config validate webhooks.yaml`` checks it. ``Settings``
+and ``Hook`` are its schema; ``rules`` adds what their types cannot say.
+Loading never raises: a file with any problem is ignored whole, so a typo
+cannot half-apply. No message contains a value read from ``secret``,
+``headers`` or an interpolated variable.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,32 +41,66 @@ DEFAULT_RETRY_MAX_DELAY = 30.0
 DEFAULT_QUEUE_SIZE = 1000
 DEFAULT_FLUSH_TIMEOUT = 2.0
 
-TOP_KEYS = ("hooks", "queue_size", "flush_timeout")
-HOOK_KEYS = (
-    "url",
-    "events",
-    "secret",
-    "headers",
-    "timeout",
-    "max_retries",
-    "retry_initial_delay",
-    "retry_max_delay",
-)
-_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _http_url(_instance: Any, attribute: Any, value: str) -> None:
+    problem = _url_problem(value)
+    if problem is not None:
+        raise ValueError(f"'{attribute.name}' {problem}")
+
+
+def _non_empty(_instance: Any, attribute: Any, value: str | None) -> None:
+    if value is not None and not value:
+        raise ValueError(f"'{attribute.name}' must be a non-empty string, e.g. ${{MY_WEBHOOK_SECRET}}")
+
+
+def _seconds(*, positive: bool) -> Callable[[Any, Any, float], None]:
+    def check(_instance: Any, attribute: Any, value: float) -> None:
+        if not math.isfinite(value) or (value <= 0 if positive else value < 0):
+            bound = "> 0" if positive else ">= 0"
+            raise ValueError(f"'{attribute.name}' must be a number {bound} (seconds)")
+
+    return check
+
+
+def _at_least(minimum: int) -> Callable[[Any, Any, int], None]:
+    def check(_instance: Any, attribute: Any, value: int) -> None:
+        if value < minimum:
+            raise ValueError(f"'{attribute.name}' must be a whole number >= {minimum}")
+
+    return check
+
+
+def _event_set(value: Any) -> frozenset[str]:
+    """What users write (one name, ``'*'``, or a list) as the set a hook matches against."""
+    return frozenset([value] if isinstance(value, str) else value)
+
+
+def _header_values(value: Mapping[Any, Any]) -> dict[str, str]:
+    return {str(name): str(text) for name, text in value.items()}
 
 
 @attrs.frozen(kw_only=True)
 class Hook:
-    """One webhook endpoint and what it receives."""
+    """One webhook endpoint and what it receives (also the schema of a ``hooks:`` entry)."""
 
-    url: str = attrs.field(repr=origin)  # webhook paths and queries often carry tokens (Slack, Discord)
-    events: frozenset[str] = DEFAULT_EVENTS
-    secret: str | None = attrs.field(default=None, repr=lambda s: "None" if s is None else "'***'")
-    headers: Mapping[str, str] = attrs.field(factory=dict, repr=lambda h: repr(sorted(h)))
-    timeout: float = DEFAULT_TIMEOUT
-    max_retries: int = DEFAULT_MAX_RETRIES
-    retry_initial_delay: float = DEFAULT_RETRY_INITIAL_DELAY
-    retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY
+    # webhook paths and queries often carry tokens (Slack, Discord)
+    url: str = attrs.field(repr=origin, validator=_http_url)
+    events: frozenset[str] = attrs.field(default=DEFAULT_EVENTS, converter=_event_set)
+    secret: str | None = attrs.field(
+        default=None, repr=lambda s: "None" if s is None else "'***'", validator=_non_empty
+    )
+    headers: Mapping[str, str] = attrs.field(
+        factory=dict, repr=lambda h: repr(sorted(h)), converter=_header_values
+    )
+    timeout: float = attrs.field(default=DEFAULT_TIMEOUT, validator=_seconds(positive=True))
+    max_retries: int = attrs.field(default=DEFAULT_MAX_RETRIES, validator=_at_least(0))
+    retry_initial_delay: float = attrs.field(
+        default=DEFAULT_RETRY_INITIAL_DELAY, validator=_seconds(positive=False)
+    )
+    retry_max_delay: float = attrs.field(
+        default=DEFAULT_RETRY_MAX_DELAY, validator=_seconds(positive=False)
+    )
 
     def wants(self, event_type: str) -> bool:
         if event_type in self.events:
@@ -79,9 +115,11 @@ class Hook:
 
 @attrs.frozen(kw_only=True)
 class Settings:
+    """The whole of ``webhooks.yaml`` (the schema of the ``webhooks`` config section)."""
+
     hooks: tuple[Hook, ...] = ()
-    queue_size: int = DEFAULT_QUEUE_SIZE
-    flush_timeout: float = DEFAULT_FLUSH_TIMEOUT
+    queue_size: int = attrs.field(default=DEFAULT_QUEUE_SIZE, validator=_at_least(1))
+    flush_timeout: float = attrs.field(default=DEFAULT_FLUSH_TIMEOUT, validator=_seconds(positive=False))
 
     def wanted(self, event_types: frozenset[str]) -> frozenset[str]:
         """The event types at least one hook wants, out of ``event_types``."""
@@ -142,194 +180,57 @@ def _url_problem(url: str) -> str | None:
     return None
 
 
-class _Checker:
-    """Collects located problems for one file."""
+def rules(data: Mapping[str, Any], report: Any) -> None:
+    """What the schema's types cannot say: which events exist, what a header value may be."""
+    from massgen_core.errors import did_you_mean
 
-    def __init__(self, doc: Any, environ: Mapping[str, str]) -> None:
-        self.doc, self.environ = doc, environ
-        self.problems: list[str] = []
-
-    def add(self, path: tuple[str | int, ...], message: str, *, at_key: bool = False) -> None:
-        line, _col = self.doc.where(path, at_key=at_key)
-        self.problems.append(f"line {line}: {_dotted(path)}: {message}")
-
-    def unknown_keys(
-        self, data: Mapping[Any, Any], allowed: tuple[str, ...], path: tuple[str | int, ...]
-    ) -> None:
-        from massgen_core.errors import did_you_mean
-
-        for key in data:
-            if key not in allowed:
-                hint = did_you_mean(str(key), allowed)
-                suggestion = f"did you mean {hint!r}?" if hint else "allowed: " + ", ".join(allowed)
-                self.add((*path, key), f"unknown key ({suggestion})", at_key=True)
-
-    def interpolate(self, value: str, path: tuple[str | int, ...]) -> str:
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            current = self.environ.get(name)
-            if current is None:
-                self.add(
-                    path, f"environment variable {name} is not set (referenced as ${{{name}}})"
-                )
-                return ""
-            return current
-
-        return _REFERENCE.sub(replace, value)
-
-    def number(
-        self,
-        hook: Mapping[str, Any],
-        key: str,
-        path: tuple[str | int, ...],
-        default: float,
-        *,
-        positive: bool,
-    ) -> float:
-        value = hook.get(key, default)
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-        if not ok or (value <= 0 if positive else value < 0):
-            self.add(
-                (*path, key),
-                "must be a number " + ("> 0 (seconds)" if positive else ">= 0 (seconds)"),
-            )
-            return default
-        return float(value)
-
-    def count(
-        self,
-        data: Mapping[str, Any],
-        key: str,
-        path: tuple[str | int, ...],
-        default: int,
-        *,
-        minimum: int,
-    ) -> int:
-        value = data.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-            self.add((*path, key), f"must be a whole number >= {minimum}")
-            return default
-        return value
+    known = known_event_types()
+    for index, hook in enumerate(data.get("hooks") or ()):
+        path = ("hooks", index)
+        if "events" in hook:
+            value = hook["events"]
+            names = [value] if isinstance(value, str) else value
+            if not isinstance(names, list) or not names or not all(isinstance(v, str) for v in names):
+                report((*path, "events"), "must be a non-empty list of event types, or '*' for all but deltas")
+            else:
+                for position, name in enumerate(names):
+                    if name != "*" and name not in known:
+                        hint = did_you_mean(name, known)
+                        suggestion = f"did you mean {hint!r}?" if hint else "known: '*', " + ", ".join(known)
+                        where = (*path, "events") + ((position,) if not isinstance(value, str) else ())
+                        report(where, f"unknown event type {name!r} ({suggestion})")
+        headers = hook.get("headers")
+        if headers is not None and not isinstance(headers, dict):
+            report((*path, "headers"), "must be a mapping of header name to value")
+        for name, text in (headers.items() if isinstance(headers, dict) else ()):
+            if not isinstance(text, str | int | float) or isinstance(text, bool):
+                report((*path, "headers", name), "must be a string")
 
 
-def _dotted(path: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
+def section() -> Any:
+    """The ``webhooks`` config section: webhooks.yaml, read and checked by the core (``register_config_sections``)."""
+    from massgen_core.config.sections import ConfigSection
+
+    return ConfigSection(
+        name="webhooks",
+        schema=Settings,
+        file_name=FILE_NAME,
+        rules=rules,
+        description="HTTP endpoints that receive session events (docs/webhooks.md)",
+    )
 
 
 def _load_file(path: Path, environ: Mapping[str, str]) -> tuple[Settings | None, list[str]]:
-    from massgen_core.config.document import DocumentError, parse_yaml
+    from massgen_core.config.checker import INVALID
+    from massgen_core.config.loader import read_document
+    from massgen_core.config.problems import ConfigError
+    from massgen_core.config.sections import check_section_document
 
     try:
-        doc = parse_yaml(path.read_text(encoding="utf-8"), str(path))
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [
-            f"cannot read the file: {type(exc).__name__}: {exc.args[-1] if exc.args else ''}"
-        ]
-    except DocumentError as exc:
-        return None, [f"line {exc.line}, column {exc.col}: {exc.message}"]
-    if doc.data is None:
-        return Settings(), []
-    checker = _Checker(doc, environ)
-    data = doc.data
-    if not isinstance(data, dict):
-        checker.add((), "must be a mapping with a 'hooks:' list (see docs/webhooks.md)")
-        return None, checker.problems
-    checker.unknown_keys(data, TOP_KEYS, ())
-    raw_hooks = data.get("hooks", [])
-    if raw_hooks is None:
-        raw_hooks = []
-    hooks: list[Hook] = []
-    if not isinstance(raw_hooks, list):
-        checker.add(("hooks",), "must be a list of hooks, each a mapping with at least 'url:'")
-    else:
-        for index, raw in enumerate(raw_hooks):
-            hook = _hook(checker, raw, ("hooks", index))
-            if hook is not None:
-                hooks.append(hook)
-    settings = Settings(
-        hooks=tuple(hooks),
-        queue_size=checker.count(data, "queue_size", (), DEFAULT_QUEUE_SIZE, minimum=1),
-        flush_timeout=checker.number(
-            data, "flush_timeout", (), DEFAULT_FLUSH_TIMEOUT, positive=False
-        ),
-    )
-    return (None if checker.problems else settings), checker.problems
-
-
-def _hook(checker: _Checker, raw: Any, path: tuple[str | int, ...]) -> Hook | None:
-    if not isinstance(raw, dict):
-        checker.add(path, "must be a mapping with at least 'url:'")
-        return None
-    before = len(checker.problems)
-    checker.unknown_keys(raw, HOOK_KEYS, path)
-    url = raw.get("url")
-    if not isinstance(url, str) or not url.strip():
-        checker.add(
-            (*path, "url") if "url" in raw else path, "needs 'url:' (an http:// or https:// URL)"
-        )
-        url = ""
-    else:
-        url = checker.interpolate(url.strip(), (*path, "url"))
-        problem = _url_problem(url)
-        if problem and len(checker.problems) == before:
-            checker.add((*path, "url"), problem)
-    secret = raw.get("secret")
-    if secret is not None:
-        if not isinstance(secret, str) or not secret:
-            checker.add((*path, "secret"), "must be a non-empty string, e.g. ${MY_WEBHOOK_SECRET}")
-            secret = None
-        else:
-            secret = checker.interpolate(secret, (*path, "secret"))
-    headers: dict[str, str] = {}
-    raw_headers = raw.get("headers") or {}
-    if not isinstance(raw_headers, dict):
-        checker.add((*path, "headers"), "must be a mapping of header name to value")
-    else:
-        for name, value in raw_headers.items():
-            if not isinstance(value, str | int | float) or isinstance(value, bool):
-                checker.add((*path, "headers", name), "must be a string")
-            else:
-                headers[str(name)] = checker.interpolate(str(value), (*path, "headers", name))
-    events = _events(checker, raw, path)
-    hook = Hook(
-        url=url,
-        events=events,
-        secret=secret,
-        headers=headers,
-        timeout=checker.number(raw, "timeout", path, DEFAULT_TIMEOUT, positive=True),
-        max_retries=checker.count(raw, "max_retries", path, DEFAULT_MAX_RETRIES, minimum=0),
-        retry_initial_delay=checker.number(
-            raw, "retry_initial_delay", path, DEFAULT_RETRY_INITIAL_DELAY, positive=False
-        ),
-        retry_max_delay=checker.number(
-            raw, "retry_max_delay", path, DEFAULT_RETRY_MAX_DELAY, positive=False
-        ),
-    )
-    return None if len(checker.problems) > before else hook
-
-
-def _events(
-    checker: _Checker, raw: Mapping[str, Any], path: tuple[str | int, ...]
-) -> frozenset[str]:
-    from massgen_core.errors import did_you_mean
-
-    if "events" not in raw:
-        return DEFAULT_EVENTS
-    value = raw["events"]
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        checker.add(
-            (*path, "events"), "must be a non-empty list of event types, or '*' for all but deltas"
-        )
-        return DEFAULT_EVENTS
-    known = known_event_types()
-    for index, name in enumerate(value):
-        if name != "*" and name not in known:
-            hint = did_you_mean(name, known)
-            suggestion = f"did you mean {hint!r}?" if hint else "known: '*', " + ", ".join(known)
-            checker.add((*path, "events", index), f"unknown event type {name!r} ({suggestion})")
-    return frozenset(value)
+        doc = read_document(path, str(path))
+    except ConfigError as exc:
+        return None, [p.format() for p in exc.problems]
+    value, problems = check_section_document(section(), doc, None, environ)
+    if value is INVALID:
+        return None, [p.format() for p in problems]
+    return value, []

@@ -101,13 +101,13 @@ def test_a_bad_environment_url_is_a_problem_that_names_the_variable(tmp_path):
     [
         (
             "hooks: [{url: 'http://h/x', evnts: [vote_cast]}]",
-            "line 1: hooks[0].evnts: unknown key (did you mean 'events'?)",
+            ":1:29: hooks[0].evnts: unknown key 'evnts' (did you mean 'events'?)",
         ),
-        ("hook: []", "line 1: hook: unknown key (did you mean 'hooks'?)"),
-        ("hooks: [{url: 'http://h/x', zzz: 1}]", "unknown key (allowed: url, events,"),
+        ("hook: []", ":1:1: hook: unknown key 'hook' (did you mean 'hooks'?)"),
+        ("hooks: [{url: 'http://h/x', zzz: 1}]", ":1:29: hooks[0].zzz: unknown key 'zzz'"),
         (
             "hooks:\n  - url: http://h/x\n    events: [session_finshed]\n",
-            "line 3: hooks[0].events[0]: unknown event type 'session_finshed' (did you mean 'session_finished'?)",
+            ":3:14: hooks[0].events[0]: unknown event type 'session_finshed' (did you mean 'session_finished'?)",
         ),
         (
             "hooks: [{url: 'http://h/x', events: [zzzz]}]",
@@ -118,8 +118,8 @@ def test_a_bad_environment_url_is_a_problem_that_names_the_variable(tmp_path):
             "hooks: [{url: 'http://h/x', events: {a: 1}}]",
             "hooks[0].events: must be a non-empty list",
         ),
-        ("hooks: [{events: [vote_cast]}]", "hooks[0]: needs 'url:'"),
-        ("hooks: [{url: 3}]", "hooks[0].url: needs 'url:'"),
+        ("hooks: [{events: [vote_cast]}]", ":1:9: hooks[0]: needs 'url'"),
+        ("hooks: [{url: 3}]", ":1:15: hooks[0].url: expected a string, got an integer 3"),
         (
             "hooks: [{url: 'ftp://h/x'}]",
             "hooks[0].url: must be an http:// or https:// URL with a host",
@@ -128,7 +128,10 @@ def test_a_bad_environment_url_is_a_problem_that_names_the_variable(tmp_path):
             "hooks: [{url: 'http://h/x', timeout: 0}]",
             "hooks[0].timeout: must be a number > 0 (seconds)",
         ),
-        ("hooks: [{url: 'http://h/x', timeout: true}]", "hooks[0].timeout: must be a number > 0"),
+        (
+            "hooks: [{url: 'http://h/x', timeout: true}]",
+            "hooks[0].timeout: expected a number, got a boolean True",
+        ),
         (
             "hooks: [{url: 'http://h/x', retry_initial_delay: -1}]",
             "hooks[0].retry_initial_delay: must be a number >= 0",
@@ -139,9 +142,10 @@ def test_a_bad_environment_url_is_a_problem_that_names_the_variable(tmp_path):
         ),
         (
             "hooks: [{url: 'http://h/x', max_retries: 1.5}]",
-            "hooks[0].max_retries: must be a whole number >= 0",
+            "hooks[0].max_retries: expected an integer, got a number 1.5",
         ),
-        ("hooks: [{url: 'http://h/x', secret: 12}]", "hooks[0].secret: must be a non-empty string"),
+        ("hooks: [{url: 'http://h/x', secret: 12}]", "hooks[0].secret: expected a string, got an integer ***"),
+        ("hooks: [{url: 'http://h/x', secret: ''}]", "hooks[0].secret: must be a non-empty string"),
         ("hooks: [{url: 'http://h/x', headers: [a]}]", "hooks[0].headers: must be a mapping"),
         ("hooks: [{url: 'http://h/x', headers: {A: [1]}}]", "hooks[0].headers.A: must be a string"),
         (
@@ -152,12 +156,14 @@ def test_a_bad_environment_url_is_a_problem_that_names_the_variable(tmp_path):
             "hooks: [{url: 'http://${UNSET_HOST}/x'}]",
             "hooks[0].url: environment variable UNSET_HOST is not set",
         ),
-        ("hooks: {url: 'http://h/x'}", "hooks: must be a list of hooks"),
-        ("hooks: [just-a-string]", "hooks[0]: must be a mapping with at least 'url:'"),
-        ("- url: http://h/x", "(top level): must be a mapping with a 'hooks:' list"),
+        ("hooks: {url: 'http://h/x'}", ":1:8: hooks: expected a list, got a mapping"),
+        ("hooks: [just-a-string]", ":1:9: hooks[0]: this must be a mapping, got a string"),
+        ("- url: http://h/x", ":1:1: the webhooks section must be a mapping, got a list"),
         ("queue_size: 0", "queue_size: must be a whole number >= 1"),
         ("flush_timeout: -1", "flush_timeout: must be a number >= 0"),
-        ("hooks: [url: x\n", "line 2, column 1: invalid YAML"),
+        ("hooks: [url: x\n", ":2:1: invalid YAML"),
+        ("hooks: [{url: 'http://h/x', '${HOST}': 1}]", "unknown key '${HOST}'"),
+        ("hooks: [{url: 'http://h/x', timeout: '${T:-0}'}]", "hooks[0].timeout: must be a number > 0 (seconds)"),
     ],
 )
 def test_each_mistake_is_located_and_the_file_is_ignored(tmp_path, text, expected):
@@ -180,7 +186,7 @@ def test_an_undecodable_file_is_a_problem_not_a_crash(tmp_path):
     path = tmp_path / "webhooks.yaml"
     path.write_bytes(b"hooks: [\xff\xfe]")
     (problem,) = load({}, path).problems
-    assert "cannot read the file: UnicodeDecodeError" in problem
+    assert f"{path}: not UTF-8 text: invalid start byte" in problem
 
 
 def test_the_file_is_read_from_the_user_config_dir(_isolated_home):

@@ -214,6 +214,10 @@ def test_events_still_queued_at_exit_are_sent_before_the_process_ends(receiver, 
         """
     )
     receiver.add("POST", PATH, Response(status=204, first_byte_delay=0.1))
+    # A generous exit flush: on a loaded machine the default 2 s can pass before the worker thread
+    # has even imported its HTTP client, and this test is about waiting, not about the bound.
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "webhooks.yaml").write_text("flush_timeout: 30\n")
     env = {**os.environ, "MASSGEN_HOME": str(tmp_path), "MASSGEN_WEBHOOK_URL": receiver.url + PATH}
     proc = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=30
