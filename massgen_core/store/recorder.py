@@ -80,7 +80,9 @@ class Recorder:
         self._seen_backends: set[str] = set()
         self._seen_models: set[str | None] = set()
         self._final: list[str] = []  # the running turn's final answer as streamed so far
-        self._spool = FinalSpool(store.path, interval_s=flush_interval_s, flush_chars=flush_chars)
+        self._spool = FinalSpool(
+            store.path, interval_s=flush_interval_s, flush_chars=flush_chars, connect=store.background_connection()
+        )
         self._handlers: dict[type, Callable[[Any], None]] = {
             ev.SessionStarted: self._session_started,
             ev.AnswerSubmitted: self._answer,
@@ -207,7 +209,7 @@ class Recorder:
             if e.attachments:  # references here, the files by hash beside the database
                 from massgen_core.store import attachments
 
-                attachments.record(conn, self.store.path, self._turn_id, e.seq, e.ts, e.attachments)
+                attachments.record(conn, self.store.files_anchor, self._turn_id, e.seq, e.ts, e.attachments)
 
     def _answer(self, e: ev.AnswerSubmitted) -> None:
         with self._tx() as conn:
