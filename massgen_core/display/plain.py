@@ -73,6 +73,7 @@ class PlainDisplay(Display):
                     ev.VoteCast: self._vote_cast,
                     ev.AgentRestarted: self._agent_restarted,
                     ev.AgentFailed: self._agent_failed,
+                    ev.AgentAdded: self._agent_added,
                     ev.WinnerSelected: self._winner_selected,
                     ev.SessionFinished: self._session_finished,
                     ev.UsageReported: self._usage,
@@ -139,6 +140,9 @@ class PlainDisplay(Display):
         self._flush_reasoning(e.agent_id)
         self._line(f"[{e.agent_id}] failed: {e.error}")
 
+    def _agent_added(self, e: ev.AgentAdded) -> None:
+        self._line(f"[{e.agent_id}] added (a copy of {e.copy_of}): {e.reason}")
+
     def _fallback(self, e: ev.BackendFallback) -> None:
         self._line(f"[{e.agent_id}] switched backend {e.from_backend} -> {e.to_backend}: {e.error}")
 
@@ -152,11 +156,12 @@ class PlainDisplay(Display):
         self._line(line)
 
     def _usage(self, e: ev.UsageReported) -> None:
-        self._tokens += e.input_tokens + e.output_tokens
+        usage = e.usage
+        self._tokens += usage.input_tokens + usage.output_tokens
         if self.verbosity >= 2:
             self._flush_reasoning(e.agent_id)  # a usage report ends a model call
             self._line(
-                f"[{e.agent_id}] usage {e.backend}/{e.model}: {e.input_tokens} in, {e.output_tokens} out, ${e.cost_usd:.4f}"
+                f"[{e.agent_id}] usage {e.backend}/{e.model}: {usage.input_tokens} in, {usage.output_tokens} out, ${usage.cost_usd:.4f}"
             )
 
     def _session_finished(self, e: ev.SessionFinished) -> None:

@@ -263,12 +263,13 @@ class SessionView:
 
     def _usage(self, e: ev.UsageReported) -> None:
         view = self.agents.get(e.agent_id) or self.agent(e.agent_id)
-        view.input_tokens += e.input_tokens
-        view.output_tokens += e.output_tokens
-        view.cost_usd += e.cost_usd
-        self.input_tokens += e.input_tokens
-        self.output_tokens += e.output_tokens
-        self.cost_usd += e.cost_usd
+        usage = e.usage
+        view.input_tokens += usage.input_tokens
+        view.output_tokens += usage.output_tokens
+        view.cost_usd += usage.cost_usd
+        self.input_tokens += usage.input_tokens
+        self.output_tokens += usage.output_tokens
+        self.cost_usd += usage.cost_usd
 
     def _winner_selected(self, e: ev.WinnerSelected) -> None:
         self.winner = e.winner

@@ -241,17 +241,18 @@ class Recorder:
         self._pending_usage.append((self._turn_id, e))
 
     def _write_usage(self, conn: sqlite3.Connection, turn_id: int | None, e: ev.UsageReported) -> None:
+        usage = e.usage
         conn.execute(
             "INSERT INTO requests (turn_id, agent_id, backend, model, input_tokens, output_tokens, cached_tokens, "
             "reasoning_tokens, cost_usd, latency_s, ttft_s, ttfb_s, tokens_per_s, retries, status, estimated, ts) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                turn_id, e.agent_id, e.backend, e.model, e.input_tokens, e.output_tokens, e.cached_tokens,
-                e.reasoning_tokens, e.cost_usd, e.latency_s, e.ttft_s, e.ttfb_s, e.tokens_per_s, e.retries,
+                turn_id, e.agent_id, e.backend, e.model, usage.input_tokens, usage.output_tokens,
+                usage.cached_tokens, usage.reasoning_tokens, usage.cost_usd, e.latency_s, e.ttft_s, e.ttfb_s, e.tokens_per_s, e.retries,
                 e.status, int(e.estimated), e.ts,
             ),
         )  # fmt: skip
-        self._add_cost(conn, e.cost_usd, turn_id)
+        self._add_cost(conn, usage.cost_usd, turn_id)
         if e.backend not in self._seen_backends or e.model not in self._seen_models:
             self._seen_backends.add(e.backend)
             self._seen_models.add(e.model)

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from massgen_core import events as ev
+from massgen_core.backend import Usage
 from massgen_core.store import Store
 from massgen_core.store.recorder import Recorder
 
@@ -47,8 +48,7 @@ def session_events(
         revisions[agent] = revisions.get(agent, 0) + 1
         label = f"agent{agents.index(agent) + 1}"
         out.append(f(ev.AnswerSubmitted, agent_id=agent, label=label, text=text, revision=revisions[agent]))
-        out.append(f(ev.UsageReported, agent_id=agent, backend=backend, model=model, input_tokens=10,
-                     output_tokens=len(text.split()), cost_usd=cost, latency_s=0.5, ttft_s=0.1))  # fmt: skip
+        out.append(f(ev.UsageReported, agent_id=agent, backend=backend, model=model, latency_s=0.5, ttft_s=0.1, usage=Usage(input_tokens=10, output_tokens=len(text.split()), cost_usd=cost)))  # fmt: skip
     if winner is not None:
         for voter in agents:
             out.append(f(ev.VoteCast, voter=voter, target=winner, target_label="agent2", reason=f"{voter} likes {winner}"))

@@ -21,6 +21,7 @@ SLOW_SESSION = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from massgen_core import events as ev
+    from massgen_core.backend import Usage
     from massgen_core.store import Filters, Store
     from massgen_core.store.recorder import Recorder
 
@@ -33,7 +34,7 @@ SLOW_SESSION = textwrap.dedent(
             recorder(f(ev.TextDelta, agent_id=agent, text=word + " "))
             time.sleep(0.005)
         recorder(f(ev.AnswerSubmitted, agent_id=agent, label="agent1", text=agent + " says: WAL", revision=1))
-        recorder(f(ev.UsageReported, agent_id=agent, backend="scripted", model="s", output_tokens=8))
+        recorder(f(ev.UsageReported, agent_id=agent, backend="scripted", model="s", usage=Usage(output_tokens=8)))
     recorder(f(ev.VoteCast, voter="alice", target="bob", target_label="agent2", reason="clearer"))
     recorder(f(ev.WinnerSelected, winner="bob", strategy="majority", tally={"bob": 1.0}))
     for i in range(100000):
@@ -47,6 +48,7 @@ CONCURRENT_WRITER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from massgen_core import events as ev
+    from massgen_core.backend import Usage
     from massgen_core.store import Filters, Store
     from massgen_core.store.recorder import Recorder
 
@@ -59,7 +61,7 @@ CONCURRENT_WRITER = textwrap.dedent(
         recorder(f(ev.SessionStarted, question=f"{name} question {n}", agent_ids=("a", "b")))
         for agent in ("a", "b"):
             recorder(f(ev.AnswerSubmitted, agent_id=agent, label="agent1", text=f"{name} answer {n} by {agent}", revision=1))
-            recorder(f(ev.UsageReported, agent_id=agent, backend="scripted", model=name, cost_usd=0.5))
+            recorder(f(ev.UsageReported, agent_id=agent, backend="scripted", model=name, usage=Usage(cost_usd=0.5)))
         recorder(f(ev.VoteCast, voter="a", target="b", target_label="agent2", reason="ok"))
         recorder(f(ev.SessionFinished, final_answer=f"{name} final {n}", winner="b", ended_by="consensus"))
         recorder.close()

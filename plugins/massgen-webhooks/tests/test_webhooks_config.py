@@ -111,7 +111,7 @@ def test_a_bad_environment_url_is_a_problem_that_names_the_variable(tmp_path):
         ),
         (
             "hooks: [{url: 'http://h/x', events: [zzzz]}]",
-            "unknown event type 'zzzz' (known: '*', agent_failed",
+            "unknown event type 'zzzz' (known: '*', agent_added",
         ),
         ("hooks: [{url: 'http://h/x', events: []}]", "hooks[0].events: must be a non-empty list"),
         (
