@@ -231,6 +231,17 @@ class PRIMITIVES:
     fail_after = _FailAfter
 
 
+def supported() -> bool:
+    """Whether the installed httpcore is the 1.x this backend and its primitives were written against.
+
+    The primitives replace a module attribute of httpcore's (``_synchronization.anyio``); with any
+    other httpcore, MassGen keeps httpx's default pool (anyio included) rather than guess.
+    """
+    from httpcore import _synchronization
+
+    return httpcore.__version__.split(".")[0] == "1" and hasattr(_synchronization, "anyio")
+
+
 def use_asyncio_primitives() -> None:
     """Point httpcore's asyncio locks, events and shields at :class:`PRIMITIVES` (process-wide)."""
     from httpcore import _synchronization
@@ -246,8 +257,10 @@ def transport(ssl_context: ssl.SSLContext, limits: httpx.Limits) -> httpx.AsyncH
     ours; everything else (request and response mapping, exception mapping)
     stays httpx's.
     """
-    use_asyncio_primitives()
     made = httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits, trust_env=False)
+    if not supported():  # another httpcore than the one this was written against: httpx's own pool
+        return made
+    use_asyncio_primitives()
     made._pool = httpcore.AsyncConnectionPool(
         ssl_context=ssl_context,
         max_connections=limits.max_connections,

@@ -322,3 +322,17 @@ def test_a_request_through_the_shared_pool_loads_no_anyio(tmp_path: Path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ['{"a":', "1}", "[]", "anyio", "httpcore._backends.anyio"]
+
+
+def test_another_httpcore_keeps_httpx_s_own_pool(monkeypatch):
+    """The primitives swap a module attribute of httpcore 1.x: with another httpcore nothing is swapped."""
+    from httpcore import _synchronization
+
+    context = ssl.create_default_context()
+    ours = aio_backend.transport(context, httpx.Limits(max_connections=4))
+    assert isinstance(ours._pool._network_backend, aio_backend.AsyncioBackend)
+    monkeypatch.setattr(httpcore, "__version__", "2.0.0")
+    monkeypatch.setattr(_synchronization, "anyio", None)  # what the swap would have replaced
+    theirs = aio_backend.transport(context, httpx.Limits(max_connections=4))
+    assert not isinstance(getattr(theirs._pool, "_network_backend", None), aio_backend.AsyncioBackend)
+    assert _synchronization.anyio is None  # left alone
