@@ -9,9 +9,9 @@ backend type); the type checking against the schema's annotations in
 sections in ``sections``. This module reads files, drops the ``x-*`` anchor
 holders, applies named ``environments`` overlays and ``${VAR}`` interpolation
 (``interpolation``) with ``.env`` files, runs the rules and turns the
-validated data into objects with cattrs. Every problem is collected
+validated data into objects (``structure``). Every problem is collected
 and located (file, line, column, key path) before one ``ConfigError`` is
-raised; nothing else escapes. Heavy imports (YAML, cattrs, dotenv) happen only
+raised; nothing else escapes. Heavy imports (YAML, dotenv, cattrs for plugins' options) happen only
 when needed, and this module never writes files.
 """
 
@@ -31,6 +31,7 @@ from massgen_core.config.interpolation import interpolate_data
 from massgen_core.config.problems import ConfigError, ConfigProblem, sort_problems
 from massgen_core.config.rules import Rules, converter, exception_text, infer_backend_type
 from massgen_core.config.schema import AgentConfig, Config
+from massgen_core.config.structure import structure
 from massgen_core.errors import did_you_mean
 from massgen_core.redaction import redact
 
@@ -169,7 +170,7 @@ def _process(
     cleaned["environment"] = env
     cleaned["source"] = doc.file
     try:
-        config = converter().structure(cleaned, Config)
+        config = structure(cleaned, Config)
     except Exception as exc:  # validation above should make this unreachable; never let it escape
         checker.add((), f"could not build the configuration: {exception_text(exc)}")
         return None, sort_problems(checker.problems)

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import attrs
-import cattrs
 
 from massgen_core import backend as bk
 from massgen_core import events as ev
@@ -36,7 +35,17 @@ from massgen_core.tools import Tool
 from massgen_core.voting import AgentInfo, VotingStrategy
 
 _BACKEND_FIELDS = {field.name for field in attrs.fields(BackendConfig)}
-_options_converter = cattrs.Converter(forbid_extra_keys=True)
+_OPTIONS_CONVERTER: Any = None
+
+
+def _options_converter() -> Any:
+    """cattrs for strategies' ``Options``, imported only when a strategy has an Options class."""
+    global _OPTIONS_CONVERTER
+    if _OPTIONS_CONVERTER is None:
+        import cattrs
+
+        _OPTIONS_CONVERTER = cattrs.Converter(forbid_extra_keys=True)
+    return _OPTIONS_CONVERTER
 
 
 def build_orchestrator(
@@ -67,7 +76,7 @@ def build_strategy(
     options_cls = getattr(cls, "Options", None)
     if options_cls is not None:
         try:
-            options = _options_converter.structure(options, options_cls)
+            options = _options_converter().structure(options, options_cls)
         except Exception as exc:
             detail = "; ".join(_leaf_errors(exc))
             raise MassGenError(
@@ -82,7 +91,9 @@ def build_strategy(
 
 
 def _leaf_errors(exc: BaseException) -> list[str]:
-    if isinstance(exc, cattrs.BaseValidationError):
+    from cattrs import BaseValidationError
+
+    if isinstance(exc, BaseValidationError):
         return [message for inner in exc.exceptions for message in _leaf_errors(inner)]
     if isinstance(exc, KeyError):
         return [f"missing option {exc}"]
