@@ -24,6 +24,8 @@ from massgen_core import __version__, startup
 from massgen_core.errors import MassGenError
 from massgen_core.terminal import inert
 
+HELP_FLAGS = frozenset({"--help", "-h", "--version"})
+
 # name -> (module, attribute); a command whose module is absent is hidden.
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("massgen_core.cli.run", "run"),
@@ -172,6 +174,10 @@ def main(argv: Sequence[str] | None = None) -> Any:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("MASSGEN_DEBUG") == "1"
     startup.pause()  # until the first request or the end of the command (massgen_core.startup)
+    if not HELP_FLAGS.intersection(args):  # help imports no attrs: it need not load attrs' cache
+        from massgen_core import attrs_cache
+
+        attrs_cache.install()
     try:
         return cli.main(args=args, prog_name="massgen", standalone_mode=False, obj={"debug": debug})
     except click.exceptions.Exit as exc:
