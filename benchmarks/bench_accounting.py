@@ -53,7 +53,7 @@ def restarts() -> dict[str, float]:
         usage = [e for e in events if isinstance(e, ev.UsageReported)]
         return {
             "served": posts(server), "recorded": len(usage), "estimated": sum(getattr(u, "estimated", False) for u in usage),
-            "billed_usd": sum(b.usd for b in billers.values()), "recorded_usd": sum(u.cost_usd for u in usage),
+            "billed_usd": sum(b.usd for b in billers.values()), "recorded_usd": sum(u.usage.cost_usd for u in usage),
         }  # fmt: skip
     finally:
         server.stop()

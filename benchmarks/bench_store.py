@@ -1,4 +1,7 @@
-"""Benchmark of the conversation store (run: uv run python benchmarks/bench_store.py).
+"""Benchmark of the conversation store (run: uv run python benchmarks/bench_store.py [--backend both]).
+
+For each backend (``--backend sqlite``, ``postgresql`` or ``both``; PostgreSQL is a
+throw-away loopback server started here, massgen_core.testing.postgres):
 
 1. Fills a temporary store with 10,000 conversations (~100,000 answers), then
    times ``massgen conversations search`` and ``massgen conversations list``
@@ -7,6 +10,9 @@
    same queries in-process. Target: < 100 ms beyond interpreter start.
 2. Runs a scripted session (3 agents, no delays, realistic text sizes) in
    process with and without the recorder and compares CPU time. Target: < 5 %.
+
+   Also the wall time of one session in process, with and without recording.
+   For PostgreSQL the process CPU is the client's: the server's own is not in it.
 
 Medians over several runs are printed. Nothing here touches the network or
 the user's own store (MASSGEN_HOME points at a temporary directory).
@@ -69,7 +75,7 @@ def populate(conversations: int, answers_per: int, seed: int = 7) -> None:
             "id": f"{rng.getrandbits(128):032x}", "title": turn["question"][:80], "config": None, "started_at": started,
             "finished_at": started + 30, "ended_by": "consensus", "cost_usd": cost}}  # fmt: skip
         store.import_document(doc)
-    store.conn.execute("PRAGMA optimize")
+    store.conn.execute("PRAGMA optimize" if store.url is None else "ANALYZE")
     store.close()
 
 
@@ -84,6 +90,7 @@ def _wall(cmd: list[str], runs: int) -> float:
 
 def bench_queries(runs: int) -> None:
     from massgen_core.store import Filters, Store
+    from massgen_core.store.query import parse_plain
 
     py = sys.executable
     base = _wall([py, "-c", "pass"], runs)
@@ -94,7 +101,7 @@ def bench_queries(runs: int) -> None:
         "search common word": ["conversations", "search", "database"],
         "search rare word": ["conversations", "search", "w4242"],
         "search phrase": ["conversations", "search", '"paris capital"'],
-        "search prefix": ["conversations", "search", "w424*"],
+        "search prefix (--fts)": ["conversations", "search", "--fts", "w424*"],
         "search + filters": ["conversations", "search", "consensus", "--backend", "claude", "--min-cost", "0.05", "--since", "90d"],
         "list (default)": ["conversations", "list"],
         "list --backend --since": ["conversations", "list", "--backend", "openai", "--since", "30d"],
@@ -111,7 +118,7 @@ def bench_queries(runs: int) -> None:
                 t0 = time.perf_counter()
                 if args[1] == "search":
                     filters = Filters(backend="claude", min_cost=0.05, since=time.time() - 90 * day) if "--backend" in args else Filters()
-                    store.search(args[2], filters)
+                    store.search(args[3] if args[2] == "--fts" else parse_plain(args[2]), filters)
                 else:
                     kw: dict = {}
                     if "--backend" in args:
@@ -167,13 +174,16 @@ def bench_recording(runs: int) -> None:
                 consumer(event)
         return count
 
+    walls: dict[bool, list[float]] = {False: [], True: []}
+
     def cpu(record: bool) -> tuple[float, int]:
         recorder = Recorder(Store(), config=config) if record else None
-        t0 = time.process_time()
+        t0, w0 = time.process_time(), time.perf_counter()
         count = asyncio.run(one(recorder))
         spent = time.process_time() - t0
         if recorder is not None:
             recorder.close()
+        walls[record].append(time.perf_counter() - w0)
         return spent, count
 
     # Whole runs as a user starts them: process CPU (user + sys) of `massgen` with and without --no-logs.
@@ -196,6 +206,7 @@ def bench_recording(runs: int) -> None:
           f"overhead {(r - p) / p * 100:+.1f}%  (median of {runs})")  # fmt: skip
 
     cpu(False), cpu(True)  # warm up imports and caches
+    walls[False].clear(), walls[True].clear()
     plain, recorded = [], []
     for _ in range(runs):
         plain.append(cpu(False)[0])
@@ -204,6 +215,9 @@ def bench_recording(runs: int) -> None:
     p, r = statistics.median(plain), statistics.median(recorded)
     print(f"in-process session CPU ({events} events, scripted backend, no display): no recording {p * 1000:.2f} ms, "
           f"recording {r * 1000:.2f} ms, overhead {(r - p) / p * 100:+.1f}% = {(r - p) * 1000:.2f} ms  (median of {runs})")  # fmt: skip
+    p, r = statistics.median(walls[False]), statistics.median(walls[True])
+    print(f"in-process session wall (to close()): no recording {p * 1000:.2f} ms, recording {r * 1000:.2f} ms, "
+          f"+{(r - p) * 1000:.2f} ms per session  (median of {runs})")  # fmt: skip
 
 
 def main() -> None:
@@ -214,20 +228,39 @@ def main() -> None:
     parser.add_argument("--skip-queries", action="store_true")
     parser.add_argument("--skip-recording", action="store_true")
     parser.add_argument("--home", type=Path, help="reuse (or fill once) this MASSGEN_HOME instead of a temporary one")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     args = parser.parse_args()
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # child processes may write .pyc, as an installed CLI does
+    for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
+        print(f"== {backend} ==", flush=True)
+        if backend == "postgresql":
+            from massgen_core.testing.postgres import PostgresServer
+
+            server = PostgresServer.start()
+            try:
+                os.environ["MASSGEN_DATABASE_URL"] = server.create_database("bench")
+                run(args, filled=False)
+            finally:
+                os.environ.pop("MASSGEN_DATABASE_URL")
+                server.stop()
+        else:
+            run(args, filled=None)
+
+
+def run(args: argparse.Namespace, filled: bool | None) -> None:
+    """The benchmark on one store; ``filled`` None: the SQLite file says whether it is filled already."""
     with tempfile.TemporaryDirectory() as tmp:
         home = args.home or Path(tmp)
         os.environ["MASSGEN_HOME"] = str(home)
         if not args.skip_queries:
-            if not (home / "data" / "conversations.db").exists():
+            if not (filled or (filled is None and (home / "data" / "conversations.db").exists())):
                 t0 = time.perf_counter()
                 populate(args.conversations, args.answers)
-                size = sum(f.stat().st_size for f in (home / "data").iterdir()) / 1e6
-                print(f"populated {args.conversations} conversations x {args.answers} answers in {time.perf_counter() - t0:.1f} s ({size:.0f} MB)")
+                print(f"populated {args.conversations} conversations x {args.answers} answers in {time.perf_counter() - t0:.1f} s", flush=True)
             bench_queries(args.runs)
         if not args.skip_recording:
             os.environ["MASSGEN_HOME"] = tmp
-            bench_recording(args.runs * 3)
+            bench_recording(args.runs * 3)  # on PostgreSQL: into the same, filled database
 
 
 if __name__ == "__main__":

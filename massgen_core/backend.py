@@ -1,7 +1,8 @@
 """The normalized language-model interface every backend plugin implements.
 
 A backend turns a ``Request`` (messages, function tools) into an async stream
-of ``Chunk`` values: text and reasoning deltas, complete tool calls, builtin
+of ``Chunk`` values: text and reasoning deltas, tool-call argument fragments,
+complete tool calls, builtin
 tool progress, usage, and a final ``Done``. Failures are typed exceptions from
 ``massgen_core.http.errors`` (the provider layer). This module holds data
 and the abstract base only; it performs no I/O.
@@ -128,6 +129,20 @@ class ToolCallChunk:
     call: ToolCall
 
 
+@attrs.frozen(slots=True)
+class ToolCallDelta:
+    """A fragment of a tool call's JSON arguments, as the wire sends it; the whole call follows as ``ToolCallChunk``.
+
+    ``id`` is the id the complete call will carry (so the pieces can be matched
+    to it), ``name`` the function's name when known. For displays that show an
+    answer while it is written; nothing may act on a call before it is complete.
+    """
+
+    id: str
+    name: str
+    arguments: str
+
+
 @attrs.frozen(kw_only=True)
 class BuiltinToolChunk:
     """Progress or result of a provider-side tool (web search, code execution)."""
@@ -153,7 +168,7 @@ class Done:
     citations: tuple[Mapping[str, Any], ...] = ()
 
 
-Chunk = TextDelta | ReasoningDelta | ToolCallChunk | BuiltinToolChunk | UsageChunk | Done
+Chunk = TextDelta | ReasoningDelta | ToolCallDelta | ToolCallChunk | BuiltinToolChunk | UsageChunk | Done
 
 
 @attrs.frozen(kw_only=True)

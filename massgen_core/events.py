@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
+from massgen_core.backend import Usage
+
 if TYPE_CHECKING:
     import cattrs
 
@@ -62,6 +64,19 @@ class TextDelta(Event):
 
 
 @_event
+class AnswerDelta(Event):
+    """More of the answer an agent is writing (a ``new_answer`` call's ``content`` as it streams).
+
+    A draft: the concatenated texts of one launch are a prefix of the answer it
+    submits, but only ``AnswerSubmitted`` says that an answer was accepted.
+    """
+
+    type: ClassVar[str] = "answer_delta"
+    agent_id: str
+    text: str
+
+
+@_event
 class ReasoningDelta(Event):
     type: ClassVar[str] = "reasoning_delta"
     agent_id: str
@@ -85,6 +100,26 @@ class ToolResult(Event):
     name: str
     result: str
     is_error: bool = False
+
+
+@_event
+class BuiltinToolUsed(Event):
+    """Progress or result of a provider-side tool (web search, code execution, a refusal), as the backend reported it."""
+
+    type: ClassVar[str] = "builtin_tool_used"
+    agent_id: str
+    tool: str
+    status: str  # started | in_progress | completed | failed
+    data: Mapping[str, Any] = attrs.Factory(dict)
+
+
+@_event
+class CitationsReported(Event):
+    """The sources a model response came with (e.g. Grok Live Search's ``citations``)."""
+
+    type: ClassVar[str] = "citations_reported"
+    agent_id: str
+    citations: tuple[Mapping[str, Any], ...] = ()
 
 
 @_event
@@ -129,6 +164,16 @@ class AgentRestarted(Event):
 
 
 @_event
+class AgentAdded(Event):
+    """A team with ``scale`` grew: ``agent_id`` is a new copy of ``copy_of`` that joins this turn."""
+
+    type: ClassVar[str] = "agent_added"
+    agent_id: str
+    copy_of: str
+    reason: str
+
+
+@_event
 class AgentFailed(Event):
     type: ClassVar[str] = "agent_failed"
     agent_id: str
@@ -144,7 +189,7 @@ class BackendRetry(Event):
     attempt: int
     delay_s: float
     error: str
-    restart: bool = False  # True when output had already streamed: a visible restart
+    restart: bool = False  # kept on the wire; the core's HTTP kit never retries a stream after output began
 
 
 @_event
@@ -175,11 +220,7 @@ class UsageReported(Event):
     agent_id: str
     backend: str
     model: str | None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_tokens: int = 0
-    reasoning_tokens: int = 0
-    cost_usd: float = 0.0
+    usage: Usage = attrs.Factory(Usage)  # tokens and cost; flat on the wire (see _converter)
     latency_s: float | None = None
     ttft_s: float | None = None  # time to the first text token
     ttfb_s: float | None = None  # time to the first byte of any content (text, reasoning, tool call)
@@ -224,14 +265,18 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SessionStarted,
         AgentStarted,
         TextDelta,
+        AnswerDelta,
         ReasoningDelta,
         ToolCalled,
         ToolResult,
+        BuiltinToolUsed,
+        CitationsReported,
         AnswerSubmitted,
         AnswerRejected,
         VoteCast,
         VoteDiscarded,
         AgentRestarted,
+        AgentAdded,
         AgentFailed,
         BackendRetry,
         BackendFallback,
@@ -249,8 +294,33 @@ def _converter() -> cattrs.Converter:
     # on every command, and importing cattrs and building the converter is a noticeable share of
     # start-up (see massgen_core/http/__init__.py).
     import cattrs
+    from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
-    return cattrs.Converter()
+    converter = cattrs.Converter()
+    nested_out = make_dict_unstructure_fn(UsageReported, converter)
+    nested_in = make_dict_structure_fn(UsageReported, converter)
+
+    def flat(event: UsageReported) -> dict[str, Any]:
+        # The usage fields sit where they always did, between ``model`` and ``latency_s``.
+        out: dict[str, Any] = {}
+        for key, value in nested_out(event).items():
+            if key == "usage":
+                out.update(value)
+            else:
+                out[key] = value
+        return out
+
+    def nested(data: Mapping[str, Any], _cls: type) -> UsageReported:
+        data = dict(data)
+        data["usage"] = {key: data.pop(key) for key in _USAGE_KEYS if key in data}
+        return nested_in(data, UsageReported)
+
+    converter.register_unstructure_hook(UsageReported, flat)
+    converter.register_structure_hook(UsageReported, nested)
+    return converter
+
+
+_USAGE_KEYS = tuple(field.name for field in attrs.fields(Usage))
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

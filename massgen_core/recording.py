@@ -40,9 +40,9 @@ def resolve_history(*, resume: str | None = None, continue_latest: bool = False)
     """(conversation id to append to, [(question, final answer), ...]); (None, []) for a new conversation."""
     if not resume and not continue_latest:
         return None, []
-    from massgen_core.store import Store, default_path
+    from massgen_core.store import Store, exists
 
-    if not default_path().exists():
+    if not exists():
         raise MassGenError("no conversations recorded yet, so there is nothing to continue")
     with Store(read_only=True) as store:
         if resume:
@@ -57,9 +57,9 @@ def resolve_history(*, resume: str | None = None, continue_latest: bool = False)
 
 def conversation_cost(conversation_id: str) -> float:
     """What the recorded turns of ``conversation_id`` cost, in USD (0 when it has none)."""
-    from massgen_core.store import Store, default_path
+    from massgen_core.store import Store, exists
 
-    if not default_path().exists():
+    if not exists():
         return 0.0
     with Store(read_only=True) as store:
         row = store.conn.execute("SELECT cost_usd FROM conversations WHERE id = ?", (conversation_id,)).fetchone()

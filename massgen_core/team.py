@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 import attrs
 
 from massgen_core import events as ev
+from massgen_core import profiling
 from massgen_core.content import Attachment, as_attachments
 
 if TYPE_CHECKING:
@@ -233,7 +234,7 @@ class Team:
         """What sees each event of a turn, in order, each guarded: the store, the observers, ``on_event`` plugins."""
         consumers: list[Observer] = []
         if recorder is not None:
-            consumers.append(self._guard("the conversation store", recorder))
+            consumers.append(profiling.timed("recording", self._guard("the conversation store", recorder)))
         consumers += [self._guard(_name(o), o) for o in [*self.observers, *observers]]
         if self.manager.hook.on_event.get_hookimpls():
             report = self.on_observer_error

@@ -133,18 +133,27 @@ def list_(as_json: bool, **kw: Any) -> None:
         )
 
 
-@conversations.command()
+# ignore_unknown_options: ``sky -blue`` excludes a word; it is not an option.
+@conversations.command(context_settings={"ignore_unknown_options": True})
 @click.argument("terms", nargs=-1, required=True)
+@click.option("--fts", "raw", is_flag=True, help='Read TERMS as an FTS5 query: "a phrase", prefix*, AND/OR/NOT, NEAR.')
 @_filter_options
-def search(terms: tuple[str, ...], as_json: bool, **kw: Any) -> None:
-    """Full-text search over questions, answers and final answers (FTS5 syntax: "a phrase", prefix*, AND/OR/NOT)."""
+def search(terms: tuple[str, ...], raw: bool, as_json: bool, **kw: Any) -> None:
+    """Search questions, answers and final answers for words and "phrases"; -word excludes a word.
+
+    Every word must appear (gpt-4o, C++, what's and e-mail are words); Chinese, Japanese and
+    Korean text is found as a substring. --fts takes the FTS5 query language instead.
+    """
+    from massgen_core.store.query import parse_plain
+
     query = " ".join(terms)
+    parsed: Any = query if raw else parse_plain(query)
     bold = is_terminal(sys.stdout) and not as_json
     # Marks no stored text can contain, so the snippet is made inert around them; then bold or brackets.
     nonce = secrets.token_hex(8)
     mark = ("[", "]") if as_json else (f"\ue000{nonce}<", f">{nonce}\ue000")
     with _open_store(read_only=True) as store:
-        hits = store.search(query, _filters(kw), mark=mark)
+        hits = store.search(parsed, _filters(kw), mark=mark)
     if as_json:
         click.echo(dumps([h.to_dict() for h in hits], indent=2))
         return
@@ -265,6 +274,40 @@ def import_(file: str, fmt: str, replace: bool) -> None:
     with _open_store() as store:
         cid = store.import_document(document, replace=replace)
     click.echo(inert(f"Imported conversation {cid}."))
+
+
+@conversations.command()
+@click.option("--to", "target", required=True, metavar="URL", help="The PostgreSQL store: postgresql://user:password@host/db")
+@click.option("--from", "source", type=click.Path(dir_okay=False, exists=True), help="The SQLite file (default: yours).")
+@click.option("--replace", is_flag=True, help="Replace conversations the target already has (default: keep them).")
+def migrate(target: str, source: str | None, replace: bool) -> None:
+    """Copy every conversation of the SQLite store into a PostgreSQL store, and check each copy."""
+    from massgen_core.redaction import redact_url
+    from massgen_core.store import Filters, Store, StoreError, default_path
+    from massgen_core.store.pg import is_url
+
+    if not is_url(target):
+        raise click.UsageError("--to must be a postgresql:// URL")
+    path = Path(source) if source else default_path()
+    if not path.exists():
+        raise MassGenError(f"there is no SQLite store at {path} to migrate")
+    copied = kept = 0
+    with Store(path, read_only=True) as old, Store(url=target) as new:
+        ids = [row.id for row in reversed(old.list_conversations(Filters(limit=None)))]  # oldest first
+        for cid in ids:
+            document = old.document(cid)
+            try:
+                new.import_document(document, replace=replace)
+            except StoreError:
+                if replace or new.conn.execute("SELECT 1 FROM conversations WHERE id = ?", (cid,)).fetchone() is None:
+                    raise
+                kept += 1
+                continue
+            if new.document(cid) != document:
+                raise MassGenError(f"conversation {cid} did not copy losslessly; the copy is left for inspection")
+            copied += 1
+    more = f"; {kept} already there were kept (--replace overwrites them)" if kept else ""
+    click.echo(inert(f"Copied {copied} conversation(s) from {path} to {redact_url(target)}{more}."))
 
 
 @click.command()

@@ -32,3 +32,4 @@ class RunOptions:
     files: tuple[str, ...] = ()  # --file PATH
     verbosity: int = 1  # 0 final answer only, 1 normal, 2 verbose, 3 debug
     debug: bool = False
+    profile: bool = False  # --profile: time and CPU per phase at the end (massgen_core.profiling)

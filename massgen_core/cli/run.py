@@ -47,6 +47,7 @@ def _samples(ctx: click.Context) -> None:
 @click.option("-q", "--quiet", "quiet", count=True, help="Less output (-q: final answer only).")
 @click.option("-v", "--verbose", "verbose", count=True, help="More output (-v: reasoning and tools, -vv: debug).")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.option("--profile", is_flag=True, help="At the end, the time and CPU of each phase (also in --json).")
 @click.option(
     "--create-samples",
     is_flag=True,

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 import attrs
 
+from massgen_core import profiling
 from massgen_core.cli.options import RunOptions
 from massgen_core.conversation import Conversation
 from massgen_core.display import Display, choose_display
@@ -204,9 +205,12 @@ class Runner:
     async def _turn(self, question: str, display: Display) -> None:
         loop = asyncio.get_running_loop()
         installed = _install_sigint(loop, self.interrupt)
+        handle = profiling.timed("presentation", display.handle)
+        profile = profiling.current()
+        observers = [profile.observe] if profile is not None else []
         try:
-            async for event in self.conversation.stream(question, attachments=tuple(self.attachments)):
-                display.handle(event)
+            async for event in self.conversation.stream(question, attachments=tuple(self.attachments), observers=observers):
+                handle(event)
         finally:
             if installed:
                 loop.remove_signal_handler(signal.SIGINT)
@@ -216,11 +220,13 @@ class Runner:
         display = self.make_display()
         display.start()
         try:
-            self.loop.run(self._turn(question, display))
+            with profiling.phase("session"):
+                self.loop.run(self._turn(question, display))
         finally:
             display.stop()
         finished = self.conversation.last
-        display.finish(finished)
+        with profiling.phase("presentation"):
+            display.finish(finished)
         self.turns += 1
         if self.conversation.interrupted:
             return EXIT_INTERRUPTED
@@ -418,6 +424,8 @@ def execute(
     """Run the command; the exit code. MassGenError propagates (the CLI prints it as one line)."""
     if options.json_output and options.json_lines:
         raise MassGenError("give --json (one result object) or --jsonl (every event), not both")
+    if options.profile:
+        profiling.start()
     streams = Streams(stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr)
     reconfigure = getattr(streams.stdin, "reconfigure", None)
     if reconfigure is not None:  # a line that is not UTF-8 is then refused by check_question, not a crash
@@ -429,26 +437,28 @@ def execute(
     from massgen_core.cli.attach_commands import load_cli_attachments
 
     attachments = load_cli_attachments(options)  # read and checked before any config, request or recording
-    config, warnings = resolve_config(options)
+    with profiling.phase("config"):
+        config, warnings = resolve_config(options)
     for warning in warnings:
         streams.info(warning)
 
     from massgen_core.plugins import get_plugin_manager
     from massgen_core.recording import resolve_history
 
-    team = Team(
-        config,
-        manager=get_plugin_manager(),
-        record=not options.no_logs and config.ui.logging_enabled,
-        on_observer_error=lambda name, exc: streams.warn(switched_off_message(name, exc)),
-    )
-    conversation = Conversation(team)
-    conversation.preflight()  # a missing key is one clear line before any request or recording
-    conversation.conversation_id, history = resolve_history(resume=options.resume, continue_latest=options.continue_latest)
-    conversation.history = list(history)
-    runner = Runner(
-        options=options, team=team, conversation=conversation.open(), streams=streams, attachments=attachments
-    )
+    with profiling.phase("plugins"):
+        team = Team(
+            config,
+            manager=get_plugin_manager(),
+            record=not options.no_logs and config.ui.logging_enabled,
+            on_observer_error=lambda name, exc: streams.warn(switched_off_message(name, exc)),
+        )
+        conversation = Conversation(team)
+        conversation.preflight()  # a missing key is one clear line before any request or recording
+        conversation.conversation_id, history = resolve_history(resume=options.resume, continue_latest=options.continue_latest)
+        conversation.history = list(history)
+        runner = Runner(
+            options=options, team=team, conversation=conversation.open(), streams=streams, attachments=attachments
+        )
     try:
         if question is None:
             return Interactive(runner=runner, streams=streams).loop()
@@ -456,7 +466,11 @@ def execute(
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
     finally:
-        runner.shutdown()
+        with profiling.phase("shutdown"):
+            runner.shutdown()
+        profile = profiling.stop()
+        if profile is not None:
+            streams.stderr.write(inert(profile.format()) + "\n")
     if code == EXIT_INTERRUPTED:
         streams.info("massgen: interrupted")
     return code

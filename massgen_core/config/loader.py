@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from massgen_core.config import counts
 from massgen_core.config.checker import Checker, KeyPath, format_key_path, type_name_of
 from massgen_core.config.document import Document, DocumentError, parse_text
 from massgen_core.config.interpolation import interpolate_data
@@ -352,6 +353,9 @@ def config_from_cli_with_warnings(
                 )
             ]
         )
+    model, count = counts.split_model(model)  # --model NAME:N makes N agents a1..aN
+    if count is not None and not 1 <= count <= counts.MAX_COUNT:
+        raise ConfigError([_cli_problem(f"--model NAME:N makes N agents; N must be from 1 to {counts.MAX_COUNT}, got {count}")])
     spec: dict[str, Any] = {}
     for key, value in (("type", backend), ("model", model), ("base_url", base_url)):
         if value is not None:
@@ -361,7 +365,10 @@ def config_from_cli_with_warnings(
         agent["system_message"] = system_message
     load_dotenv_files()
     # the shell has already expanded the command line: a literal ${...} there is meant as text
-    doc = Document(file="<command line>", data={"agent": agent})
+    data: dict[str, Any] = {"agent": agent}
+    if count is not None:
+        data = {"agents": [{**agent, "id": agent_id, "backend": dict(spec)} for agent_id in counts.cli_ids(count)]}
+    doc = Document(file="<command line>", data=data)
     config, problems = _process(doc, env=None, manager=manager_or_default(manager), interpolate=False)
     if config is None:
         raise ConfigError(problems)
@@ -397,8 +404,16 @@ def apply_cli_overrides(
     """``--config`` combined with ``--model/--base-url/--system-message``: override every agent."""
     if model is None and base_url is None and system_message is None:
         return config
+    if counts.split_model(model)[1] is not None:
+        raise ConfigError(
+            [_cli_problem("--model NAME:N makes N agents without --config; in a config file write `count: N` in the agent")]
+        )
     agents = tuple(_override_agent(a, model, base_url, system_message) for a in config.agents)
     return attrs.evolve(config, agents=agents)
+
+
+def _cli_problem(message: str) -> ConfigProblem:
+    return ConfigProblem(file="<command line>", line=0, col=0, key_path="", message=message)
 
 
 def config_to_dict(config: Config, *, redact_secrets: bool = True) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import attrs
 
+from massgen_core.config import counts
 from massgen_core.config.checker import (
     INVALID,
     KeyPath,
@@ -60,6 +61,7 @@ AGENT_KEYS = (
     "voting",
     "orchestrator",
     "tools",
+    "count",
 )
 DISPLAY_TYPES = ("rich_terminal", "rich", "terminal", "simple", "plain")  # massgen_core.display
 ROUTING_STRATEGIES = ("round_robin", "least_busy", "lowest_latency")
@@ -326,7 +328,9 @@ class Rules:
             c.add((), "no agents: write 'agent:' (one agent) or 'agents:' (a list of agents)")
             return None
         defaults = self.backend_params(data.get("backend_params"))
-        agents = [self.agent(raw, path, default_id, defaults) for path, raw, default_id in entries]
+        agents = counts.expand(
+            [self.agent(raw, path, default_id, defaults) for path, raw, default_id in entries]
+        )
         for key in self.c.option_defaults:
             if key not in self.c.option_defaults_used:
                 c.unknown_key(
@@ -398,16 +402,22 @@ class Rules:
                 (*path, "id"), f"an agent id must be a non-empty string, got {type_name_of(agent_id)}"
             )
             ok, agent_id = False, default_id
-        if agent_id in c.ids:
-            first = c.doc.where(c.ids[agent_id])[0]
-            c.add(
-                (*path, "id") if "id" in data else path,
-                f"duplicate agent id {agent_id!r} (first used on line {first})",
-            )
-            ok = False
-        else:
-            c.ids[agent_id] = (*path, "id") if "id" in data else path
+        count = self.count(data, path)
+        if count is INVALID:
+            ok, count = False, None
+        for own_id in [agent_id] if count is None else counts.copy_ids(agent_id, count):
+            if own_id in c.ids:
+                first = c.doc.where(c.ids[own_id])[0]
+                c.add(
+                    (*path, "id") if "id" in data else path,
+                    f"duplicate agent id {own_id!r} (first used on line {first})",
+                )
+                ok = False
+            else:
+                c.ids[own_id] = (*path, "id") if "id" in data else path
         result: dict[str, Any] = {"id": agent_id}
+        if count is not None:
+            result["count"] = count  # expanded into copies by counts.expand once the list is checked
 
         for key, tp in (("system_message", str), ("role", str), ("weight", float)):
             if key in data and data[key] is not None:
@@ -449,7 +459,7 @@ class Rules:
             members = [self.agent(item, p, d, defaults) for p, item, d in entries]
             if any(m is INVALID for m in members):
                 ok = False
-            result["agents"] = members
+            result["agents"] = counts.expand(members)
             if "voting" in data:
                 c.team_voting[agent_id] = (*path, "voting")
                 voting = self.voting(data["voting"], (*path, "voting"))
@@ -479,6 +489,32 @@ class Rules:
             result["backend"] = backend
         return result if ok else INVALID
 
+    def scale_fits(self, scale: dict[str, Any], path: KeyPath) -> bool:
+        low, high = scale.get("min", 1), scale.get("max")
+        if high is None:
+            self.c.add(path, "scale needs max: the most agents the team may grow to")
+            return False
+        if not 1 <= low <= high <= counts.MAX_COUNT:
+            self.c.add(path, f"scale needs 1 <= min <= max <= {counts.MAX_COUNT}, got min {low!r}, max {high!r}")
+            return False
+        return True
+
+    def count(self, data: dict[str, Any], path: KeyPath) -> Any:
+        """An entry's ``count`` (None without one): a whole number of copies, only of an agent with a backend."""
+        if "count" not in data:
+            return None
+        value = data["count"]
+        if "agents" in data:
+            self.c.add((*path, "count"), "count makes copies of one agent; a team cannot have a count", at_key=True)
+            return INVALID
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= counts.MAX_COUNT:
+            self.c.add(
+                (*path, "count"),
+                f"count must be a whole number from 1 to {counts.MAX_COUNT}, got {value!r}",
+            )
+            return INVALID
+        return value
+
     # sections
     def section(self, raw: Any, path: KeyPath, cls: type) -> Any:
         data = self.c.mapping(raw, path, format_key_path(path))
@@ -494,6 +530,8 @@ class Rules:
             # `not value > 0` also catches NaN
             if key in POSITIVE_BOUNDS and value is not None and not value > 0:
                 self.c.add((*path, key), f"{key} must be greater than 0, got {value!r}")
+                ok = False
+            if key == "scale" and value is not None and not self.scale_fits(value, (*path, key)):
                 ok = False
         return checked if ok else INVALID
 

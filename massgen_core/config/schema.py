@@ -46,6 +46,14 @@ class VotingConfig:
 
 
 @attrs.frozen(kw_only=True)
+class ScaleConfig:
+    """Dynamic team size: agents are added while answers disagree and to replace dropped ones."""
+
+    min: int = 1
+    max: int
+
+
+@attrs.frozen(kw_only=True)
 class OrchestratorConfig:
     voting_sensitivity: str | None = None  # accepted for compatibility with later MassGen versions
     answer_novelty_requirement: str | None = None  # likewise
@@ -61,6 +69,7 @@ class OrchestratorConfig:
     coordination_instructions: str | None = None  # overrides of the default prompt texts
     presentation_instructions: str | None = None
     tools: tuple[str, ...] | None = None  # tools every agent of this team is offered (None: none)
+    scale: ScaleConfig | None = None  # None: the team keeps the agents it was configured with
 
 
 @attrs.frozen(kw_only=True)

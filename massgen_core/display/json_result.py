@@ -3,7 +3,8 @@
 Progress may still go to stderr (through a plain display without the answer);
 stdout carries nothing but the object, so scripts can ``json.loads`` it. The
 object is built from the event stream alone; it never contains API keys
-because events never do.
+because events never do. Under ``--profile`` it carries a ``profile`` object
+(massgen_core.profiling).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from massgen_core import events as ev
+from massgen_core import profiling
 from massgen_core.display.base import Display
 from massgen_core.terminal import dumps
 from massgen_core.display.state import SessionView
@@ -83,5 +85,8 @@ class JsonDisplay(Display):
             self.progress.finish(finished)
         result = session_result(self.view)
         result.update(self.extra)
+        profile = profiling.current()
+        if profile is not None:  # --profile: the run's phases so far (this turn's presentation still to come)
+            result["profile"] = profile.as_dict()
         self.stdout.write(dumps(result, default=str) + "\n")
         self.stdout.flush()

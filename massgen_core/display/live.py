@@ -4,7 +4,10 @@ Events only update a ``SessionView`` under a lock (O(1) each); rich's refresh
 thread renders a snapshot at most ``refresh_per_second`` times a second, so a
 flood of text deltas costs appends, not redraws. The view draws on stderr; the
 final answer is printed to stdout as Markdown after the view stops. It must
-not block the event loop or print while the view is live. Every string from
+not block the event loop or print while the view is live; log records are
+printed through its console while it runs (``live_logging``). Each agent's
+spinner and the progress line's are made once and kept, so they turn between
+frames. From the second turn of a conversation on, the footer names the turn. Every string from
 the session (text, answers, reasons, notes, ids) is made inert before rich
 sees it (``massgen_core.terminal``), and the answer's Markdown links are shown
 with their address rather than as terminal hyperlinks.
@@ -15,6 +18,7 @@ from __future__ import annotations
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from rich.console import Console, Group, RenderableType
@@ -28,12 +32,14 @@ from rich.text import Text
 from massgen_core import events as ev
 from massgen_core.display import state as st
 from massgen_core.display.base import Display
+from massgen_core.display.live_logging import route_logging
 from massgen_core.display.plain import format_summary, format_tally
 from massgen_core.terminal import inert
 
 STATUS_STYLES = {
     st.STATUS_WAITING: "dim",
     st.STATUS_THINKING: "yellow",
+    st.STATUS_WRITING: "bold yellow",
     st.STATUS_ANSWERED: "green",
     st.STATUS_VOTED: "cyan",
     st.STATUS_RESTARTING: "magenta",
@@ -42,6 +48,7 @@ STATUS_STYLES = {
     st.STATUS_DONE: "green",
 }
 _MIN_PANEL_WIDTH = 34
+_ACTIVE = frozenset({st.STATUS_THINKING, st.STATUS_WRITING, st.STATUS_RESTARTING, st.STATUS_PRESENTING})
 
 
 def _wrap_tail(text: str, width: int, lines: int) -> str:
@@ -75,6 +82,8 @@ class LiveDisplay(Display):
         self.view = st.SessionView()
         self._lock = threading.Lock()
         self._live: Live | None = None
+        self._spinners: dict[str, Spinner] = {}  # per agent id; "" is the progress line's
+        self._restore_logging: Callable[[], None] | None = None
 
     # -- Display ---------------------------------------------------------------
 
@@ -89,12 +98,17 @@ class LiveDisplay(Display):
                 redirect_stderr=False,
             )
             self._live.start()
+            # rich draws each frame under Live._lock; records printed under it never cut into a frame.
+            self._restore_logging = route_logging(self.console, lock=getattr(self._live, "_lock", None))
 
     def handle(self, event: ev.Event) -> None:
         with self._lock:
             self.view.apply(event)
 
     def stop(self) -> None:
+        restore, self._restore_logging = self._restore_logging, None
+        if restore is not None:
+            restore()
         live, self._live = self._live, None
         if live is not None:
             live.stop()  # draws the last frame, so the final state stays on screen
@@ -146,6 +160,9 @@ class LiveDisplay(Display):
         else:
             elapsed = now - agent.first_ts
         header = Text()
+        if agent.status in _ACTIVE and self.view.finished is None:
+            header.append_text(self._spinner(agent.id).render(self.console.get_time()))  # type: ignore[arg-type]
+            header.append(" ")
         header.append(agent.status, style=status_style)
         header.append(f"  answers {agent.answers}")
         if agent.restarts:
@@ -173,6 +190,9 @@ class LiveDisplay(Display):
         view = self.view
         tally = view.tally if view.tally else view.live_tally()
         footer = Text()
+        if view.turn > 1:  # interactive mode: which question of the conversation this is
+            footer.append(f"turn {view.turn}", style="bold")
+            footer.append("  |  ")
         footer.append("votes: ", style="bold")
         footer.append(inert(format_tally(tally)))
         running = view.finished is None
@@ -180,12 +200,24 @@ class LiveDisplay(Display):
         footer.append(f"  |  elapsed {elapsed:.1f}s  |  tokens {view.total_tokens:,}  |  cost ${view.cost_usd:.4f}")
         return footer
 
+    def _spinner(self, key: str) -> Spinner:
+        """The one spinner of a panel (or, for "", of the progress line): kept, so its frames advance."""
+        spinner = self._spinners.get(key)
+        if spinner is None:
+            spinner = self._spinners[key] = Spinner("dots", style="yellow" if key else None)
+        return spinner
+
+    def _progress_spinner(self, text: str) -> Spinner:
+        spinner = self._spinner("")
+        spinner.text = Text(inert(text))
+        return spinner
+
     def _progress(self) -> RenderableType:
         view = self.view
         if view.finished is not None:
             return Text(f"finished: {view.finished.ended_by}", style="bold")
         if view.winner is not None:
-            return Spinner("dots", Text(f"{inert(view.winner)} presents the final answer…"))
+            return self._progress_spinner(f"{view.winner} presents the final answer…")
         counts: dict[str, int] = {}
         for agent in view.agents.values():
             counts[agent.status] = counts.get(agent.status, 0) + 1
@@ -193,4 +225,4 @@ class LiveDisplay(Display):
         text = f"coordinating: {summary}"
         if view.last_note:
             text += f" — {view.last_note}"
-        return Spinner("dots", Text(inert(text)))
+        return self._progress_spinner(text)

@@ -4,7 +4,9 @@ Used for pipes, dumb terminals, ``display_type: simple``/``terminal``,
 ``--no-display`` and ``-q``. One line per meaningful event, flushed at once so
 a reader of the pipe sees progress as it happens. Verbosity 0 prints the final
 answer only; 1 the coordination (started, answered, voted, restarted, failed,
-winner); 2 adds reasoning, tool calls, rejections, retries and workflow fallbacks; 3 adds every
+winner); 2 adds reasoning, tool calls, rejections, retries and workflow fallbacks,
+and each agent's answer as it is written, line by line (``[a] writing: ...``,
+so concurrent agents never interleave mid-line); 3 adds every
 non-delta event as a JSON debug line. It never colours or redraws. Every
 progress line is made inert (``massgen_core.terminal``); the final answer is
 too when stdout is a terminal, and is written exactly as given to a pipe.
@@ -22,7 +24,7 @@ from massgen_core.terminal import for_stream, inert
 
 _PREVIEW = 100
 # Deltas are the bulk of a stream; their text reaches the answer lines anyway.
-_BULK = (ev.TextDelta, ev.FinalAnswerDelta, ev.ReasoningDelta)
+_BULK = (ev.TextDelta, ev.FinalAnswerDelta, ev.ReasoningDelta, ev.AnswerDelta)
 
 
 def preview(text: str, limit: int = _PREVIEW) -> str:
@@ -62,6 +64,7 @@ class PlainDisplay(Display):
         self.verbosity = verbosity
         self.print_answer = print_answer
         self._reasoning: dict[str, list[str]] = {}
+        self._drafts: dict[str, str] = {}  # per agent: the answer text after its last printed line
         self._tokens = 0
         handlers: dict[type, Callable[[Any], None]] = {}
         if verbosity >= 1:
@@ -73,6 +76,7 @@ class PlainDisplay(Display):
                     ev.VoteCast: self._vote_cast,
                     ev.AgentRestarted: self._agent_restarted,
                     ev.AgentFailed: self._agent_failed,
+                    ev.AgentAdded: self._agent_added,
                     ev.WinnerSelected: self._winner_selected,
                     ev.SessionFinished: self._session_finished,
                     ev.UsageReported: self._usage,
@@ -83,6 +87,7 @@ class PlainDisplay(Display):
             handlers.update(
                 {
                     ev.ReasoningDelta: self._reasoning_delta,
+                    ev.AnswerDelta: self._answer_delta,
                     ev.ToolCalled: self._tool_called,
                     ev.ToolResult: self._tool_result,
                     ev.AnswerRejected: self._answer_rejected,
@@ -139,6 +144,9 @@ class PlainDisplay(Display):
         self._flush_reasoning(e.agent_id)
         self._line(f"[{e.agent_id}] failed: {e.error}")
 
+    def _agent_added(self, e: ev.AgentAdded) -> None:
+        self._line(f"[{e.agent_id}] added (a copy of {e.copy_of}): {e.reason}")
+
     def _fallback(self, e: ev.BackendFallback) -> None:
         self._line(f"[{e.agent_id}] switched backend {e.from_backend} -> {e.to_backend}: {e.error}")
 
@@ -152,11 +160,12 @@ class PlainDisplay(Display):
         self._line(line)
 
     def _usage(self, e: ev.UsageReported) -> None:
-        self._tokens += e.input_tokens + e.output_tokens
+        usage = e.usage
+        self._tokens += usage.input_tokens + usage.output_tokens
         if self.verbosity >= 2:
             self._flush_reasoning(e.agent_id)  # a usage report ends a model call
             self._line(
-                f"[{e.agent_id}] usage {e.backend}/{e.model}: {e.input_tokens} in, {e.output_tokens} out, ${e.cost_usd:.4f}"
+                f"[{e.agent_id}] usage {e.backend}/{e.model}: {usage.input_tokens} in, {usage.output_tokens} out, ${usage.cost_usd:.4f}"
             )
 
     def _session_finished(self, e: ev.SessionFinished) -> None:
@@ -170,12 +179,25 @@ class PlainDisplay(Display):
         # Buffered per agent so concurrent agents do not interleave mid-line.
         self._reasoning.setdefault(e.agent_id, []).append(e.text)
 
+    def _answer_delta(self, e: ev.AnswerDelta) -> None:
+        text = self._drafts.pop(e.agent_id, "") + e.text
+        *lines, rest = text.split("\n")
+        if lines:
+            self._flush_reasoning(e.agent_id)
+        for line in lines:
+            self._line(f"[{e.agent_id}] writing: {line}")
+        self._drafts[e.agent_id] = rest
+
     def _flush_reasoning(self, agent_id: str | None = None) -> None:
         ids = [agent_id] if agent_id is not None else list(self._reasoning)
         for key in ids:
             chunks = self._reasoning.pop(key, None)
             if chunks:
                 self._line(f"[{key}] reasoning: {preview(''.join(chunks), 400)}")
+        for key in [agent_id] if agent_id is not None else list(self._drafts):
+            rest = self._drafts.pop(key, "")
+            if rest:
+                self._line(f"[{key}] writing: {rest}")
 
     def _tool_called(self, e: ev.ToolCalled) -> None:
         self._flush_reasoning(e.agent_id)

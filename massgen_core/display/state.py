@@ -21,6 +21,7 @@ TAIL_CHUNKS = 400
 
 STATUS_WAITING = "waiting"
 STATUS_THINKING = "thinking"
+STATUS_WRITING = "writing"  # its answer is streaming (AnswerDelta)
 STATUS_ANSWERED = "answered"
 STATUS_VOTED = "voted"
 STATUS_RESTARTING = "restarting"
@@ -50,6 +51,7 @@ class AgentView:
     status: str = STATUS_WAITING
     tail: deque[str] = attrs.Factory(_tail)
     reasoning: deque[str] = attrs.Factory(_tail)
+    draft: deque[str] = attrs.Factory(_tail)  # the answer being written in the current launch
     answers: int = 0
     answer: str | None = None
     label: str | None = None
@@ -71,8 +73,8 @@ class AgentView:
         return self.input_tokens + self.output_tokens
 
     def text_tail(self, max_chars: int) -> str:
-        """The last ``max_chars`` characters of the current launch's text (reasoning if no text yet)."""
-        text = "".join(self.tail) or "".join(self.reasoning)
+        """The last ``max_chars`` characters of the current launch's answer draft, else its text, else its reasoning."""
+        text = "".join(self.draft) or "".join(self.tail) or "".join(self.reasoning)
         return text[-max_chars:]
 
 
@@ -103,6 +105,7 @@ class SessionView:
             ev.SessionStarted: self._session_started,
             ev.AgentStarted: self._agent_started,
             ev.TextDelta: self._text_delta,
+            ev.AnswerDelta: self._answer_delta,
             ev.ReasoningDelta: self._reasoning_delta,
             ev.ToolCalled: self._tool_called,
             ev.AnswerSubmitted: self._answer_submitted,
@@ -186,12 +189,20 @@ class SessionView:
         view.launches += 1
         view.tail.clear()
         view.reasoning.clear()
+        view.draft.clear()
         view.note = ""
 
     def _text_delta(self, e: ev.TextDelta) -> None:
         view = self.agents.get(e.agent_id) or self.agent(e.agent_id)
         view.tail.append(e.text)
         view.last_ts = e.ts
+
+    def _answer_delta(self, e: ev.AnswerDelta) -> None:
+        view = self.agents.get(e.agent_id) or self.agent(e.agent_id)
+        view.draft.append(e.text)
+        view.last_ts = e.ts
+        if view.status == STATUS_THINKING:
+            view.status = STATUS_WRITING
 
     def _reasoning_delta(self, e: ev.ReasoningDelta) -> None:
         view = self.agents.get(e.agent_id) or self.agent(e.agent_id)
@@ -253,6 +264,10 @@ class SessionView:
     def _backend_retry(self, e: ev.BackendRetry) -> None:
         view = self._touch(e.agent_id, e.ts)
         view.retries += 1
+        if e.restart:  # the request starts over: what it streamed is discarded
+            view.tail.clear()
+            view.reasoning.clear()
+            view.draft.clear()
         view.note = f"retry {e.attempt} in {e.delay_s:.1f}s: {e.error}"
 
     def _backend_fallback(self, e: ev.BackendFallback) -> None:
@@ -263,12 +278,13 @@ class SessionView:
 
     def _usage(self, e: ev.UsageReported) -> None:
         view = self.agents.get(e.agent_id) or self.agent(e.agent_id)
-        view.input_tokens += e.input_tokens
-        view.output_tokens += e.output_tokens
-        view.cost_usd += e.cost_usd
-        self.input_tokens += e.input_tokens
-        self.output_tokens += e.output_tokens
-        self.cost_usd += e.cost_usd
+        usage = e.usage
+        view.input_tokens += usage.input_tokens
+        view.output_tokens += usage.output_tokens
+        view.cost_usd += usage.cost_usd
+        self.input_tokens += usage.input_tokens
+        self.output_tokens += usage.output_tokens
+        self.cost_usd += usage.cost_usd
 
     def _winner_selected(self, e: ev.WinnerSelected) -> None:
         self.winner = e.winner
@@ -278,6 +294,7 @@ class SessionView:
         view = self._touch(e.winner, e.ts)
         view.status = STATUS_PRESENTING
         view.tail.clear()
+        view.draft.clear()
         self.last_note = f"{e.winner} presents the final answer"
 
     def _final_delta(self, e: ev.FinalAnswerDelta) -> None:

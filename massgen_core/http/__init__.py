@@ -74,7 +74,7 @@ _EXPORTS = {
     ),
     "pool": ("aclose_all", "get_client"),
     "pricing": ("FREE", "Price", "PriceTable", "cost_usd", "lookup_price", "usage_from_openai"),
-    "retry": ("RetryPolicy", "StreamRestart", "retry_call", "retry_stream"),
+    "retry": ("RetryPolicy", "retry_call", "retry_stream"),
     "sse": ("ServerSentEvent", "aiter_events", "event_json"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -121,7 +121,7 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
     )
     from massgen_core.http.pool import aclose_all, get_client
     from massgen_core.http.pricing import FREE, Price, PriceTable, cost_usd, lookup_price, usage_from_openai
-    from massgen_core.http.retry import RetryPolicy, StreamRestart, retry_call, retry_stream
+    from massgen_core.http.retry import RetryPolicy, retry_call, retry_stream
     from massgen_core.http.sse import ServerSentEvent, aiter_events, event_json
 
 __all__ = [
@@ -147,7 +147,6 @@ __all__ = [
     "RetryPolicy",
     "ServerSentEvent",
     "StreamError",
-    "StreamRestart",
     "ToolCallAssembler",
     "aclose_all",
     "aiter_events",

@@ -130,9 +130,6 @@ class HttpBackend(Backend):
         self.retry_policy = RetryPolicy.from_config(config)
         self.timeout = config.timeout or DEFAULT_TIMEOUT
         self.health_timeout = config.health_timeout or DEFAULT_HEALTH_TIMEOUT
-        # When True, a stream failing after output began restarts visibly (StreamRestart chunk);
-        # when False it raises with ``output_started`` set. The consumer chooses.
-        self.allow_restart = False
         self.retries = 0  # retries made by this backend instance, for usage events
 
     # -- what subclasses write ---------------------------------------------------
@@ -231,7 +228,7 @@ class HttpBackend(Backend):
         # In coordination the workflow transports read a reply of text (plain text can be the answer)
         text_ok = request.workflow is not None
         async for chunk in retry_stream(
-            lambda: self._attempt(call, key, tools, text_ok), self.retry_policy, self._on_retry, allow_restart=self.allow_restart
+            lambda: self._attempt(call, key, tools, text_ok), self.retry_policy, self._on_retry
         ):
             yield chunk
 

@@ -255,7 +255,9 @@ class _ChatState:
                 args = fn.get("arguments")
                 if isinstance(args, Mapping):  # some local servers send an object
                     args = json.dumps(args)
-                self.tools.add(tc.get("index", 0), id=tc.get("id"), name=fn.get("name"), arguments=args)
+                piece = self.tools.add(tc.get("index", 0), id=tc.get("id"), name=fn.get("name"), arguments=args)
+                if piece is not None:
+                    out.append(piece)
             if choice.get("finish_reason"):
                 self.finish_reason = choice["finish_reason"]
         return out

@@ -61,10 +61,12 @@ def get_client(base_url: str, limits: httpx.Limits | None = None) -> httpx.Async
     client = table.get(key)
     if client is None or client.is_closed:
         startup.resume()  # the first request: the CLI's start-up is over (massgen_core.startup)
+        from massgen_core.http.aio_backend import transport  # httpcore: needed from the first request on
+
         # trust_env=False: a proxy from the environment must never swallow loopback or key traffic
         client = httpx.AsyncClient(
-            limits=limits or DEFAULT_LIMITS, trust_env=False, timeout=None,
-            verify=ssl_context(httpx.URL(base_url).scheme),
+            transport=transport(ssl_context(httpx.URL(base_url).scheme), limits or DEFAULT_LIMITS),
+            trust_env=False, timeout=None,
         )
         table[key] = client
     return client

@@ -7,12 +7,10 @@ Retry-After longer than ``max_retry_wait`` (default 60 s) is not waited for:
 the error is raised at once, so a fallback or the next pool member takes over.
 
 Streams: a stream that fails before its first chunk is retried
-transparently. One that fails after chunks were already yielded is either
-raised (``error.output_started`` is True) or, when the caller allowed
-restarts, retried as a visible restart: the ``BackendRetry`` event has
-``restart=True`` and the stream yields a ``StreamRestart`` chunk first, which
-tells the consumer to throw away what this request produced so far. This
-module performs no HTTP itself.
+transparently. One that fails after chunks were already yielded is raised
+with ``error.output_started`` set, never retried: what it streamed has been
+shown, so the orchestrator fails that launch and relaunches the agent
+visibly. This module performs no HTTP itself.
 """
 
 from __future__ import annotations
@@ -28,14 +26,6 @@ DEFAULT_MAX_RETRIES = 3
 DEFAULT_INITIAL_DELAY = 1.0
 DEFAULT_MAX_DELAY = 30.0
 DEFAULT_MAX_WAIT = 60.0
-
-
-@attrs.frozen(slots=True)
-class StreamRestart:
-    """Chunk: the request is starting over; discard everything it streamed so far."""
-
-    attempt: int  # the attempt that failed (1-based)
-    reason: str
 
 
 @attrs.frozen(kw_only=True)
@@ -133,7 +123,6 @@ async def retry_stream(
     policy: RetryPolicy,
     on_retry: OnRetry | None = None,
     *,
-    allow_restart: bool = False,
     sleep: Callable[[float], Awaitable[Any]] | None = None,
 ) -> AsyncIterator[Any]:
     """Yield the chunks of ``open_stream()``, retrying as the module docstring describes."""
@@ -153,7 +142,7 @@ async def retry_stream(
         except BackendError as exc:
             exc.attempts = attempt
             exc.output_started = started
-            if policy.gives_up(exc, attempt) or (started and not allow_restart):
+            if policy.gives_up(exc, attempt) or started:
                 raise
             failure = exc
         finally:
@@ -162,7 +151,5 @@ async def retry_stream(
                 await aclose()
         delay = next_wait(failure.retry_after)
         if on_retry is not None:
-            on_retry(attempt, delay, failure, started)
-        if started:
-            yield StreamRestart(attempt=attempt, reason=str(failure))
+            on_retry(attempt, delay, failure, False)
         await sleep(delay)

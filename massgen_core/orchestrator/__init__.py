@@ -10,6 +10,7 @@ from __future__ import annotations
 from massgen_core.orchestrator.agent import Agent
 from massgen_core.orchestrator.builder import TeamBackend, build_orchestrator, build_strategy
 from massgen_core.orchestrator.context import LaunchContext, current_launch
+from massgen_core.orchestrator.coordination import EndedBy
 from massgen_core.orchestrator.roles import PRESETS as ROLE_PRESETS
 from massgen_core.orchestrator.session import ENDED_BY, Limits, Orchestrator
 
@@ -17,6 +18,7 @@ __all__ = [
     "ENDED_BY",
     "ROLE_PRESETS",
     "Agent",
+    "EndedBy",
     "LaunchContext",
     "Limits",
     "Orchestrator",

@@ -142,11 +142,7 @@ class CallRecord:
             else None
         )
         return {
-            "input_tokens": usage.input_tokens,
-            "output_tokens": usage.output_tokens,
-            "cached_tokens": usage.cached_tokens,
-            "reasoning_tokens": usage.reasoning_tokens,
-            "cost_usd": usage.cost_usd,
+            "usage": usage,
             "latency_s": latency,
             "ttft_s": None if self.first_text is None else self.first_text - meter.started,
             "ttfb_s": None if first is None else first - meter.started,

@@ -171,8 +171,8 @@ def settled_cost(hold: Hold, fields: dict[str, Any] | None) -> float:
     """
     if fields is None:
         return 0.0  # never sent
-    spent = float(fields["cost_usd"])
-    return max(hold.reserved, spent) if fields["estimated"] else spent
+    cost = float(fields["usage"].cost_usd)
+    return max(hold.reserved, cost) if fields["estimated"] else cost
 
 
 def _name(scope: str, agent_id: str) -> str:

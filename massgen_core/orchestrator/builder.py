@@ -131,7 +131,16 @@ def _build_team(
         final_presentation=orchestrator.final_presentation,
         coordination_instructions=orchestrator.coordination_instructions,
         presentation_instructions=orchestrator.presentation_instructions,
+        scale_min=orchestrator.scale.min if orchestrator.scale else None,
+        scale_max=orchestrator.scale.max if orchestrator.scale else None,
     )
+    configs = {agent_config.id: agent_config for agent_config in agent_configs}
+
+    def spawn(template: str, agent_id: str) -> Agent:
+        """A new agent configured like ``template`` (a team's ``scale``)."""
+        configs[agent_id] = attrs.evolve(configs[template], id=agent_id)
+        return _build_agent(configs[agent_id], config, manager, emit, default_tools, choices)
+
     orch = Orchestrator(
         agents,
         strategy,
@@ -139,6 +148,7 @@ def _build_team(
         limits=limits,
         use_orchestrator_for_single_agent=config.ui.use_orchestrator_for_single_agent,
         emit_backend_event=emit_backend_event,
+        spawn=spawn if orchestrator.scale else None,
     )
     holder.append(orch)
     return orch
@@ -282,12 +292,7 @@ class TeamBackend(bk.Backend):
         self._calls += 1
         if self.last_answer is not None and (offered or offer is None):
             if offer is not None and offer.can_vote:
-                own = None
-                if launch is not None:
-                    own = next(
-                        (lab for lab, real in launch.labels.items() if real == launch.agent_id),
-                        None,
-                    )
+                own = launch.own_label if launch is not None else None
                 label = own if own in offered else offered[0]
                 ranked = [label] + [lab for lab in offered if lab != label]
                 arguments = vote_arguments(offer, ranked, "the team's coordinated answer stands")
@@ -311,13 +316,7 @@ class TeamBackend(bk.Backend):
                 if isinstance(event, ev.FinalAnswerDelta):
                     yield bk.TextDelta(event.text)
                 elif isinstance(event, ev.UsageReported):
-                    usage = usage + bk.Usage(
-                        input_tokens=event.input_tokens,
-                        output_tokens=event.output_tokens,
-                        cached_tokens=event.cached_tokens,
-                        reasoning_tokens=event.reasoning_tokens,
-                        cost_usd=event.cost_usd,
-                    )
+                    usage = usage + event.usage
                 elif isinstance(event, ev.SessionFinished):
                     final, error = event.final_answer, event.error
         yield bk.UsageChunk(usage)

@@ -1,14 +1,18 @@
-"""The conversation store: the SQLite database every session is recorded in.
+"""The conversation store: the database every session is recorded in.
 
 ``Store`` answers the questions the ``conversations`` commands ask (list with
 filters, full-text search, show, delete, import/export documents, history for
 ``--continue``/``--resume``); ``massgen_core.store.recorder.Recorder`` writes a
 session into it as its events arrive. Nothing here prints or formats for a
 terminal.
+
+The store is the SQLite file ``default_path()`` unless ``database_url()`` names a PostgreSQL
+server (massgen_core.store.pg), whose connection takes the same SQL.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,9 +22,11 @@ from massgen_core import paths
 from massgen_core.store import attachments as _attachments
 from massgen_core.store import document as _doc
 from massgen_core.store.opening import open_database
+from massgen_core.store.query import PlainQuery, highlight, to_fts5
 from massgen_core.store.schema import SCHEMA_VERSION, StoreError
 
 DB_NAME = "conversations.db"
+URL_VARIABLE = "MASSGEN_DATABASE_URL"
 _KIND_NAMES = {_doc.FTS_ANSWER: "answer", _doc.FTS_QUESTION: "question", _doc.FTS_FINAL: "final answer"}
 _MAX_CANDIDATES = 10
 
@@ -28,6 +34,33 @@ _MAX_CANDIDATES = 10
 def default_path() -> Path:
     """Where the conversation database lives (MASSGEN_HOME relocates it)."""
     return paths.data_dir() / DB_NAME
+
+
+def database_url() -> str | None:
+    """The PostgreSQL store's URL: ``MASSGEN_DATABASE_URL`` from the environment or ``config_dir()/.env``; None for SQLite."""
+    url = os.environ.get(URL_VARIABLE)
+    if url is None:
+        env_file = paths.config_dir() / ".env"
+        try:
+            text = env_file.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+        if URL_VARIABLE in text:  # python-dotenv (its quoting rules) only when the file names it: start-up time
+            from dotenv import dotenv_values
+
+            url = dotenv_values(env_file).get(URL_VARIABLE)
+    if not url:
+        return None
+    from massgen_core.store.pg import is_url
+
+    if not is_url(url):
+        raise StoreError(f"{URL_VARIABLE} must be a postgresql:// URL (unset it to use the SQLite store), not {url.split(':', 1)[0]!r}")
+    return url
+
+
+def exists() -> bool:
+    """Whether there may be conversations to read (a PostgreSQL store, or the SQLite file)."""
+    return database_url() is not None or default_path().exists()
 
 
 class AmbiguousIdError(StoreError):
@@ -120,15 +153,58 @@ def _summary(row: tuple[Any, ...]) -> Summary:
     )  # fmt: skip
 
 
+def _cjk_hits(query: PlainQuery) -> tuple[str, list[Any]]:
+    """The ``hits`` SELECT of a search for CJK text: trigram MATCH for terms of 3 characters and more, instr() for shorter."""
+    from massgen_core.store.query import fts5_string
+
+    indexed = [t for t in query.include if len(t) >= 3]
+    conds: list[str] = []
+    params: list[Any] = []
+    if indexed:
+        conds.append("fts_cjk MATCH ?")
+        params.append(" ".join(map(fts5_string, indexed)))
+    for terms, test in (([t for t in query.include if len(t) < 3], "> 0"), (list(query.exclude), "= 0")):
+        for term in terms:
+            conds.append(f"instr(lower(body), ?) {test}")
+            params.append(term.lower())
+    score = "bm25(fts_cjk)" if indexed else "0.0"
+    return f"SELECT rowid AS hit, {score} AS score FROM fts_cjk WHERE {' AND '.join(conds)}", params
+
+
 class Store:
     """An open conversation database."""
 
-    def __init__(self, path: Path | None = None, *, read_only: bool = False) -> None:
-        """Open (creating) the store; ``read_only`` also reads one on a read-only file system."""
+    def __init__(self, path: Path | None = None, *, read_only: bool = False, url: str | None = None) -> None:
+        """Open (creating) the store; ``read_only`` also reads one on a read-only file system.
+
+        ``url`` (or, without ``path``, ``database_url()``) opens a PostgreSQL store instead.
+        """
+        self.url = url if url is not None or path is not None else database_url()
+        self.conn: Any
+        if self.url is not None:
+            from massgen_core.store import pg
+
+            self.path: Path | None = None
+            self.conn = pg.connect(self.url)
+            return
         if path is None:
             paths.ensure_private_dir(paths.data_dir())  # the default folder is ours: tighten an old 0755 one
         self.path = Path(path) if path is not None else default_path()
         self.conn = open_database(self.path, read_only=read_only)
+
+    @property
+    def files_anchor(self) -> Path:
+        """What attachment files are kept beside (massgen_core.store.attachments): the SQLite file, or for
+        PostgreSQL the one the data dir would hold (each machine's own folder)."""
+        return self.path if self.path is not None else default_path()
+
+    def background_connection(self) -> Any:
+        """A factory of one more connection to this store, for a writer thread (the final-answer spool); None for SQLite."""
+        if self.url is None:
+            return None
+        from massgen_core.store import pg
+
+        return pg.reconnect(self.url)
 
     def close(self) -> None:
         self.conn.close()
@@ -184,57 +260,23 @@ class Store:
             params.append(filters.limit)
         return [_summary(row) for row in self.conn.execute(sql, params)]
 
-    def search(self, query: str, filters: Filters | None = None, *, mark: tuple[str, str] = ("[", "]")) -> list[SearchHit]:
-        """Conversations matching an FTS5 query, best first, each with its best snippet."""
+    def search(
+        self, query: str | PlainQuery, filters: Filters | None = None, *, mark: tuple[str, str] = ("[", "]")
+    ) -> list[SearchHit]:
+        """Conversations matching a search, best first, each with its best snippet.
+
+        ``query`` is what someone typed (a ``PlainQuery``, massgen_core.store.query.parse_plain)
+        or a string in the FTS5 query language.
+        """
         filters = filters or Filters()
         clauses, params = filters.where()
-        sql = (
-            # MATERIALIZED: bm25() cannot run inside the aggregate if the CTE were flattened.
-            "WITH hits AS MATERIALIZED (SELECT rowid AS hit, bm25(fts) AS score FROM fts WHERE fts MATCH ?), "
-            # Group by turn from the rowid alone (no row reads), then by conversation; SQLite takes
-            # the bare column ``hit`` from the row holding MIN(score).
-            "best_turn AS (SELECT hit >> 32 AS turn_id, hit, MIN(score) AS score FROM hits GROUP BY 1), "
-            "best AS (SELECT t.conversation_id, b.hit, MIN(b.score) AS score FROM best_turn b "
-            "JOIN turns t ON t.id = b.turn_id GROUP BY t.conversation_id), "
-            # Filter, rank and cut first; only the survivors get their summary columns computed.
-            "top AS (SELECT best.conversation_id, best.hit, best.score, c.started_at FROM best "
-            "JOIN conversations c ON c.id = best.conversation_id"
-        )
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
-        sql += " ORDER BY best.score, c.started_at DESC"
-        all_params: list[Any] = [query, *params]
-        if filters.limit is not None:
-            sql += " LIMIT ?"
-            all_params.append(filters.limit)
-        sql += (
-            ") "
-            + _SUMMARY_SELECT
-            + ", top.score, top.hit FROM top JOIN conversations c ON c.id = top.conversation_id "
-            "ORDER BY top.score, top.started_at DESC"
-        )
-        try:
-            rows = self.conn.execute(sql, all_params).fetchall()
-            snippets: dict[int, str] = {}
-            hit_ids = [row[9] for row in rows]
-            # One pass for every snippet: FTS5 serves MATCH together with rowid lookups.
-            for start in range(0, len(hit_ids), 500):
-                chunk = hit_ids[start : start + 500]
-                snippets.update(
-                    self.conn.execute(
-                        "SELECT rowid, snippet(fts, 0, ?, ?, '…', 16) FROM fts WHERE fts MATCH ? "
-                        f"AND rowid IN ({', '.join('?' * len(chunk))})",
-                        (mark[0], mark[1], query, *chunk),
-                    ).fetchall()
-                )
-        except sqlite3.OperationalError as exc:
-            # Anything but contention is the query's fault (syntax, unterminated string, unknown column).
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise StoreError(
-                    f"cannot understand the search {query!r} ({exc}); use words, \"exact phrases\", prefix* "
-                    "and AND/OR/NOT, and quote text with punctuation"
-                ) from None
-            raise  # pragma: no cover - only under a lock held past busy_timeout
+        if self.url is not None:
+            from massgen_core.store import pg
+
+            rows, snippets = pg.search_rows(self.conn, query, clauses, params, filters.limit, _SUMMARY_SELECT, mark)
+        else:
+            rows, snippets = self._sqlite_search(query, clauses, params, filters.limit, mark)
+        hit_ids = [row[9] for row in rows]
         sources = {hit: _doc.fts_source(hit) for hit in hit_ids}
         answer_ids = [answer for _, kind, answer in sources.values() if kind == _doc.FTS_ANSWER]
         agents: dict[int, str] = {}
@@ -254,10 +296,74 @@ class Store:
             for row in rows
         ]
 
+    def _sqlite_search(
+        self, query: str | PlainQuery, clauses: list[str], params: list[Any], limit: int | None, mark: tuple[str, str]
+    ) -> tuple[list[Any], dict[int, str]]:
+        table, ours = "fts", None
+        if isinstance(query, PlainQuery) and query.cjk:
+            table, ours = "fts_cjk", list(query.include)
+            hits, hit_params = _cjk_hits(query)
+        else:
+            match = to_fts5(query) if isinstance(query, PlainQuery) else query
+            hits, hit_params = "SELECT rowid AS hit, bm25(fts) AS score FROM fts WHERE fts MATCH ?", [match]
+        sql = (
+            # MATERIALIZED: bm25() cannot run inside the aggregate if the CTE were flattened.
+            f"WITH hits AS MATERIALIZED ({hits}), "
+            # Group by turn from the rowid alone (no row reads), then by conversation; SQLite takes
+            # the bare column ``hit`` from the row holding MIN(score).
+            "best_turn AS (SELECT hit >> 32 AS turn_id, hit, MIN(score) AS score FROM hits GROUP BY 1), "
+            "best AS (SELECT t.conversation_id, b.hit, MIN(b.score) AS score FROM best_turn b "
+            "JOIN turns t ON t.id = b.turn_id GROUP BY t.conversation_id), "
+            # Filter, rank and cut first; only the survivors get their summary columns computed.
+            "top AS (SELECT best.conversation_id, best.hit, best.score, c.started_at FROM best "
+            "JOIN conversations c ON c.id = best.conversation_id"
+        )
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY best.score, c.started_at DESC"
+        all_params: list[Any] = [*hit_params, *params]
+        if limit is not None:
+            sql += " LIMIT ?"
+            all_params.append(limit)
+        sql += (
+            ") "
+            + _SUMMARY_SELECT
+            + ", top.score, top.hit FROM top JOIN conversations c ON c.id = top.conversation_id "
+            "ORDER BY top.score, top.started_at DESC"
+        )
+        try:
+            rows = self.conn.execute(sql, all_params).fetchall()
+            snippets: dict[int, str] = {}
+            hit_ids = [row[9] for row in rows]
+            # One pass for every snippet: FTS5 serves MATCH together with rowid lookups.
+            for start in range(0, len(hit_ids), 500):
+                chunk = hit_ids[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                if ours is not None:
+                    found = self.conn.execute(f"SELECT rowid, body FROM fts_cjk WHERE rowid IN ({marks})", chunk)
+                    snippets.update((rowid, highlight(body, ours, mark)) for rowid, body in found)
+                    continue
+                snippets.update(
+                    self.conn.execute(
+                        f"SELECT rowid, snippet({table}, 0, ?, ?, '…', 16) FROM {table} WHERE {table} MATCH ? "
+                        f"AND rowid IN ({marks})",
+                        (mark[0], mark[1], hit_params[0], *chunk),
+                    ).fetchall()
+                )
+        except sqlite3.OperationalError as exc:
+            # Anything but contention is the query's fault (syntax, unterminated string, unknown column).
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise StoreError(
+                    f"cannot understand the search {query!r} ({exc}); use words, \"exact phrases\", prefix* "
+                    "and AND/OR/NOT, and quote text with punctuation"
+                ) from None
+            raise  # pragma: no cover - only under a lock held past busy_timeout
+        return rows, snippets
+
     def document(self, conversation_id: str) -> dict[str, Any]:
         """The conversation's document; with ``attachments`` (sha256 -> base64) when its turns had any."""
         document = _doc.build_document(self.conn, conversation_id)
-        blobs = _attachments.blobs_for(self.path, document)
+        blobs = _attachments.blobs_for(self.files_anchor, document)
         if blobs:
             document["attachments"] = blobs
         return document
@@ -274,7 +380,7 @@ class Store:
 
     def import_document(self, document: Any, *, replace: bool = False) -> str:
         if isinstance(document, Mapping) and "attachments" in document:
-            _attachments.restore(self.path, document["attachments"])
+            _attachments.restore(self.files_anchor, document["attachments"])
         return _doc.import_document(self.conn, document, replace=replace)
 
     def delete(self, conversation_id: str) -> None:
@@ -286,7 +392,7 @@ class Store:
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
-        _attachments.forget_unused(self.conn, self.path, shared)
+        _attachments.forget_unused(self.conn, self.files_anchor, shared)
 
 
 __all__ = [
@@ -298,5 +404,7 @@ __all__ = [
     "Store",
     "StoreError",
     "Summary",
+    "database_url",
     "default_path",
+    "exists",
 ]

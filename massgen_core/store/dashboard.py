@@ -31,7 +31,7 @@ def dashboard_data(conn: sqlite3.Connection, window: Window = Window()) -> dict[
     by_model = usage_report(conn, by="model", window=window)
 
     turn_clauses, turn_params = window.where("t.started_at")
-    turn_where = " AND ".join(turn_clauses) or "1"
+    turn_where = " AND ".join(turn_clauses) or "1 = 1"
     sessions_per_day: dict[str, int] = {}
     for (started,) in conn.execute(f"SELECT t.started_at FROM turns t WHERE {turn_where}", turn_params):
         day = _day(started)
@@ -52,7 +52,7 @@ def dashboard_data(conn: sqlite3.Connection, window: Window = Window()) -> dict[
     ]
 
     clauses, params = window.where(_REQUEST_TIME)
-    where = " AND ".join(clauses) or "1"
+    where = " AND ".join(clauses) or "1 = 1"
     backends: dict[str, dict[str, Any]] = {}
     for backend, model, latency, ttft, status, retries in conn.execute(
         "SELECT r.backend, r.model, r.latency_s, r.ttft_s, r.status, r.retries "

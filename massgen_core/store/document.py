@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
+from massgen_core.store.query import has_cjk
 from massgen_core.store.schema import StoreError
 
 FORMAT = "massgen-conversation"
@@ -143,6 +144,14 @@ def _turn_facets(conn: sqlite3.Connection, cid: str, turn: Mapping[str, Any]) ->
 
 def index_text(conn: sqlite3.Connection, rowid: int, body: str) -> None:
     conn.execute("INSERT INTO fts (rowid, body) VALUES (?, ?)", (rowid, body))
+    if has_cjk(body):  # also where substrings of CJK text are found (schema version 4)
+        conn.execute("INSERT INTO fts_cjk (rowid, body) VALUES (?, ?)", (rowid, body))
+
+
+def unindex_text(conn: sqlite3.Connection, first: int, last: int) -> None:
+    """Drop the searchable texts with rowids from ``first`` to ``last``."""
+    for table in ("fts", "fts_cjk"):
+        conn.execute(f"DELETE FROM {table} WHERE rowid BETWEEN ? AND ?", (first, last))
 
 
 def import_document(conn: sqlite3.Connection, document: Mapping[str, Any], *, replace: bool = False) -> str:
@@ -200,7 +209,5 @@ def delete_conversation(conn: sqlite3.Connection, conversation_id: str) -> None:
     """Delete one conversation and its searchable text (the caller holds the transaction)."""
     turn_ids = [r[0] for r in conn.execute("SELECT id FROM turns WHERE conversation_id = ?", (conversation_id,))]
     for turn_id in turn_ids:
-        conn.execute(
-            "DELETE FROM fts WHERE rowid BETWEEN ? AND ?", (fts_rowid(turn_id, 0), fts_rowid(turn_id + 1, 0) - 1)
-        )
+        unindex_text(conn, fts_rowid(turn_id, 0), fts_rowid(turn_id + 1, 0) - 1)
     conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from massgen_core.store.document import FTS_FINAL, fts_rowid, index_text
+from massgen_core.store.document import FTS_FINAL, fts_rowid, index_text, unindex_text
 from massgen_core.store.schema import BUSY_TIMEOUT_MS
 
 _PIECE, _WHOLE = 0, 1
@@ -29,8 +31,13 @@ _PIECE, _WHOLE = 0, 1
 class FinalSpool:
     """Appends final-answer text to ``final_chunks`` of the database at ``path`` from a background thread."""
 
-    def __init__(self, path: Path, *, interval_s: float = 0.5, flush_chars: int = 4096) -> None:
+    def __init__(
+        self, path: Path | None, *, interval_s: float = 0.5, flush_chars: int = 4096,
+        connect: Callable[[], Any] | None = None,
+    ) -> None:  # fmt: skip
+        """``connect`` opens the thread's connection to a store that is not the SQLite file at ``path``."""
         self.path = path
+        self._connect = connect
         self.interval_s = interval_s
         self.flush_chars = flush_chars
         self.failure: sqlite3.Error | None = None
@@ -111,11 +118,14 @@ class FinalSpool:
             return batch
 
     def _run(self) -> None:
-        conn: sqlite3.Connection | None = None
+        conn: Any = None
         try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA foreign_keys = ON")
+            if self._connect is not None:
+                conn = self._connect()
+            else:
+                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)  # type: ignore[arg-type]
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                conn.execute("PRAGMA foreign_keys = ON")
             while (batch := self._take()) is not None:
                 self._write(conn, batch)
                 with self._cond:
@@ -148,7 +158,7 @@ class FinalSpool:
                     continue
                 self._next_seq.pop(turn_id, None)
                 conn.execute("DELETE FROM final_chunks WHERE turn_id = ?", (turn_id,))
-                conn.execute("DELETE FROM fts WHERE rowid = ?", (fts_rowid(turn_id, FTS_FINAL),))
+                unindex_text(conn, fts_rowid(turn_id, FTS_FINAL), fts_rowid(turn_id, FTS_FINAL))
                 conn.execute("UPDATE turns SET final_answer = ? WHERE id = ?", (texts[0], turn_id))
                 index_text(conn, fts_rowid(turn_id, FTS_FINAL), texts[0])
         except BaseException:

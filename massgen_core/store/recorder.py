@@ -6,7 +6,10 @@ committing after each so a crash or SIGKILL loses nothing already recorded
 (agent starts and restarts, frequent and minor, ride along with the next commit;
 so does a model call's usage row, which the session always follows at once,
 without an await, with the call's answer, vote, rejection or tool call).
-Text deltas are not stored (answers are stored when submitted); final-answer
+Text deltas are not stored (answers are stored when submitted); an answer
+still being written (``AnswerDelta``) when the turn ends or the recorder is
+flushed (a timeout, Ctrl-C, ``/save``) is kept as one ``answer_delta`` event
+row with the draft so far; final-answer
 deltas go to a ``FinalSpool``, which appends them to disk from a thread of its
 own every ``flush_interval_s`` or ``flush_chars``, and the whole answer is
 written once when the turn finishes (linear in its length, off the event loop).
@@ -22,6 +25,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+import attrs
 
 from massgen_core import events as ev
 from massgen_core.redaction import redact
@@ -80,7 +85,10 @@ class Recorder:
         self._seen_backends: set[str] = set()
         self._seen_models: set[str | None] = set()
         self._final: list[str] = []  # the running turn's final answer as streamed so far
-        self._spool = FinalSpool(store.path, interval_s=flush_interval_s, flush_chars=flush_chars)
+        self._drafts: dict[str, tuple[ev.AnswerDelta, list[str]]] = {}  # agent -> (last delta, pieces)
+        self._spool = FinalSpool(
+            store.path, interval_s=flush_interval_s, flush_chars=flush_chars, connect=store.background_connection()
+        )
         self._handlers: dict[type, Callable[[Any], None]] = {
             ev.SessionStarted: self._session_started,
             ev.AnswerSubmitted: self._answer,
@@ -89,6 +97,7 @@ class Recorder:
             ev.UsageReported: self._usage,
             ev.WinnerSelected: self._winner,
             ev.FinalAnswerDelta: self._final_delta,
+            ev.AnswerDelta: self._answer_delta,
             ev.SessionFinished: self._finished,
         }
         for cls in _KEPT_EVENTS:
@@ -127,6 +136,7 @@ class Recorder:
         """Write buffered final-answer text and deferred events now (``/save``, close)."""
         if self._turn_id is None:
             return
+        self._keep_drafts()
         self._spool.sync()
         if self._spool.failure is not None:
             self._fail(self._spool.failure)
@@ -207,9 +217,25 @@ class Recorder:
             if e.attachments:  # references here, the files by hash beside the database
                 from massgen_core.store import attachments
 
-                attachments.record(conn, self.store.path, self._turn_id, e.seq, e.ts, e.attachments)
+                attachments.record(conn, self.store.files_anchor, self._turn_id, e.seq, e.ts, e.attachments)
+
+    def _answer_delta(self, e: ev.AnswerDelta) -> None:
+        draft = self._drafts.get(e.agent_id)
+        if draft is None:
+            self._drafts[e.agent_id] = (e, [e.text])
+        else:
+            draft[1].append(e.text)
+            self._drafts[e.agent_id] = (e, draft[1])
+
+    def _keep_drafts(self) -> None:
+        """Queue the answers still being written as ``answer_delta`` rows (each the whole draft so far)."""
+        drafts, self._drafts = self._drafts, {}
+        for last, pieces in drafts.values():
+            changes: dict[str, Any] = {"text": "".join(pieces)}  # mypy does not see the decorator-made fields
+            self._pending.append(self._event_row(attrs.evolve(last, **changes)))
 
     def _answer(self, e: ev.AnswerSubmitted) -> None:
+        self._drafts.pop(e.agent_id, None)  # stored whole, just below
         with self._tx() as conn:
             cursor = conn.execute(
                 "INSERT INTO answers (turn_id, agent_id, label, revision, text, ts) VALUES (?, ?, ?, ?, ?, ?)",
@@ -239,17 +265,18 @@ class Recorder:
         self._pending_usage.append((self._turn_id, e))
 
     def _write_usage(self, conn: sqlite3.Connection, turn_id: int | None, e: ev.UsageReported) -> None:
+        usage = e.usage
         conn.execute(
             "INSERT INTO requests (turn_id, agent_id, backend, model, input_tokens, output_tokens, cached_tokens, "
             "reasoning_tokens, cost_usd, latency_s, ttft_s, ttfb_s, tokens_per_s, retries, status, estimated, ts) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                turn_id, e.agent_id, e.backend, e.model, e.input_tokens, e.output_tokens, e.cached_tokens,
-                e.reasoning_tokens, e.cost_usd, e.latency_s, e.ttft_s, e.ttfb_s, e.tokens_per_s, e.retries,
+                turn_id, e.agent_id, e.backend, e.model, usage.input_tokens, usage.output_tokens,
+                usage.cached_tokens, usage.reasoning_tokens, usage.cost_usd, e.latency_s, e.ttft_s, e.ttfb_s, e.tokens_per_s, e.retries,
                 e.status, int(e.estimated), e.ts,
             ),
         )  # fmt: skip
-        self._add_cost(conn, e.cost_usd, turn_id)
+        self._add_cost(conn, usage.cost_usd, turn_id)
         if e.backend not in self._seen_backends or e.model not in self._seen_models:
             self._seen_backends.add(e.backend)
             self._seen_models.add(e.model)
@@ -276,6 +303,7 @@ class Recorder:
             self._fail(self._spool.failure)
             return
         turn_id = self._turn_id
+        self._keep_drafts()
         streamed, self._final = "".join(self._final), []
         final = e.final_answer if e.final_answer is not None else streamed or None
         with self._tx() as conn:
@@ -303,10 +331,14 @@ class Recorder:
         return (self._turn_id, e.seq, e.ts, e.type, dump_json(redact(data)))
 
     def _other(self, e: Any) -> None:
+        if type(e) is ev.BackendRetry and e.restart:
+            self._drafts.pop(e.agent_id, None)  # the request starts over, and so does its answer
         with self._tx() as conn:
             conn.execute("INSERT INTO events (turn_id, seq, ts, type, data) VALUES (?, ?, ?, ?, ?)", self._event_row(e))
 
     def _deferred(self, e: Any) -> None:
+        if type(e) is ev.AgentStarted:
+            self._drafts.pop(e.agent_id, None)  # a new launch: the draft of the last one was abandoned
         self._pending.append(self._event_row(e))
 
     def _write_pending(self) -> None:

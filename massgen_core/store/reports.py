@@ -115,7 +115,7 @@ def usage_report(
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     rows = conn.execute(
         f"SELECT {key}, COUNT(*), SUM(r.input_tokens), SUM(r.output_tokens), SUM(r.cached_tokens), "
-        "SUM(r.reasoning_tokens), SUM(r.cost_usd), SUM(r.retries), SUM(r.status NOT IN ('ok', 'cancelled')), SUM(r.estimated) "
+        "SUM(r.reasoning_tokens), SUM(r.cost_usd), SUM(r.retries), SUM(CASE WHEN r.status NOT IN ('ok', 'cancelled') THEN 1 ELSE 0 END), SUM(r.estimated) "
         f"FROM requests r JOIN turns t ON t.id = r.turn_id{where} GROUP BY 1",
         params,
     ).fetchall()
@@ -228,10 +228,10 @@ def _final_votes(conn: sqlite3.Connection, window: Window) -> list[tuple[str, st
         # From the few turns in the window to their votes, not from every vote to its turn.
         sql = (
             "SELECT v.turn_id, v.voter, v.target FROM turns t CROSS JOIN votes v ON v.turn_id = t.id "
-            f"WHERE NOT v.discarded AND {' AND '.join(clauses)} ORDER BY v.id"
+            f"WHERE v.discarded = 0 AND {' AND '.join(clauses)} ORDER BY v.id"
         )
     else:
-        sql = "SELECT v.turn_id, v.voter, v.target FROM votes v WHERE NOT v.discarded ORDER BY v.id"
+        sql = "SELECT v.turn_id, v.voter, v.target FROM votes v WHERE v.discarded = 0 ORDER BY v.id"
     standing: dict[tuple[int, str], str] = {}
     for turn_id, voter, target in conn.execute(sql, params):
         standing[turn_id, voter] = target  # a later vote replaces an earlier one
@@ -241,7 +241,7 @@ def _final_votes(conn: sqlite3.Connection, window: Window) -> list[tuple[str, st
 def stats_report(conn: sqlite3.Connection, window: Window = Window()) -> Stats:
     """How turns ended, who took part, won, answered and voted, and what turns took and cost."""
     clauses, params = window.where("t.started_at")
-    cond = " AND ".join(clauses) or "1"
+    cond = " AND ".join(clauses) or "1 = 1"
 
     def query(sql: str) -> sqlite3.Cursor:
         return conn.execute(sql.replace("{cond}", cond), params)
@@ -268,7 +268,7 @@ def stats_report(conn: sqlite3.Connection, window: Window = Window()) -> Stats:
     wins = dict(query("SELECT t.winner, COUNT(*) FROM turns t WHERE t.winner IS NOT NULL AND {cond} GROUP BY 1"))
     # Answer ids grow in submission order, so the smallest of a turn is its first answer.
     decided, winner_first = query(
-        "SELECT COUNT(*), COALESCE(SUM(a.agent_id = t.winner), 0) FROM turns t "
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN a.agent_id = t.winner THEN 1 ELSE 0 END), 0) FROM turns t "
         "JOIN answers a ON a.id = (SELECT MIN(id) FROM answers WHERE turn_id = t.id) "
         "WHERE t.winner IS NOT NULL AND {cond}"
     ).fetchone()

@@ -12,6 +12,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from massgen_core import paths
 from massgen_core.errors import MassGenError
@@ -156,6 +157,24 @@ CREATE TABLE final_chunks (
 """
 
 
+# Version 4: texts with Chinese, Japanese or Korean, again in a trigram index. unicode61 reads a run of
+# CJK characters as one word, so no word search finds a substring of it (日本 in 日本の首都は東京); a
+# trigram index finds substrings of three characters and more, and shorter ones are matched with
+# instr() over these rows alone (massgen_core.store.query, Store.search).
+_V4 = """
+CREATE VIRTUAL TABLE fts_cjk USING fts5(body, tokenize = 'trigram')
+"""
+
+
+def backfill_cjk(conn: Any) -> None:
+    """Copy the searchable texts that hold CJK characters into ``fts_cjk`` (version 4)."""
+    from massgen_core.store.query import has_cjk
+
+    for rowid, body in conn.execute("SELECT rowid, body FROM fts").fetchall():
+        if has_cjk(body):
+            conn.execute("INSERT INTO fts_cjk (rowid, body) VALUES (?, ?)", (rowid, body))
+
+
 def _rewrite_with_secrets_masked(conn: sqlite3.Connection) -> None:
     """Mask what older versions stored unmasked: credentials in URLs (base_url) of configs and events."""
     import json
@@ -178,14 +197,24 @@ def _rewrite_with_secrets_masked(conn: sqlite3.Connection) -> None:
 
 
 def _v3(conn: sqlite3.Connection) -> None:
-    _run_script(conn, _V3)
+    run_script(conn, _V3)
     _rewrite_with_secrets_masked(conn)
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    run_script(conn, _V4)
+    backfill_cjk(conn)
+
+
+# The version whose migration also copies CJK texts into fts_cjk (backfill_cjk).
+CJK_VERSION = 4
+# The scripts of each version, which the PostgreSQL store (massgen_core.store.pg) applies with its types.
+MIGRATION_SCRIPTS = (_V1, _V2, _V3, _V4)
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    lambda conn: _run_script(conn, _V1),
-    lambda conn: _run_script(conn, _V2),
+    lambda conn: run_script(conn, _V1),
+    lambda conn: run_script(conn, _V2),
     _v3,
+    _v4,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -194,7 +223,7 @@ class StoreError(MassGenError):
     """The conversation database cannot be used as asked."""
 
 
-def _run_script(conn: sqlite3.Connection, script: str) -> None:
+def run_script(conn: sqlite3.Connection, script: str) -> None:
     # executescript() would COMMIT our immediate transaction; run statement by statement instead.
     for statement in script.split(";\n"):
         lines = [line for line in statement.splitlines() if not line.lstrip().startswith("--")]

@@ -2,7 +2,7 @@
 
 ``backend_maker(cls, ...)`` builds backends of one plugin pointed at a
 loopback server. ``collect(backend)`` drains ``backend.stream`` and sums what came out (text,
-reasoning, tool calls, the last usage, ``Done``, every chunk, restarts), so a
+reasoning, tool calls, the last usage, ``Done``, every chunk), so a
 test can compare a backend's result with a recording's expectation in one
 line. Only for tests; it adds no behaviour to backends.
 """
@@ -55,8 +55,7 @@ def ask(text: str = "hi", **kw: Any) -> Request:
 
 
 async def collect(backend: Any, request: Request | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"text": "", "reasoning": "", "calls": [], "usage": None, "done": None, "chunks": [],
-                           "restarts": 0}
+    out: dict[str, Any] = {"text": "", "reasoning": "", "calls": [], "usage": None, "done": None, "chunks": []}
     async for chunk in backend.stream(request or ask()):
         out["chunks"].append(chunk)
         if isinstance(chunk, TextDelta):
@@ -69,8 +68,4 @@ async def collect(backend: Any, request: Request | None = None) -> dict[str, Any
             out["usage"] = chunk.usage
         elif isinstance(chunk, Done):
             out["done"] = chunk
-        elif type(chunk).__name__ == "StreamRestart":
-            out["restarts"] += 1
-            out["text"] = out["reasoning"] = ""
-            out["calls"] = []
     return out

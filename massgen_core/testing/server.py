@@ -25,7 +25,11 @@ status, headers, the body in ``chunks`` (sent with chunked encoding when
 the status line (a slow first byte), ``hang`` (never answer), and ``cut_off``
 (drop the connection after the chunks, mid-message). ``Response.pieces`` splits
 recorded bytes into small uneven pieces to exercise incremental parsers.
-Unrouted requests get 404 with an OpenAI-style error body.
+``Gate`` holds a streamed body open mid-way (``Response.held``): the server
+sends the pieces before ``Gate.at``, sets ``gate.reached`` and sends the rest
+only once the test sets ``gate.release``, so a test can look at what a
+client shows while the answer is still arriving, synchronised on the server
+rather than on sleeps. Unrouted requests get 404 with an OpenAI-style error body.
 
 ``server.connections`` counts the TCP connections the server accepted, and
 each ``RecordedRequest.connection`` says which one carried it: a client that
@@ -44,7 +48,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
-__all__ = ["FakeServer", "RecordedRequest", "Response", "sse_encode", "split_uneven"]
+__all__ = ["FakeServer", "Gate", "RecordedRequest", "Response", "sse_encode", "split_uneven"]
+
+
+@attrs.frozen(eq=False)
+class Gate:
+    """Where a streamed response waits: before piece ``at``, until ``release`` is set."""
+
+    at: int
+    reached: threading.Event = attrs.Factory(threading.Event)
+    release: threading.Event = attrs.Factory(threading.Event)
 
 
 @attrs.frozen(kw_only=True)
@@ -112,6 +125,7 @@ class Response:
     first_byte_delay: float = 0.0
     hang: bool = False  # accept the request, never answer
     cut_off: bool = False  # close the connection after the chunks, message incomplete
+    gate: Gate | None = None  # hold the body before a piece until the test releases it
 
     @classmethod
     def json(cls, obj: Any, status: int = 200, **kw: Any) -> Response:
@@ -146,6 +160,10 @@ class Response:
         else:
             pieces = [p + b"\n\n" for p in data.split(b"\n\n") if p] or [data]
         return cls(status=kw.pop("status", 200), headers=headers, chunks=tuple(pieces), stream=True, **kw)
+
+    def held(self, gate: Gate) -> Response:
+        """This response, held at ``gate``."""
+        return attrs.evolve(self, gate=gate)
 
     @classmethod
     def pieces(cls, data: bytes, sizes: Sequence[int] = (13, 7, 29, 3, 61, 1, 17), **kw: Any) -> Response:
@@ -363,6 +381,10 @@ class FakeServer:
         for i, chunk in enumerate(response.chunks):
             if i and response.chunk_delay:
                 await asyncio.sleep(response.chunk_delay)
+            if response.gate is not None and i == response.gate.at:
+                response.gate.reached.set()
+                while not response.gate.release.is_set():  # the test looks at the client meanwhile
+                    await asyncio.sleep(0.005)
             if not chunk:
                 continue
             if response.stream:

@@ -427,3 +427,12 @@ def test_jsonl_streams_every_event_as_a_json_line(cli, configs):
 def test_json_and_jsonl_together_are_refused(cli, configs):
     proc = cli(["--config", str(configs / "fast.yaml"), "--json", "--jsonl", "q"])
     assert proc.returncode == 1 and "not both" in proc.stderr
+
+
+def test_model_colon_n_runs_a_team_of_n_copies(cli):
+    proc = cli(["--model", "scripted-1:3", "--json", "Capital of France?"])
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert sorted(result["agents"]) == ["a1", "a2", "a3"]
+    assert sorted(result["votes"]) == ["a1", "a2", "a3"]  # every copy took part
+    assert result["winner"] == "a1" and result["ended_by"] == "consensus"

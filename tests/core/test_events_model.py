@@ -31,7 +31,7 @@ def test_events_are_immutable():
 
 def test_every_event_type_has_a_unique_tag():
     tags = [cls.type for cls in ev.EVENT_TYPES.values()]
-    assert len(tags) == len(set(tags)) == 19
+    assert len(tags) == len(set(tags)) == 23
 
 
 texts = st.text(max_size=40)
@@ -49,7 +49,12 @@ def _strategy_for(cls: type[ev.Event]) -> st.SearchStrategy[ev.Event]:
             fields[field.name] = st.floats(min_value=0, max_value=2e9, allow_nan=False)
         else:
             t = field.type if isinstance(field.type, str) else str(field.type)
-            if "tuple[Mapping[str, Any]" in t:
+            if t == "Usage":
+                fields[field.name] = st.builds(
+                    Usage, input_tokens=st.integers(0, 10**6), output_tokens=st.integers(0, 10**6),
+                    cost_usd=st.floats(0, 10, allow_nan=False),
+                )
+            elif "tuple[Mapping[str, Any]" in t:
                 fields[field.name] = st.lists(st.dictionaries(ids, st.integers() | texts, max_size=3), max_size=2).map(tuple)
             elif "tuple[str" in t:
                 fields[field.name] = st.tuples(ids, ids)
@@ -58,7 +63,8 @@ def _strategy_for(cls: type[ev.Event]) -> st.SearchStrategy[ev.Event]:
             elif "Mapping[str, int]" in t:
                 fields[field.name] = st.dictionaries(ids, st.integers(0, 10**6), max_size=3)
             elif "Mapping[str, Any]" in t:
-                fields[field.name] = st.none() | st.dictionaries(ids, st.integers() | texts, max_size=3)
+                maps = st.dictionaries(ids, st.integers() | texts, max_size=3)
+                fields[field.name] = st.none() | maps if "None" in t else maps
             elif "Mapping[str, str]" in t:
                 fields[field.name] = st.dictionaries(ids, texts, max_size=3)
             elif t.startswith("bool"):

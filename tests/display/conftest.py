@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from massgen_core import events as ev
+from massgen_core.backend import Usage
 
 QUESTION = "What is the capital of France?"
 FINAL = "# Paris\n\nParis is the **capital** of France."
@@ -24,14 +25,14 @@ def coordinated_session() -> list[ev.Event]:
     out += [f(ev.AgentStarted, agent_id=x) for x in ("a", "b", "c")]
     out += [f(ev.ReasoningDelta, agent_id="a", text="The user asks about France.")]
     out += [f(ev.TextDelta, agent_id="a", text=t) for t in ("Par", "is", ".")]
-    out += [f(ev.UsageReported, agent_id="a", backend="scripted", model="s1", input_tokens=100, output_tokens=20, cost_usd=0.001)]
+    out += [f(ev.UsageReported, agent_id="a", backend="scripted", model="s1", usage=Usage(input_tokens=100, output_tokens=20, cost_usd=0.001))]
     out += [f(ev.AnswerSubmitted, agent_id="a", label="agent1", text="Paris.", revision=1)]
     out += [f(ev.AgentRestarted, agent_id=x, reason="new answer from a") for x in ("b", "c")]
     out += [f(ev.AgentStarted, agent_id=x, attempt=1, labels={"agent1": "a"}) for x in ("b", "c")]
     out += [f(ev.TextDelta, agent_id="b", text="Paris is the capital and largest city of France.")]
     out += [f(ev.ToolCalled, agent_id="b", call_id="t1", name="python", arguments={"code": "print(1)"})]
     out += [f(ev.ToolResult, agent_id="b", call_id="t1", name="python", result="1")]
-    out += [f(ev.UsageReported, agent_id="b", backend="scripted", model="s1", input_tokens=150, output_tokens=30, cost_usd=0.002)]
+    out += [f(ev.UsageReported, agent_id="b", backend="scripted", model="s1", usage=Usage(input_tokens=150, output_tokens=30, cost_usd=0.002))]
     out += [f(ev.AnswerSubmitted, agent_id="b", label="agent2", text="Paris is the capital and largest city of France.", revision=1)]
     out += [f(ev.AgentRestarted, agent_id=x, reason="new answer from b") for x in ("a", "c")]
     out += [f(ev.AgentStarted, agent_id=x, labels={"agent1": "a", "agent2": "b"}) for x in ("a", "c")]

@@ -112,3 +112,11 @@ def test_preview_keeps_one_short_line():
 def test_tally_shows_fractional_weights():
     assert format_tally({"a": 2.0, "b": 1.5}) == "a 2, b 1.5"
     assert format_tally({}) == "no votes"
+
+
+def test_an_added_agent_is_reported_with_whose_copy_it_is_and_why():
+    f = ev.EventFactory("s")
+    out, err = io.StringIO(), io.StringIO()
+    display = PlainDisplay(stdout=out, stderr=err)
+    display.handle(f(ev.AgentAdded, agent_id="scaled-1", copy_of="a", reason="the answers disagree (2 different answers)"))
+    assert "[scaled-1] added (a copy of a): the answers disagree (2 different answers)" in err.getvalue()

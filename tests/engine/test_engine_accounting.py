@@ -212,7 +212,7 @@ async def test_a_call_cancelled_before_it_was_sent_costs_nothing_against_the_bud
     usage = priced.of(events, ev.UsageReported)
     assert [u.status for u in usage if u.agent_id == "slow"] == ["ok"]  # the cancelled call was no request
     # Only what was reported counts: the cancelled call's $0.001 reservation was released.
-    assert orch.conversation_cost_usd == pytest.approx(sum(u.cost_usd for u in usage))
+    assert orch.conversation_cost_usd == pytest.approx(sum(u.usage.cost_usd for u in usage))
 
 
 @pytest.mark.parametrize("scope", ["max_cost_usd", "max_conversation_cost_usd"])

@@ -54,13 +54,17 @@ CHILD = textwrap.dedent(
     except SystemExit as exc:
         seen["code"] = exc.code
     seen["gc_at_exit"] = gc.isenabled()
+    seen["async_libraries_at_exit"] = sorted(m for m in sys.modules if m.split(".")[0] in ("anyio", "sniffio", "trio"))
     sys.stderr.write("RESULT " + json.dumps(seen) + "\\n")
     """
 )
 
 # Nothing a first request needs: the live view's and the exports' libraries, httpx's own
-# command-line client (and the pygments it pulls in), other providers' code.
-NOT_BEFORE_FIRST_REQUEST = ("rich", "pygments", "markdown_it", "nh3", "uvicorn", "starlette", "yaml", "ruamel")
+# command-line client (and the pygments it pulls in), other providers' code, and anyio: httpcore
+# runs on massgen_core.http.aio_backend's asyncio streams and primitives.
+NOT_BEFORE_FIRST_REQUEST = (
+    "rich", "pygments", "markdown_it", "nh3", "uvicorn", "starlette", "yaml", "ruamel", "anyio", "trio",
+)  # fmt: skip
 
 
 @pytest.fixture
@@ -109,6 +113,10 @@ def test_a_session_holds_the_collector_until_its_first_request_and_imports_only_
     modules = result["modules"]
     assert sorted({m.split(".")[0] for m in modules} & set(NOT_BEFORE_FIRST_REQUEST)) == []
     assert "httpx._main" not in modules and "httpx" in modules
+    assert "httpcore" in modules and "massgen_core.http.aio_backend" in modules
+    # nor later: the whole session (connections, TLS-free loopback streams, pool waits) ran without anyio
+    # httpcore asks sniffio which loop runs, nothing more
+    assert {m.split(".")[0] for m in result["async_libraries_at_exit"]} == {"sniffio"}
     assert "massgen_core.display.live" not in modules  # --no-display: the plain display only
     assert "massgen_webhooks.delivery" not in modules  # no webhook configured: no delivery threads or code
     assert "backoff" not in modules  # imported at the first wait before a retry, which a first request never has

@@ -14,8 +14,11 @@ from typing import Any
 import pytest
 
 from massgen_core import events as ev
+from massgen_core.backend import Usage
 from massgen_core.store import Store
 from massgen_core.store.recorder import Recorder
+
+_USAGE_KEYS = ("input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens", "cost_usd")
 
 
 def utc(day: int, hour: int = 10) -> float:
@@ -43,7 +46,9 @@ def build_session(session_id: str, start: float, agents: Sequence[str], steps: S
             out.append(f(ev.AnswerSubmitted, agent_id=agent, label=f"agent{agents.index(agent) + 1}", text=text,
                          revision=revisions[agent]))  # fmt: skip
         elif kind == "request":
-            out.append(f(ev.UsageReported, agent_id=step[1], backend=step[2], model=step[3], **step[4]))
+            fields = dict(step[4])
+            usage = Usage(**{k: fields.pop(k) for k in _USAGE_KEYS if k in fields})
+            out.append(f(ev.UsageReported, agent_id=step[1], backend=step[2], model=step[3], usage=usage, **fields))
         elif kind == "vote":
             out.append(f(ev.VoteCast, voter=step[1], target=step[2], target_label="agent1", reason="because"))
         elif kind == "discard":

@@ -1,4 +1,10 @@
-"""Fixtures for the conversation store tests: hand-built event streams and a CLI runner."""
+"""Fixtures for the conversation store tests: hand-built event streams, a CLI runner, both backends.
+
+Every test that uses the store (``store``, ``record``, ``home_store``, ``record_home``,
+``massgen``) runs twice: on a SQLite file and on a real PostgreSQL server that this session
+starts once (massgen_core.testing.postgres), each test on a freshly emptied database. Mark a
+test ``sqlite_only`` when it is about the SQLite file itself.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from typing import Any
 import pytest
 
 from massgen_core import events as ev
+from massgen_core.backend import Usage
 from massgen_core.store import Store
 from massgen_core.store.recorder import Recorder
 
@@ -41,8 +48,7 @@ def session_events(
         revisions[agent] = revisions.get(agent, 0) + 1
         label = f"agent{agents.index(agent) + 1}"
         out.append(f(ev.AnswerSubmitted, agent_id=agent, label=label, text=text, revision=revisions[agent]))
-        out.append(f(ev.UsageReported, agent_id=agent, backend=backend, model=model, input_tokens=10,
-                     output_tokens=len(text.split()), cost_usd=cost, latency_s=0.5, ttft_s=0.1))  # fmt: skip
+        out.append(f(ev.UsageReported, agent_id=agent, backend=backend, model=model, latency_s=0.5, ttft_s=0.1, usage=Usage(input_tokens=10, output_tokens=len(text.split()), cost_usd=cost)))  # fmt: skip
     if winner is not None:
         for voter in agents:
             out.append(f(ev.VoteCast, voter=voter, target=winner, target_label="agent2", reason=f"{voter} likes {winner}"))
@@ -56,24 +62,96 @@ def session_events(
     return out
 
 
+_TABLES = "conversations, facets, turns, answers, votes, requests, events, final_chunks, fts, fts_cjk"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        sqlite_only = metafunc.definition.get_closest_marker("sqlite_only") is not None
+        metafunc.parametrize("backend", ["sqlite"] if sqlite_only else ["sqlite", "postgresql"])
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One PostgreSQL server for the whole run; FAILS under CI when it cannot start, skips otherwise."""
+    from massgen_core.testing.postgres import PostgresServer, PostgresUnavailable
+
+    try:
+        server = PostgresServer.start()
+    except PostgresUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the PostgreSQL store tests need a PostgreSQL server: {exc}", pytrace=False)
+        pytest.skip(f"PostgreSQL is not installed: {exc}")
+    try:
+        server.test_url = server.create_database("massgen_test")  # type: ignore[attr-defined]
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> str:
+    """The test database, migrated and emptied (ids restart) for this test."""
+    url = pg_server.test_url
+    with Store(url=url) as s:
+        s.conn.execute(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE")
+    return url
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def store_url(backend: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, _isolated_home: Path) -> str | None:
+    """The PostgreSQL URL the test's stores use (also MASSGEN_DATABASE_URL for the CLI), or None for SQLite."""
+    if backend == "sqlite":
+        return None
+    url = request.getfixturevalue("pg_url")
+    monkeypatch.setenv("MASSGEN_DATABASE_URL", url)
+    return url
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "conversations.db"
 
 
+def open_store(db_path: Path, url: str | None) -> Store:
+    return Store(db_path) if url is None else Store(url=url)
+
+
 @pytest.fixture
-def store(db_path: Path):
-    s = Store(db_path)
+def new_store(db_path: Path, store_url: str | None) -> Callable[[], Store]:
+    """Open another store on the test's database (SQLite file or PostgreSQL)."""
+    return lambda: open_store(db_path, store_url)
+
+
+@pytest.fixture
+def sql_one(new_store: Callable[[], Store]) -> Callable[..., Any]:
+    """The first column of the first row of a query, read on a connection of its own."""
+
+    def run(sql: str, *args: Any) -> Any:
+        with new_store() as s:
+            return s.conn.execute(sql, args).fetchone()[0]
+
+    return run
+
+
+@pytest.fixture
+def store(db_path: Path, store_url: str | None):
+    s = open_store(db_path, store_url)
     yield s
     s.close()
 
 
 @pytest.fixture
-def record(db_path: Path) -> Callable[..., str]:
+def record(db_path: Path, store_url: str | None) -> Callable[..., str]:
     """Record one session into the test database; returns the conversation id."""
 
     def run(events: Sequence[ev.Event] | None = None, *, config: Any = None, conversation_id: str | None = None, **kw: Any) -> str:
-        recorder = Recorder(Store(db_path), config=config, conversation_id=conversation_id)
+        recorder = Recorder(open_store(db_path, store_url), config=config, conversation_id=conversation_id)
         for event in events if events is not None else session_events(**kw):
             recorder(event)
         recorder.close()
@@ -83,7 +161,7 @@ def record(db_path: Path) -> Callable[..., str]:
 
 
 @pytest.fixture
-def massgen(_isolated_home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+def massgen(_isolated_home: Path, store_url: str | None) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run the CLI as a subprocess with the test's MASSGEN_HOME."""
 
     def run(*args: str, input: str | None = None, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -100,7 +178,7 @@ def massgen(_isolated_home: Path) -> Callable[..., subprocess.CompletedProcess[s
 
 
 @pytest.fixture
-def home_store(_isolated_home: Path):
+def home_store(_isolated_home: Path, store_url: str | None):
     """The store the CLI uses (inside MASSGEN_HOME)."""
     s = Store()
     yield s
@@ -116,7 +194,7 @@ def home_record(events: Sequence[ev.Event], **kw: Any) -> str:
 
 
 @pytest.fixture
-def record_home() -> Callable[..., str]:
+def record_home(store_url: str | None) -> Callable[..., str]:
     """Record into the store the CLI uses; returns the conversation id."""
 
     def run(events: Sequence[ev.Event] | None = None, **kw: Any) -> str:

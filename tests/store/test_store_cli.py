@@ -63,7 +63,7 @@ def test_search_combines_with_filters_and_reports_no_match(massgen, two):
 
 
 def test_a_malformed_search_is_one_clear_error_line(massgen, two):
-    proc = massgen("conversations", "search", '"oops', check=False)
+    proc = massgen("conversations", "search", "--fts", '"oops', check=False)
     assert proc.returncode == 1
     assert proc.stderr.startswith("massgen: error: cannot understand the search") and "Traceback" not in proc.stderr
 

@@ -39,36 +39,36 @@ def test_a_finished_session_is_recorded_with_answers_votes_usage_and_final_answe
     assert doc["conversation"]["finished_at"] is not None
 
 
-def test_text_deltas_are_not_stored_as_rows(record, db_path, make_events):
+def test_text_deltas_are_not_stored_as_rows(record, sql_one, make_events):
     record(make_events())
-    assert _one(db_path, "SELECT COUNT(*) FROM events WHERE type = 'text_delta'") == 0
-    assert _one(db_path, "SELECT COUNT(*) FROM events") == 2  # the two agent_started events
+    assert sql_one("SELECT COUNT(*) FROM events WHERE type = 'text_delta'") == 0
+    assert sql_one("SELECT COUNT(*) FROM events") == 2  # the two agent_started events
 
 
-def test_each_answer_is_committed_before_the_next_event_arrives(db_path, make_events):
-    recorder = Recorder(Store(db_path))
+def test_each_answer_is_committed_before_the_next_event_arrives(new_store, sql_one, make_events):
+    recorder = Recorder(new_store())
     seen = []
     for event in make_events():
         recorder(event)
         if isinstance(event, ev.AnswerSubmitted):
-            seen.append(_one(db_path, "SELECT COUNT(*) FROM answers"))  # another connection sees it
+            seen.append(sql_one("SELECT COUNT(*) FROM answers"))  # another connection sees it
     recorder.close()
     assert seen == [1, 2]
 
 
-def test_a_usage_row_rides_with_the_next_commit_and_close_writes_the_last_one(db_path, make_events):
-    recorder = Recorder(Store(db_path))
+def test_a_usage_row_rides_with_the_next_commit_and_close_writes_the_last_one(new_store, sql_one, make_events):
+    recorder = Recorder(new_store())
     seen = []
     for event in make_events(winner=None, final=None, finish=False):
         recorder(event)
         if isinstance(event, ev.UsageReported | ev.AnswerSubmitted):
-            seen.append((type(event).__name__, _one(db_path, "SELECT COUNT(*) FROM requests")))
+            seen.append((type(event).__name__, sql_one("SELECT COUNT(*) FROM requests")))
     # alice's usage waits for bob's answer (the next commit); bob's for the close
     assert seen == [("AnswerSubmitted", 0), ("UsageReported", 0), ("AnswerSubmitted", 1), ("UsageReported", 1)]
     recorder.close()
-    assert _one(db_path, "SELECT COUNT(*) FROM requests") == 2
-    assert _one(db_path, "SELECT cost_usd FROM turns") == pytest.approx(0.002)
-    assert _one(db_path, "SELECT cost_usd FROM conversations") == pytest.approx(0.002)
+    assert sql_one("SELECT COUNT(*) FROM requests") == 2
+    assert sql_one("SELECT cost_usd FROM turns") == pytest.approx(0.002)
+    assert sql_one("SELECT cost_usd FROM conversations") == pytest.approx(0.002)
 
 
 def test_a_session_without_session_finished_stays_unfinished(record, store, make_events):
@@ -104,8 +104,8 @@ def test_costs_of_requests_add_up_per_turn_and_conversation(record, store, make_
     assert doc["conversation"]["cost_usd"] == pytest.approx(0.5)
 
 
-def test_a_second_session_on_the_same_recorder_is_the_next_turn(db_path, store, make_events):
-    recorder = Recorder(Store(db_path))
+def test_a_second_session_on_the_same_recorder_is_the_next_turn(new_store, store, make_events):
+    recorder = Recorder(new_store())
     for event in make_events("s1") + make_events("s2", question="And of Spain?", final="Madrid."):
         recorder(event)
     recorder.close()
@@ -128,8 +128,8 @@ def test_recording_with_an_existing_conversation_id_appends_a_turn_and_reopens_i
     assert doc["conversation"]["finished_at"] is None  # the new turn is still running
 
 
-def test_new_conversation_starts_a_separate_record(db_path, store, make_events):
-    recorder = Recorder(Store(db_path))
+def test_new_conversation_starts_a_separate_record(new_store, store, make_events):
+    recorder = Recorder(new_store())
     for event in make_events("s1"):
         recorder(event)
     first = recorder.conversation_id
@@ -168,6 +168,7 @@ def test_notable_events_are_kept_with_their_fields(record, store, make_events):
     assert kept[1] == ("agent_failed", {"agent_id": "bob", "error": "boom"})
 
 
+@pytest.mark.sqlite_only  # reads the file's bytes; tests/store/test_store_postgresql.py reads PostgreSQL's rows
 def test_api_keys_in_the_config_are_redacted_before_storage(record, db_path, make_events):
     config = {"agents": [{"id": "a", "backend": {"type": "openai", "api_key": "sk-secret-123", "max_tokens": 50}}],
               "headers": {"Authorization": "Bearer sk-secret-123"}}  # fmt: skip

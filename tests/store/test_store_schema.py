@@ -105,7 +105,7 @@ def test_credentials_an_older_version_stored_unmasked_are_masked_by_the_migratio
     import json
 
     conn = sqlite3.connect(db_path, isolation_level=None)
-    schema._run_script(conn, schema._V1)
+    schema.run_script(conn, schema._V1)
     conn.execute("PRAGMA user_version = 1")
     config = {"agents": [{"backend": {"type": "ollama", "base_url": "http://u:pw-old-1@h/v1?key=old-2", "model": "m"}}]}
     conn.execute("INSERT INTO conversations (id, config, started_at) VALUES ('c1', ?, 1.0)", (json.dumps(config),))

@@ -7,7 +7,6 @@ import time
 
 from massgen_core.backend import (
     Done,
-    FunctionSpec,
     Message,
     Request,
     TextDelta,
@@ -16,46 +15,45 @@ from massgen_core.backend import (
 )
 from massgen_core.backend_factory import create_backend
 from massgen_core.config.schema import BackendConfig
+from massgen_core.orchestrator import LaunchContext, current_launch
+from massgen_core.orchestrator.workflow import offer as offer_for
+from massgen_core.orchestrator.workflow import tool_specs
 from massgen_core.plugins import PluginManager
 
 import {{ cookiecutter.module_name }}
 
 NAME = {{ cookiecutter.registered_name|tojson }}
-NEW_ANSWER = FunctionSpec(
-    name="new_answer",
-    description="Submit a better answer",
-    parameters={
+
+
+def default_vote(labels: list[str]) -> dict:
+    """The vote schema of MassGen's default strategy, as a launch context carries it."""
+    return {
         "type": "object",
-        "properties": {"content": {"type": "string"}},
-        "required": ["content"],
-    },
-)
-
-
-def vote_tool(labels: list[str]) -> FunctionSpec:
-    return FunctionSpec(
-        name="vote",
-        description="Vote for the best answer",
-        parameters={
-            "type": "object",
-            "properties": {
-                "agent_id": {"type": "string", "enum": labels},
-                "reason": {"type": "string"},
-            },
-            "required": ["agent_id", "reason"],
+        "properties": {
+            "agent_id": {"type": "string", "enum": labels},
+            "reason": {"type": "string"},
         },
-    )
+        "required": ["agent_id", "reason"],
+    }
 
 
-def coordination_request(question: str, tools: tuple[FunctionSpec, ...]) -> Request:
-    user = (
-        f"<ORIGINAL MESSAGE> {question} <END OF ORIGINAL MESSAGE>\n\n"
-        "<CURRENT ANSWERS from the agents>\n(no answers available yet)\n<END OF CURRENT ANSWERS>"
+def coordination_request(
+    question: str, labels: list[str], *, workflow: bool = True
+) -> tuple[Request, LaunchContext]:
+    """A coordination request and, as the orchestrator sets it, the launch context beside it."""
+    offer = offer_for(may_answer=True, labels=labels, vote_parameters=default_vote(labels))
+    request = Request(
+        messages=(Message(role="system", content="Be brief."), Message(role="user", content="the prompt")),
+        tools=tuple(tool_specs(offer)) if workflow else (),
+        workflow=offer if workflow else None,
     )
-    return Request(
-        messages=(Message(role="system", content="Be brief."), Message(role="user", content=user)),
-        tools=tools,
+    launch = LaunchContext(
+        agent_id="me",
+        labels={label: f"real-{label}" for label in labels},
+        question=question,
+        vote_parameters=offer.vote_parameters,
     )
+    return request, launch
 
 
 def manager() -> PluginManager:
@@ -64,10 +62,12 @@ def manager() -> PluginManager:
     return pm
 
 
-def run(request: Request) -> list:
+def run(request: Request, launch: LaunchContext | None = None) -> list:
     backend = create_backend(BackendConfig(type=NAME, model=NAME), manager=manager())
 
     async def collect() -> list:
+        if launch is not None:  # what the orchestrator sets for the launch a request belongs to
+            current_launch.set(launch)
         return [chunk async for chunk in backend.stream(request)]
 
     return asyncio.run(collect())
@@ -98,13 +98,13 @@ def test_streams_the_message_back_token_by_token_then_usage_then_done() -> None:
 
 
 def test_without_workflow_tools_it_makes_no_tool_call() -> None:
-    chunks = run(coordination_request("What is 2 + 2?", ()))
+    chunks = run(*coordination_request("What is 2 + 2?", [], workflow=False))
     assert not [c for c in chunks if isinstance(c, ToolCallChunk)]
     assert "".join(c.text for c in chunks if isinstance(c, TextDelta)) == "What is 2 + 2?"
 
 
 def test_with_nothing_to_vote_for_it_submits_its_echo_as_a_new_answer() -> None:
-    chunks = run(coordination_request("What is 2 + 2?", (NEW_ANSWER, vote_tool([]))))
+    chunks = run(*coordination_request("What is 2 + 2?", []))
     calls = [c.call for c in chunks if isinstance(c, ToolCallChunk)]
     assert [(c.name, dict(c.arguments)) for c in calls] == [
         ("new_answer", {"content": "What is 2 + 2?"})
@@ -112,9 +112,7 @@ def test_with_nothing_to_vote_for_it_submits_its_echo_as_a_new_answer() -> None:
 
 
 def test_with_answers_on_offer_it_votes_for_the_first_label() -> None:
-    chunks = run(
-        coordination_request("What is 2 + 2?", (NEW_ANSWER, vote_tool(["agent1", "agent2"])))
-    )
+    chunks = run(*coordination_request("What is 2 + 2?", ["agent1", "agent2"]))
     calls = [c.call for c in chunks if isinstance(c, ToolCallChunk)]
     assert len(calls) == 1
     assert calls[0].name == "vote"

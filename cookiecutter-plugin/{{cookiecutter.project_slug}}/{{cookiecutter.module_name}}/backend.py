@@ -3,7 +3,10 @@
 It needs no key and no network, yet takes part in a MassGen session like a
 real provider: it streams its text token by token, reports usage, and ends
 each coordination call with a workflow tool call (it votes for the first
-answer offered, or else submits its echo as a new answer). Replace
+answer offered, or else submits its echo as a new answer). What a launch
+offers (the question, the labels it may vote for) comes from MassGen's
+``current_launch`` context, never from parsing the prompt or the tools; a
+real provider just sends the messages and tools it is given. Replace
 ``_reply`` and ``stream`` with calls to your provider. It must not block the
 event loop: real backends do their I/O with httpx.AsyncClient.
 """
@@ -14,13 +17,12 @@ import asyncio
 import itertools
 import re
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from massgen_core.backend import (
     Backend,
     Chunk,
     Done,
-    FunctionSpec,
     HealthResult,
     Message,
     Request,
@@ -30,10 +32,9 @@ from massgen_core.backend import (
     Usage,
     UsageChunk,
 )
+from massgen_core.orchestrator import LaunchContext, current_launch
+from massgen_core.orchestrator.workflow import vote_arguments
 
-# The coordination prompt wraps the user's question in these markers
-# (PROTOCOL.md section 3); outside a session the whole message is echoed.
-_QUESTION = re.compile(r"<ORIGINAL MESSAGE>\s*(.*?)\s*<END OF ORIGINAL MESSAGE>", re.DOTALL)
 _TOKEN = re.compile(r"\s*\S+|\s+")
 
 
@@ -42,18 +43,14 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def _reply(messages: Sequence[Message]) -> str:
-    """The echo: the question of the last user message (or that whole message)."""
+def _reply(messages: Sequence[Message], launch: LaunchContext | None) -> str:
+    """The echo: the launch's question, or outside a session the last user message."""
+    if launch is not None:
+        return launch.question
     for message in reversed(messages):
         if message.role == "user":
-            found = _QUESTION.search(message.content)
-            return found.group(1) if found else message.content
+            return message.content
     return ""
-
-
-def _vote_labels(tool: FunctionSpec) -> list[str]:
-    properties: dict[str, Any] = dict(tool.parameters.get("properties", {}))
-    return list(properties.get("agent_id", {}).get("enum", []))
 
 
 class EchoBackend(Backend):
@@ -72,29 +69,32 @@ class EchoBackend(Backend):
     _call_ids = itertools.count(1)
 
     async def stream(self, request: Request) -> AsyncIterator[Chunk]:  # type: ignore[override]
-        text = _reply(request.messages)
+        launch = current_launch.get()
+        text = _reply(request.messages, launch)
         pieces = _tokens(text)
         for piece in pieces:
             if self.token_delay_s:
                 await asyncio.sleep(self.token_delay_s)
             yield TextDelta(piece)
-        call = self._workflow_call(request.tools, text)
+        call = self._workflow_call(request, launch, text)
         if call is not None:
             yield ToolCallChunk(call)
         input_tokens = sum(len(_tokens(m.content)) for m in request.messages)
         yield UsageChunk(Usage(input_tokens=input_tokens, output_tokens=len(pieces)))
         yield Done(finish_reason="tool_calls" if call else "stop", model=self.config.model)
 
-    def _workflow_call(self, tools: Sequence[FunctionSpec], text: str) -> ToolCall | None:
+    def _workflow_call(self, request: Request, launch: LaunchContext | None, text: str) -> ToolCall | None:
         """The workflow tool call ending a coordination response; None outside coordination."""
-        offered = {tool.name: tool for tool in tools}
+        offer = request.workflow  # None: a call without workflow actions (e.g. the final presentation)
+        if offer is None or launch is None:
+            return None
         call_id = f"call_{next(self._call_ids)}"
-        if "vote" in offered:
-            labels = _vote_labels(offered["vote"])
-            if labels:
-                arguments = {"agent_id": labels[0], "reason": "the first answer already says it"}
-                return ToolCall(id=call_id, name="vote", arguments=arguments)
-        if "new_answer" in offered:
+        if launch.vote_parameters is not None and launch.labels:
+            # The arguments in the shape the voting strategy asked for (a label, a ranking...).
+            labels = list(launch.labels)  # offered in order: agent1 first
+            arguments = vote_arguments(offer, labels, "the first answer already says it")
+            return ToolCall(id=call_id, name="vote", arguments=arguments)
+        if launch.may_answer:
             return ToolCall(id=call_id, name="new_answer", arguments={"content": text})
         return None
 

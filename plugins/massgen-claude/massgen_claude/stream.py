@@ -2,7 +2,8 @@
 
 ``ClaudeStreamParser`` is fed one decoded SSE event at a time (event name and
 JSON payload) and returns the chunks it completes: text and thinking deltas as
-they come, a tool call once its ``input_json_delta`` fragments are complete,
+they come, each ``input_json_delta`` fragment of a tool call as a
+``ToolCallDelta`` and the call itself once its fragments are complete,
 server-tool progress, and usage plus ``Done`` at ``message_stop``. It performs
 no I/O and knows nothing of HTTP; an in-stream ``error`` event is handed to the
 ``on_error`` callable, which returns the exception to raise.
@@ -24,6 +25,7 @@ from massgen_core.backend import (
     TextDelta,
     ToolCall,
     ToolCallChunk,
+    ToolCallDelta,
     Usage,
     UsageChunk,
 )
@@ -128,8 +130,9 @@ class ClaudeStreamParser:
             text = str(delta.get("text", ""))
             return [TextDelta(text)] if text else []
         if dtype == "input_json_delta":
-            block.parts.append(str(delta.get("partial_json", "")))
-            return []
+            piece = str(delta.get("partial_json", ""))
+            block.parts.append(piece)
+            return [ToolCallDelta(block.id, block.name, piece)] if piece and block.type == "tool_use" else []
         if dtype == "thinking_delta":
             text = str(delta.get("thinking", ""))
             block.parts.append(text)

@@ -240,7 +240,9 @@ class OpenAIBackend(ChatCompletionsBackend):
             elif kind == "response.refusal.delta":
                 refusal.append(data.get("delta", ""))
             elif kind == "response.function_call_arguments.delta":
-                tools.add(data.get("item_id"), arguments=data.get("delta", ""))
+                piece = tools.add(data.get("item_id"), arguments=data.get("delta", ""))
+                if piece is not None:
+                    yield piece
             elif kind == "response.function_call_arguments.done":
                 tools.set_arguments(data.get("item_id"), data.get("arguments", ""))
             elif kind in ("response.output_item.added", "response.output_item.done"):

@@ -29,8 +29,8 @@ from massgen_core.backend import (
     Usage,
     UsageChunk,
 )
-from massgen_core.errors import MassGenError
 from massgen_core.content import text_of
+from massgen_core.errors import MassGenError
 from massgen_core.orchestrator.workflow import vote_arguments
 from massgen_scripted.options import (
     VOTE_TARGETS,
@@ -42,8 +42,6 @@ from massgen_scripted.options import (
 
 REQUEST_LOG_SIZE = 100
 _TOKEN = re.compile(r"\S+\s*|\s+")
-_OWN_ANSWER = re.compile(r"<(\S+) \(your answer\)> (.*?) <end of \1>", re.DOTALL)
-_ANSWER = re.compile(r"<(agent\d+)> (.*?) <end of \1>", re.DOTALL)
 
 
 async def _sleep(seconds: float) -> None:
@@ -97,10 +95,11 @@ class ScriptedBackend(Backend):
     async def _stream(self, request: Request) -> AsyncIterator[Chunk]:
         self.requests.append(request)
         offer = request.workflow
-        question = _question(request)
+        launch = _launch()
+        question = _question(request, launch)
         out_tokens = 0
         if offer is None:
-            text = self._final_text(question, request)
+            text = self._final_text(question, launch)
             async for chunk in self._tokens(text, TextDelta):
                 out_tokens += 1
                 yield chunk
@@ -108,7 +107,7 @@ class ScriptedBackend(Backend):
             yield Done(finish_reason="stop", model=self.config.model)
             return
         if self.options.per_turn:
-            turn = _turn_key(request)
+            turn = _turn_key(request, launch)
             if turn != self._turn:
                 self._turn, self.calls = turn, 0
         step = self.options.script[min(self.calls, len(self.options.script) - 1)]
@@ -192,22 +191,16 @@ class ScriptedBackend(Backend):
         if target == "last":
             return offered[-1]
         if target == "self":
-            own = None
-            if launch is not None:
-                own = next(
-                    (lab for lab, real in launch.labels.items() if real == launch.agent_id), None
-                )
+            own = launch.own_label if launch is not None else None
             return own if own in offered else offered[0]
-        answers = _current_answers(request)
+        answers = dict(launch.answers) if launch is not None else {}
         return max(offered, key=lambda lab: (len(answers.get(lab, "")), -offered.index(lab)))
 
-    def _final_text(self, question: str, request: Request) -> str:
+    def _final_text(self, question: str, launch: Any) -> str:
         if self.options.final is not None:
             return _fill(self.options.final, question)
-        user = next((text_of(m.content) for m in reversed(request.messages) if m.role == "user"), "")
-        own = _OWN_ANSWER.search(user)
-        if own:  # the presentation prompt marks the winner's accepted answer
-            return own.group(2)
+        if launch is not None and launch.own_answer is not None:  # the winner presents its own answer
+            return launch.own_answer
         if self.last_answer is not None:
             return self.last_answer
         first = next((s.value for s in self.options.script if s.action == "answer"), None)
@@ -251,27 +244,18 @@ def _render(offer: Any, calls: list[tuple[str, dict[str, Any]]], lead: str) -> s
     return "\n".join(lines)
 
 
-def _current_answers(request: Request) -> dict[str, str]:
-    user = next((text_of(m.content) for m in reversed(request.messages) if m.role == "user"), "")
-    section = user.split("<CURRENT ANSWERS from the agents>", 1)[-1]
-    return {label: text for label, text in _ANSWER.findall(section)}
+def _question(request: Request, launch: Any) -> str:
+    """The question of the launch; outside a session, the first user message."""
+    if launch is not None:
+        return str(launch.question)
+    return next((text_of(m.content) for m in request.messages if m.role == "user"), "")
 
 
-def _question(request: Request) -> str:
-    for message in request.messages:
-        if message.role == "user":
-            text = text_of(message.content)
-            match = re.search(r"<ORIGINAL MESSAGE> (.*?) <END OF ORIGINAL MESSAGE>", text, re.DOTALL)
-            return match.group(1) if match else text
-    return ""
-
-
-def _turn_key(request: Request) -> str:
-    """What identifies a turn: the user message up to the current answers (history and question)."""
-    for message in request.messages:
-        if message.role == "user":
-            return text_of(message.content).split("<CURRENT ANSWERS from the agents>", 1)[0]
-    return ""
+def _turn_key(request: Request, launch: Any) -> str:
+    """What identifies a turn: the history and the question of the launch."""
+    if launch is not None:
+        return repr((tuple(launch.history), launch.question))
+    return _question(request, None)
 
 
 def _fill(text: str, question: str) -> str:

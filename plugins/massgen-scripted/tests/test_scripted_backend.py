@@ -47,15 +47,32 @@ def _request(
         params = {"properties": {"agent_id": {"type": "string", "enum": list(labels)}, "reason": {"type": "string"}}}
     offer = workflow.offer(may_answer=True, labels=list(labels), vote_parameters=params, transport=transport)
     user = user_prompt(question, answers, labels, sorted(answers))
-    return Request(
+    request = Request(
         messages=(Message(role="system", content="sys"), Message(role="user", content=user)),
         tools=tuple(workflow.tool_specs(offer)) if transport == "tools" else (),
         workflow=offer,
     )
+    # The session sets the launch context beside each request; the backend reads only that.
+    _LAUNCHES[id(request)] = LaunchContext(
+        agent_id="me", labels=labels, question=question,
+        answers={label: answers[real] for label, real in labels.items()},
+        vote_parameters=offer.vote_parameters,
+    )
+    return request
 
 
-async def _collect(backend: ScriptedBackend, request: Request) -> list[Any]:
-    return [chunk async for chunk in backend.stream(request)]
+_LAUNCHES: dict[int, LaunchContext] = {}
+
+
+async def _collect(
+    backend: ScriptedBackend, request: Request, launch: LaunchContext | None = None
+) -> list[Any]:
+    launch = launch or current_launch.get() or _LAUNCHES.get(id(request))
+    token = current_launch.set(launch)
+    try:
+        return [chunk async for chunk in backend.stream(request)]
+    finally:
+        current_launch.reset(token)
 
 
 def _calls(chunks: list[Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -167,7 +184,8 @@ async def test_vote_targets_resolve_against_offered_labels(target, label):
 
 async def test_self_and_for_agent_use_the_launch_snapshot():
     labels = assign_labels(list(ANSWERS))
-    token = current_launch.set(LaunchContext(agent_id="cy", labels=labels))
+    offered = {label: ANSWERS[real] for label, real in labels.items()}
+    token = current_launch.set(LaunchContext(agent_id="cy", labels=labels, answers=offered))
     try:
         own = await _collect(_backend([{"vote": "self"}]), _request(ANSWERS))
         other = await _collect(
@@ -232,14 +250,15 @@ def _plain(content: str = "Q") -> Request:
 
 async def test_final_is_streamed_when_no_workflow_tools_are_offered():
     backend = _backend([{"answer": "A"}], final="Final about {question}")
-    chunks = await _collect(backend, _plain("<ORIGINAL MESSAGE> dogs <END OF ORIGINAL MESSAGE>"))
+    chunks = await _collect(backend, _plain("the prompt"), LaunchContext(agent_id="me", labels={}, question="dogs"))
     assert "".join(c.text for c in chunks if isinstance(c, TextDelta)) == "Final about dogs"
     assert backend.calls == 0  # presentation does not consume steps
 
 
-async def test_without_final_the_presentation_echoes_the_marked_own_answer():
+async def test_without_final_the_presentation_echoes_its_own_answer_from_the_launch_not_the_prompt():
     backend = _backend([{"answer": "A"}])
-    chunks = await _collect(backend, _plain("<ALL ANSWERS>\n<me (your answer)> mine <end of me>"))
+    launch = LaunchContext(agent_id="me", labels={}, question="Q", own_answer="mine")
+    chunks = await _collect(backend, _plain("<ALL ANSWERS>\n<me (your answer)> other <end of me>"), launch)
     assert "".join(c.text for c in chunks if isinstance(c, TextDelta)) == "mine"
 
 

@@ -406,9 +406,9 @@ class Api:
             raise
 
     def _stored_history(self, prefix: str) -> tuple[str, list[tuple[str, str]]] | Response:
-        from massgen_core.store import AmbiguousIdError, Store, StoreError, default_path
+        from massgen_core.store import AmbiguousIdError, Store, StoreError, exists
 
-        if not default_path().exists():
+        if not exists():
             return error_response(404, "not_found", f"no conversation with id {prefix!r}: none recorded yet")
         with Store() as store:
             try:
@@ -421,7 +421,8 @@ class Api:
 
     async def conversations(self, request: Request) -> Response:
         """The latest conversations, or with ``?q=words`` those whose text has every word (best first)."""
-        from massgen_core.store import Filters, Store, default_path
+        from massgen_core.store import Filters, Store, StoreError, exists
+        from massgen_core.store.query import PlainQuery, parse_plain
 
         raw = request.query_params.get("limit", "50")
         try:
@@ -431,16 +432,17 @@ class Api:
         except ValueError:
             return error_response(400, "bad_request", f"limit must be an integer from 1 to {MAX_LIST_LIMIT}, not {raw!r}")
         query = request.query_params.get("q", "").strip()
-        words = re.findall(r"\w+", query)
-        if query and not words:
-            return error_response(400, "bad_request", "q must contain at least one word or number")
-        if not default_path().exists():
+        words: PlainQuery | None = None
+        if query:
+            try:  # what people type, never read as query syntax (as `massgen conversations search`)
+                words = parse_plain(query)
+            except StoreError:
+                return error_response(400, "bad_request", "q must contain at least one word or number")
+        if not exists():
             return JSONResponse({"conversations": []})
         with Store() as store:
             if words:
-                # Each word quoted as an FTS5 string: what people type is never read as query syntax.
-                match = " ".join('"' + w.replace('"', '""') + '"' for w in words)
-                rows: list[Any] = store.search(match, Filters(limit=limit))
+                rows: list[Any] = store.search(words, Filters(limit=limit))
             else:
                 rows = store.list_conversations(Filters(limit=limit))
         return JSONResponse({"conversations": [row.to_dict() for row in rows]})
@@ -448,7 +450,7 @@ class Api:
     async def export(self, request: Request) -> Response:
         """A conversation in any installed export format, as a download."""
         from massgen_core.errors import UnknownNameError
-        from massgen_core.store import AmbiguousIdError, Store, StoreError, default_path
+        from massgen_core.store import AmbiguousIdError, Store, StoreError, exists
 
         prefix = request.path_params["conversation_id"]
         name = request.query_params.get("format", "json")
@@ -456,7 +458,7 @@ class Api:
             exporter = self.manager.exporters.get(name)
         except UnknownNameError as exc:
             return error_response(400, "bad_request", str(exc))
-        if not default_path().exists():
+        if not exists():
             return error_response(404, "not_found", f"no conversation with id {prefix!r}: none recorded yet")
         with Store() as store:
             try:
@@ -475,10 +477,10 @@ class Api:
         })
 
     async def conversation(self, request: Request) -> Response:
-        from massgen_core.store import AmbiguousIdError, Store, StoreError, default_path
+        from massgen_core.store import AmbiguousIdError, Store, StoreError, exists
 
         prefix = request.path_params["conversation_id"]
-        if not default_path().exists():
+        if not exists():
             return error_response(404, "not_found", f"no conversation with id {prefix!r}: none recorded yet")
         with Store() as store:
             try:

@@ -66,11 +66,11 @@ class Metrics:
             backend, model = event.backend, event.model or "-"
             self.requests.labels(backend, model, event.status).inc()
             for kind in ("input", "output", "cached", "reasoning"):
-                count = getattr(event, f"{kind}_tokens")
+                count = getattr(event.usage, f"{kind}_tokens")
                 if count:
                     self.tokens.labels(backend, model, kind).inc(count)
-            if event.cost_usd:
-                self.cost.labels(backend, model).inc(event.cost_usd)
+            if event.usage.cost_usd:
+                self.cost.labels(backend, model).inc(event.usage.cost_usd)
             if event.latency_s is not None:
                 self.latency.labels(backend, model).observe(event.latency_s)
             if event.ttft_s is not None:

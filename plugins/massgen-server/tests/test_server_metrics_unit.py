@@ -9,6 +9,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from massgen_core import events as ev
+from massgen_core.backend import Usage
 
 F = ev.EventFactory("s1")
 
@@ -21,8 +22,7 @@ def test_events_become_counters_and_histograms():
     m = Metrics()
     m.observe(F(ev.SessionStarted, question="q", agent_ids=("a",)))
     assert sample(m, "massgen_sessions_active") == 1
-    m.observe(F(ev.UsageReported, agent_id="a", backend="openai", model="gpt-4o-mini", input_tokens=100,
-                output_tokens=20, cost_usd=0.002, latency_s=0.8, ttft_s=0.3))
+    m.observe(F(ev.UsageReported, agent_id="a", backend="openai", model="gpt-4o-mini", latency_s=0.8, ttft_s=0.3, usage=Usage(input_tokens=100, output_tokens=20, cost_usd=0.002)))
     m.observe(F(ev.UsageReported, agent_id="a", backend="claude", model=None, status="failed"))
     m.observe(F(ev.BackendRetry, agent_id="a", backend="openai", model="gpt-4o-mini", attempt=1, delay_s=1.0,
                 error="429"))

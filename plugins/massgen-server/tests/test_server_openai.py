@@ -232,6 +232,11 @@ def test_search_and_export_conversations(serve):
     assert len(hits) == 1 and "[private]" in hits[0]["snippet"]
     assert served.client.get("/v1/conversations", params={"q": "gpt-4o C++ what's"}).status_code == 200
     assert served.client.get("/v1/conversations", params={"q": "!!"}).status_code == 400
+    # q is read as `massgen conversations search` reads it: -word excludes, CJK text is found as a substring.
+    assert served.client.get("/v1/conversations", params={"q": "question -private"}).json()["conversations"] == []
+    assert served.client.post("/v1/sessions", json={"question": "日本の首都はどこですか"}).status_code == 200
+    (cjk,) = served.client.get("/v1/conversations", params={"q": "首都"}).json()["conversations"]
+    assert "[首都]" in cjk["snippet"] and cjk["id"] != hits[0]["id"]
     cid = hits[0]["id"]
     markdown = served.client.get(f"/v1/conversations/{cid[:8]}/export", params={"format": "markdown"})
     assert markdown.status_code == 200 and "a private question" in markdown.text

@@ -32,7 +32,7 @@ DEFAULT_EVENTS = frozenset(
     {"session_started", "answer_submitted", "vote_cast", "winner_selected", "session_finished"}
 )
 # Thousands per session: only sent to a hook that names them, never through "*".
-DELTA_EVENTS = frozenset({"text_delta", "reasoning_delta", "final_answer_delta"})
+DELTA_EVENTS = frozenset({"text_delta", "reasoning_delta", "answer_delta", "final_answer_delta"})
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_MAX_RETRIES = 3

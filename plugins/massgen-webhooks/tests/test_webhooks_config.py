@@ -62,6 +62,7 @@ def test_a_single_star_string_means_every_event_but_deltas(tmp_path):
     (hook,) = load({}, write(tmp_path, "hooks: [{url: 'http://h/x', events: '*'}]")).settings.hooks
     assert hook.wants("usage_reported") and hook.wants("agent_failed")
     assert not hook.wants("text_delta") and not hook.wants("reasoning_delta")
+    assert not hook.wants("answer_delta")  # an answer as it streams: as many events as its fragments
 
 
 @pytest.mark.parametrize("text", ["", "hooks:\n", "hooks: []\n"])
@@ -111,7 +112,7 @@ def test_a_bad_environment_url_is_a_problem_that_names_the_variable(tmp_path):
         ),
         (
             "hooks: [{url: 'http://h/x', events: [zzzz]}]",
-            "unknown event type 'zzzz' (known: '*', agent_failed",
+            "unknown event type 'zzzz' (known: '*', agent_added",
         ),
         ("hooks: [{url: 'http://h/x', events: []}]", "hooks[0].events: must be a non-empty list"),
         (
