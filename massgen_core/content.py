@@ -141,10 +141,17 @@ def url_attachment(url: str, kind: Kind = "image") -> Attachment:
     """An attachment that stays a URL: passed to providers as is, never fetched."""
     from massgen_core.redaction import redact_url
 
+    from urllib.parse import urlsplit
+
     shown = redact_url(url)  # a signed URL's credentials go to the provider, never into messages or the store
+    if not urlsplit(url).hostname or any(ch.isspace() for ch in url):
+        raise AttachmentError(f"{shown}: not a usable URL (it needs a host and no spaces: https://host/path)")
     guessed = mimetypes.guess_type(url.split("?", 1)[0])[0] or ""
     if kind == "image" and guessed and not guessed.startswith("image/"):
-        raise AttachmentError(f"{shown}: --image takes an image URL, and this one names a {guessed} file")
+        raise AttachmentError(
+            f"{shown}: a URL attachment must be an image, and this one names a {guessed} file"
+            " (download it and attach the file instead)"
+        )
     return Attachment(name=shown, kind=kind, media_type=guessed if guessed in IMAGE_TYPES else "", url=url)
 
 

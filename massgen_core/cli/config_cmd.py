@@ -315,6 +315,13 @@ def get_value(args: tuple[str, ...], env: str | None) -> None:
     config_obj, warnings = load_config_with_warnings(file, env=env)
     _warn(warnings)
     data = config_to_dict(config_obj)
+    if isinstance(parts[0], str) and parts[0].startswith("x-"):  # an anchor holder: in the file, not the config
+        from massgen_core.config.loader import read_document, resolve_config_path
+        from massgen_core.redaction import redact
+
+        source = resolve_config_path(file)
+        written = read_document(source, file).data
+        data = {**data, **{key: redact(value) for key, value in written.items() if key.startswith("x-")}}
     if parts[0] == "agent" and len(config_obj.agents) == 1:  # the one-agent shape, as written
         parts = ["agents", 0, *parts[1:]]
     value = _lookup(data, parts)

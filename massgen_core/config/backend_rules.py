@@ -40,7 +40,8 @@ def base_url_problem(url: str) -> str | None:
 
 
 def requirement_problems(cls: Any, type_name: str, values: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``(key, message)`` for every required key missing from ``values`` and a base_url that cannot work."""
+    """``(key, message)`` for every required key missing from ``values``, a max_tokens or temperature
+    no provider takes, and a base_url that cannot work."""
     problems: list[tuple[str, str]] = []
     for key in getattr(cls, "required_keys", ()) or ():
         if values.get(key) in (None, ""):
@@ -48,6 +49,12 @@ def requirement_problems(cls: Any, type_name: str, values: Mapping[str, Any]) ->
             problems.append(
                 (key, f"backend type {type_name!r} needs {key!r}" + (f" ({why})" if why else ""))
             )
+    max_tokens = values.get("max_tokens")
+    if isinstance(max_tokens, int) and not isinstance(max_tokens, bool) and max_tokens < 1:
+        problems.append(("max_tokens", f"max_tokens must be at least 1 (got {max_tokens}); every provider refuses less"))
+    temperature = values.get("temperature")
+    if isinstance(temperature, (int, float)) and not isinstance(temperature, bool) and temperature < 0:
+        problems.append(("temperature", f"temperature must not be negative (got {temperature})"))
     url = values.get("base_url")
     if isinstance(url, str) and url:
         problem = base_url_problem(url)

@@ -108,7 +108,7 @@ class PostgresServer:
     def _run(self, tool: str, *args: str) -> None:
         command = [str(self.bin_dir / tool), *args]
         if self.owner is not None:
-            command = ["runuser", "-u", self.owner, "--", *command]
+            command = [_runuser(), "-u", self.owner, "--", *command]
         proc = subprocess.run(command, capture_output=True, text=True, cwd=self.root, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"{tool} failed ({proc.returncode}): {proc.stderr or proc.stdout}")
@@ -145,3 +145,11 @@ def _user_exists(name: str) -> bool:
     except KeyError:
         return False
     return True
+
+
+def _runuser() -> str:
+    """util-linux's ``runuser``: in /usr/sbin, which a non-login root PATH (CI's /usr/bin:/bin) lacks."""
+    for candidate in (shutil.which("runuser"), "/usr/sbin/runuser", "/sbin/runuser"):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise RuntimeError("the PostgreSQL test server runs as an unprivileged user through runuser (util-linux), not found")

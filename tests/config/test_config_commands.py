@@ -103,6 +103,20 @@ def test_get_prints_a_mapping_as_yaml_with_keys_redacted(massgen, tmp_path):
     assert "sk-live-abcdef1234567890" not in done.stdout + done.stderr
 
 
+def test_get_reads_an_x_anchor_holder_that_config_set_writes(massgen, anchored, tmp_path):
+    done = massgen("config", "get", str(anchored), "x-backend.model")
+    assert (done.returncode, done.stdout) == (0, "scripted-1\n"), done.stderr
+    assert massgen("config", "set", str(anchored), "x-backend.model", "scripted-2").returncode == 0
+    assert massgen("config", "get", str(anchored), "x-backend.model").stdout == "scripted-2\n"
+    missing = massgen("config", "get", str(anchored), "x-backnd")
+    assert missing.returncode == 1 and "x-backnd: not set (did you mean 'x-backend'?)" in missing.stderr
+    secret = tmp_path / "k.yaml"
+    secret.write_text("x-k: &k {type: openai, model: gpt-4o, api_key: sk-live-abcdef1234567890}\nagent: {backend: *k}\n")
+    shown = massgen("config", "get", str(secret), "x-k")
+    assert shown.returncode == 0 and "model: gpt-4o" in shown.stdout
+    assert "sk-live-abcdef1234567890" not in shown.stdout + shown.stderr
+
+
 def test_get_reads_the_default_config_when_no_file_is_given(massgen, tmp_path):
     (tmp_path / "home" / "config").mkdir(parents=True)
     (tmp_path / "home" / "config" / "config.yaml").write_text(ANCHORED)

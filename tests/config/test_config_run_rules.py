@@ -103,6 +103,20 @@ def test_a_base_url_no_request_could_use_is_an_error(real_manager, url, reason):
     assert reason in problem.message
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [("max_tokens", -5, "max_tokens must be at least 1 (got -5)"), ("max_tokens", 0, "at least 1"),
+     ("temperature", -0.1, "temperature must not be negative")],
+)
+def test_a_max_tokens_or_temperature_no_provider_takes_is_a_located_error(real_manager, key, value, reason):
+    text = f"agent:\n  backend: {{type: openai, model: gpt-4o, {key}: {value}}}\n"
+    (problem,) = validate_document(parse_document(text, "t.yaml"), manager=real_manager)
+    assert problem.key_path == f"agent.backend.{key}" and problem.line == 2 and reason in problem.message
+    with pytest.raises(MassGenError, match=reason.split(" (")[0]):
+        create_backend(BackendConfig(type="openai", model="gpt-4o", **{key: value}), BackendContext(agent_id="x"),
+                       real_manager)
+
+
 def test_a_preset_needs_no_base_url_but_a_model(real_manager):
     ok = "agent:\n  backend: {type: ollama, model: llama3.2}\n"
     assert validate_document(parse_document(ok, "t.yaml"), manager=real_manager) == []
@@ -155,7 +169,8 @@ MODELS = st.sampled_from([None, "", "m-1"])
 URLS = st.sampled_from(
     [None, "", "http://127.0.0.1:9/v1", "https://h.example", "http://a b/v1", "h.example/v1", "http://h:x/"]
 )
-EXTRA = st.sampled_from([{}, {"temprature": 0.1}, {"max_tokens": "many"}, {"max_concurrency": -1}, {"max_concurrency": 2}])
+EXTRA = st.sampled_from([{}, {"temprature": 0.1}, {"max_tokens": "many"}, {"max_concurrency": -1}, {"max_concurrency": 2},
+                         {"max_tokens": 0}, {"max_tokens": 64}, {"temperature": -0.5}, {"temperature": 0.7}])
 
 
 @st.composite

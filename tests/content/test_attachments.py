@@ -146,3 +146,16 @@ def test_a_signed_urls_credentials_go_to_the_provider_only():
     with pytest.raises(AttachmentError) as caught:
         load_attachment("https://example.invalid/r.pdf?token=s3cr3tvalue", expect="image")
     assert "s3cr3tvalue" not in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["http://", "https:///cat.png", "https://exa mple.com/cat.png", "https://example.com/a cat.png"])
+def test_a_url_without_a_host_or_with_spaces_is_refused_before_anything_runs(url: str):
+    with pytest.raises(AttachmentError, match="not a usable URL"):
+        load_attachment(url, expect="image")
+
+
+def test_a_non_image_url_is_refused_without_blaming_a_flag_that_was_not_used():
+    with pytest.raises(AttachmentError) as caught:
+        load_attachment("https://example.com/report.pdf")
+    assert "--image" not in str(caught.value)
+    assert "must be an image" in str(caught.value) and "application/pdf" in str(caught.value)

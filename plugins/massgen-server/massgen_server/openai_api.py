@@ -110,7 +110,7 @@ def _data_url(url: str, index: int, name: str, expect_image: bool) -> Attachment
 
 def _attachment(part: Mapping[str, Any], index: int, number: int) -> Attachment:
     """An ``image_url`` part (a data: or http(s) URL) or a ``file`` part (base64 ``file_data``)."""
-    from massgen_core.content import is_url, url_attachment
+    from massgen_core.content import AttachmentError, is_url, url_attachment
 
     if part["type"] == "image_url":
         image = part.get("image_url")
@@ -118,7 +118,10 @@ def _attachment(part: Mapping[str, Any], index: int, number: int) -> Attachment:
         if not isinstance(url, str):
             raise _bad_part(index, "an image_url part needs image_url.url (a data: or https: URL)")
         if is_url(url):
-            return url_attachment(url)
+            try:
+                return url_attachment(url)
+            except AttachmentError as exc:  # no host, spaces, a non-image file: the client's mistake
+                raise _bad_part(index, str(exc), code="unsupported_content") from None
         if url.startswith("data:"):
             return _data_url(url, index, f"image{number}", expect_image=True)
         raise _bad_part(index, "image_url.url must be a data: URL or an http(s) URL", code="unsupported_content")
