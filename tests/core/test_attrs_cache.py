@@ -204,3 +204,22 @@ def test_the_cache_follows_pycache_prefix(monkeypatch: pytest.MonkeyPatch, tmp_p
     )
     monkeypatch.setattr(sys, "pycache_prefix", str(tmp_path))
     assert attrs_cache.cache_path().startswith(str(tmp_path) + os.sep)
+
+
+def test_install_is_done_once(fresh: Path, monkeypatch: pytest.MonkeyPatch):
+    from attr import _make
+
+    monkeypatch.setattr(attrs_cache, "_installed", False)
+    monkeypatch.setattr(_make, "_compile_and_eval", _make._compile_and_eval)  # restored afterwards
+    monkeypatch.setattr(attrs_cache.atexit, "register", lambda function: None)  # this process saves nothing
+    assert attrs_cache.install() is True
+    patched = _make._compile_and_eval
+    assert attrs_cache.install() is True
+    assert _make._compile_and_eval is patched
+    import attrs
+
+    @attrs.frozen
+    class Made:
+        x: int
+
+    assert repr(Made(3)) == "Made(x=3)" and "<attrs generated methods" in next(iter(attrs_cache._used))
