@@ -269,6 +269,12 @@ class _Session:
                 except GeneratorExit:
                     pass  # the consumer closed the stream early: stop every launch, then end quietly
                 await self._cancel_all()
+        except BaseExceptionGroup as group:
+            # The task group wraps what a task or the driver raised; a caller (and PROTOCOL.md's
+            # library users) gets that exception itself, as before the driver used a TaskGroup.
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
         finally:
             self.closed = True
             await self._shrink()
