@@ -128,8 +128,12 @@ class CountingStrategy(VotingStrategy):
     def weight_of(self, voter: str) -> float:
         return 1.0
 
+    def tie_order(self) -> list[str]:
+        """Agent ids in the order ties are broken (config order; a ``tie_break`` option may reverse it)."""
+        return [agent.id for agent in self.agents]
+
     def decide(self, votes: Mapping[str, Vote], answers: Mapping[str, str]) -> Decision:
-        order = [agent.id for agent in self.agents]
+        order = self.tie_order()
         tally: dict[str, float] = {agent: self.no_votes for agent in order if agent in answers}
         for voter, vote in votes.items():
             tally[vote.target] = tally.get(vote.target, self.no_votes) + self.weight_of(voter)

@@ -79,14 +79,14 @@ def test_each_config_block_in_the_docs_validates(manager, monkeypatch, page, lin
     assert errors == [], "\n".join(errors)
 
 
-def test_the_voting_example_that_once_named_an_option_weighted_lacks_now_validates(manager):
+def test_the_weighted_tie_break_example_validates_and_a_bad_tie_break_does_not(manager):
     text = next(t for page, _, t in blocks() if page == "configuration.md" and t.startswith("voting:"))
-    assert "tie_break" not in text
+    assert "strategy: weighted" in text and "tie_break: first" in text  # the example issue 17 names
     import json
 
     doc = parse_document(json.dumps({**ONE_AGENT, **parse_yaml(text, "x").data}), "x")
     assert validate_document(doc, manager=manager) == []
-    bad = parse_document(json.dumps({**ONE_AGENT, "voting": {"strategy": "weighted", "tie_break": "first"}}), "x")
-    assert [p.message for p in validate_document(bad, manager=manager)] == [
-        "unknown key 'tie_break' for voting strategy 'weighted' (it takes no options)"
+    bad = parse_document(json.dumps({**ONE_AGENT, "voting": {"strategy": "weighted", "tie_break": "middle"}}), "x")
+    assert [p.message for p in validate_document(bad, manager=manager) if p.is_error] == [
+        "invalid options for voting strategy 'weighted': tie_break must be one of first, last, got 'middle'"
     ]

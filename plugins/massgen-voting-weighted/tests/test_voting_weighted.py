@@ -71,3 +71,32 @@ async def test_full_session_uses_weights_from_config(plugin_manager):
     events = [e async for e in build_orchestrator(config, manager=plugin_manager).run("Q")]
     winner = next(e for e in events if isinstance(e, ev.WinnerSelected))
     assert winner.winner == "b" and winner.tally == {"a": 2.0, "b": 5.0}
+
+
+def test_tie_break_first_and_last_pick_opposite_ends_of_config_order():
+    from massgen_voting_weighted import WeightedOptions
+
+    votes = {"a": _vote("a", "a"), "b": _vote("b", "b")}  # a and b tie at 1.0; c voted for nobody
+    even = [AgentInfo(id="a"), AgentInfo(id="b"), AgentInfo(id="c")]
+    assert WeightedStrategy(even).decide(votes, ANSWERS).winner == "a"
+    assert WeightedStrategy(even, WeightedOptions(tie_break="first")).decide(votes, ANSWERS).winner == "a"
+    last = WeightedStrategy(even, WeightedOptions(tie_break="last"))
+    assert last.decide(votes, ANSWERS).winner == "b"
+    silent = last.decide({}, ANSWERS)
+    assert silent.winner == "c" and "last agent in config order" in silent.explanation
+
+
+def test_a_tie_break_the_strategy_does_not_know_is_a_located_config_error(tmp_path):
+    import subprocess
+    import sys
+
+    good = tmp_path / "good.yaml"
+    good.write_text("agents:\n  - {id: a, backend: {type: scripted}}\nvoting:\n  strategy: weighted\n  tie_break: last\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(good.read_text().replace("tie_break: last", "tie_break: middle"))
+    run = [sys.executable, "-m", "massgen_core", "config", "validate"]
+    assert subprocess.run([*run, str(good)], capture_output=True, text=True).returncode == 0
+    done = subprocess.run([*run, str(bad)], capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    said = done.stdout + done.stderr
+    assert f"{bad}:4:" in said and "tie_break must be one of first, last, got 'middle'" in said
