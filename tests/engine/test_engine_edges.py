@@ -173,8 +173,10 @@ async def test_a_nested_team_votes_with_a_ranking_and_closes_its_backends(eng):
         voting=VotingConfig(strategy="ranked"),
     )
     # solo's first call is cancelled by the team's answer; its second answers, so the team must vote.
+    # The delay is long so that the team answers first however loaded the machine is (the
+    # cancellation cuts it short: the test does not wait it out).
     outer = eng.agent(
-        "solo", [{"delay": 0.05, "answer": "solo"}, {"answer": "solo answer"}, {"vote": "best"}]
+        "solo", [{"delay": 5, "answer": "solo"}, {"answer": "solo answer"}, {"vote": "best"}]
     )
     orch = eng.team([inner, outer], strategy="ranked")
     events = await eng.run(orch)
